@@ -1,0 +1,52 @@
+/* dlk.h — what every dlkern C kernel shares: status codes, the restrict and
+ * dispatch macros, and the thread-count helper.
+ *
+ * C kernels take raw pointers, sizes and a thread count and return a status code;
+ * they never touch Python.  Arguments are validated by the Cython layer before the
+ * GIL is released; the codes below cover what can only be found out in C. */
+#ifndef DLK_H
+#define DLK_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+enum {
+    DLK_OK = 0,
+    DLK_ENOMEM = 1,      /* a workspace allocation failed */
+    DLK_EINVAL = 2,      /* an argument the binding should have rejected */
+    DLK_EBLAS = 3,       /* no BLAS entry has been loaded */
+};
+
+#define DLK_RESTRICT __restrict__
+
+/* Hot inner loops are compiled for several instruction sets and the best one is
+ * chosen at load time (GCC/Clang function multiversioning through ifunc), so one
+ * portable x86-64 build runs AVX-512 code where the CPU has it.  Builds with
+ * DLKERN_NATIVE_ARCH=1 (-march=native) or on other architectures need no clones. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(DLK_NO_CLONES) && defined(__linux__)
+#define DLK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define DLK_CLONES
+#endif
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Threads worth using for `work` units when one thread should get at least
+ * `grain` of them; never more than the caller's `nthreads`, never less than 1. */
+static inline int dlk_threads_for(int64_t work, int64_t grain, int nthreads)
+{
+    if (nthreads < 1) nthreads = 1;
+    if (grain < 1) grain = 1;
+    int64_t useful = work / grain;
+    if (useful < 1) useful = 1;
+    return useful < nthreads ? (int)useful : nthreads;
+}
+
+/* Whether this build has OpenMP; reported by dlkern.info(). */
+int dlk_openmp_enabled(void);
+/* The instruction set the multiversioned loops run here: "avx512", "avx2" or "baseline". */
+const char *dlk_isa_name(void);
+
+#endif

@@ -1,0 +1,105 @@
+/* gemm.c — the run-time-loaded CBLAS behind dlk_gemm_*; see gemm.h. */
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include "gemm.h"
+
+enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
+
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int,
+                         const float *, int, float, float *, int);
+typedef void (*dgemm_fn)(int, int, int, int, int, int, double, const double *, int,
+                         const double *, int, double, double *, int);
+typedef void (*set_threads_fn)(int);
+typedef int (*get_threads_fn)(void);
+typedef char *(*get_config_fn)(void);
+
+static sgemm_fn sgemm;
+static dgemm_fn dgemm;
+static set_threads_fn set_threads;
+static get_threads_fn get_threads;
+static get_config_fn get_config;
+static char load_error[512];
+
+static void *symbol(void *lib, const char *prefix, const char *name)
+{
+    char full[128];
+    snprintf(full, sizeof full, "%s%s", prefix, name);
+    return dlsym(lib, full);
+}
+
+int dlk_blas_load(const char *path, const char *prefix)
+{
+    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        snprintf(load_error, sizeof load_error, "dlopen failed: %s", dlerror());
+        return DLK_EBLAS;
+    }
+    sgemm_fn s = (sgemm_fn)symbol(lib, prefix, "cblas_sgemm");
+    dgemm_fn d = (dgemm_fn)symbol(lib, prefix, "cblas_dgemm");
+    if (!s || !d) {
+        snprintf(load_error, sizeof load_error, "%s has no %scblas_sgemm/%scblas_dgemm",
+                 path, prefix, prefix);
+        return DLK_EBLAS;
+    }
+    sgemm = s;
+    dgemm = d;
+    set_threads = (set_threads_fn)symbol(lib, prefix, "openblas_set_num_threads");
+    get_threads = (get_threads_fn)symbol(lib, prefix, "openblas_get_num_threads");
+    get_config = (get_config_fn)symbol(lib, prefix, "openblas_get_config");
+    load_error[0] = 0;
+    return DLK_OK;
+}
+
+const char *dlk_blas_error(void) { return load_error; }
+int dlk_blas_loaded(void) { return sgemm != NULL; }
+void dlk_blas_set_threads(int n) { if (set_threads) set_threads(n); }
+int dlk_blas_get_threads(void) { return get_threads ? get_threads() : -1; }
+const char *dlk_blas_config(void) { return get_config ? get_config() : "unknown"; }
+
+static int fits(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc)
+{
+    return M >= 0 && N >= 0 && K >= 0 && M <= INT_MAX && N <= INT_MAX && K <= INT_MAX &&
+           lda <= INT_MAX && ldb <= INT_MAX && ldc <= INT_MAX;
+}
+
+int dlk_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                 const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                 float *C, int64_t ldc)
+{
+    if (!sgemm) return DLK_EBLAS;
+    if (!fits(M, N, K, lda, ldb, ldc)) return DLK_EINVAL;
+    if (M == 0 || N == 0) return DLK_OK;
+    sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, (int)M, (int)N,
+          (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+    return DLK_OK;
+}
+
+int dlk_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, double alpha,
+                 const double *A, int64_t lda, const double *B, int64_t ldb, double beta,
+                 double *C, int64_t ldc)
+{
+    if (!dgemm) return DLK_EBLAS;
+    if (!fits(M, N, K, lda, ldb, ldc)) return DLK_EINVAL;
+    if (M == 0 || N == 0) return DLK_OK;
+    dgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, (int)M, (int)N,
+          (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+    return DLK_OK;
+}
+
+int dlk_gemm_many_f32(int64_t count, int64_t M, int64_t N, int64_t K, const float *A,
+                      const float *B, float *C, int nthreads)
+{
+    if (!sgemm) return DLK_EBLAS;
+    if (!fits(M, N, K, K, N, N)) return DLK_EINVAL;
+    int nt = dlk_threads_for(count, 1, nthreads);
+    int saved = dlk_blas_get_threads();
+    if (nt > 1) dlk_blas_set_threads(1);   /* never two levels of threads */
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t i = 0; i < count; i++)
+        dlk_gemm_f32(0, 0, M, N, K, 1.0f, A + i * M * K, K, B + i * K * N, N, 0.0f,
+                     C + i * M * N, N);
+    if (nt > 1 && saved > 0) dlk_blas_set_threads(saved);
+    return DLK_OK;
+}

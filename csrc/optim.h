@@ -1,0 +1,28 @@
+/* optim.h — fused optimizer steps (seed section 2). */
+#ifndef DLK_OPTIM_H
+#define DLK_OPTIM_H
+#include "dlk.h"
+
+typedef enum {
+    DLK_SGD = 0, DLK_MOMENTUM = 1, DLK_ADAGRAD = 2, DLK_RMSPROP = 3, DLK_ADAM = 4
+} dlk_optim_kind;
+
+/* Hyper-parameters of one step; fields a kind does not use are ignored.
+ * beta1 is momentum's and RMSProp's beta; step is Adam's k >= 1. */
+typedef struct {
+    dlk_optim_kind kind;
+    double lr, beta1, beta2, eps, weight_decay;
+    int64_t step;
+    int decoupled;          /* Adam only: 1 = AdamW, 0 = L2 added to the gradient */
+} dlk_optim_hparams;
+
+/* One step over `count` arrays at once: array a has n[a] elements at p[a], g[a] and
+ * the state arrays s1[a] (momentum v, AdaGrad/RMSProp G, Adam m) and s2[a] (Adam v);
+ * s1/s2 may be NULL where the kind has no such state.  Updates p, s1, s2 in place. */
+int dlk_optim_step_f32(const dlk_optim_hparams *h, int64_t count, const int64_t *n,
+                       float *const *p, const float *const *g,
+                       float *const *s1, float *const *s2, int nthreads);
+int dlk_optim_step_f64(const dlk_optim_hparams *h, int64_t count, const int64_t *n,
+                       double *const *p, const double *const *g,
+                       double *const *s1, double *const *s2, int nthreads);
+#endif

@@ -1,0 +1,159 @@
+/* optim_impl.h — the optimizer loops for one element type, included by optim.c
+ * once per dtype with T (the type), SFX (f32/f64) and SQRT defined.  Writing the
+ * loops once keeps float and double from drifting apart. */
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, SFX)
+
+/* Per-step constants in the element type, computed once in double. */
+typedef struct {
+    T lr, beta1, one_m_beta1, beta2, one_m_beta2, eps, l2, decay, step_size, inv_sqrt_bc2;
+} FN(consts_);
+
+static FN(consts_) FN(make_consts_)(const dlk_optim_hparams *h)
+{
+    FN(consts_) c;
+    c.lr = (T)h->lr;
+    c.beta1 = (T)h->beta1;
+    c.one_m_beta1 = (T)(1.0 - h->beta1);
+    c.beta2 = (T)h->beta2;
+    c.one_m_beta2 = (T)(1.0 - h->beta2);
+    c.eps = (T)h->eps;
+    /* L2 decay joins the gradient; AdamW's decoupled decay scales p first. */
+    int decoupled = h->kind == DLK_ADAM && h->decoupled;
+    c.l2 = decoupled ? (T)0 : (T)h->weight_decay;
+    c.decay = decoupled ? (T)(1.0 - h->lr * h->weight_decay) : (T)1;
+    if (h->kind == DLK_ADAM) {
+        double bc1 = 1.0 - pow(h->beta1, (double)h->step);
+        double bc2 = 1.0 - pow(h->beta2, (double)h->step);
+        /* lr * m_hat / (sqrt(v_hat) + eps) = (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps) */
+        c.step_size = (T)(h->lr / bc1);
+        c.inv_sqrt_bc2 = (T)(1.0 / sqrt(bc2));
+    } else {
+        c.step_size = c.inv_sqrt_bc2 = (T)0;
+    }
+    return c;
+}
+
+/* The loops: one read of each input and one write of each output per element.
+ * `l2 != 0` is loop-invariant, so the compiler unswitches it; it is kept so that
+ * weight_decay = 0 never multiplies an infinite p by zero. */
+DLK_CLONES static void FN(sgd_)(T *DLK_RESTRICT p, const T *DLK_RESTRICT g, int64_t n,
+                                const FN(consts_) *c)
+{
+    const T lr = c->lr, l2 = c->l2;
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) {
+        T gi = l2 != 0 ? g[i] + l2 * p[i] : g[i];
+        p[i] -= lr * gi;
+    }
+}
+
+DLK_CLONES static void FN(momentum_)(T *DLK_RESTRICT p, const T *DLK_RESTRICT g,
+                                     T *DLK_RESTRICT v, int64_t n, const FN(consts_) *c)
+{
+    const T lr = c->lr, beta = c->beta1, l2 = c->l2;
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) {
+        T gi = l2 != 0 ? g[i] + l2 * p[i] : g[i];
+        T vi = beta * v[i] + lr * gi;
+        v[i] = vi;
+        p[i] -= vi;
+    }
+}
+
+DLK_CLONES static void FN(adagrad_)(T *DLK_RESTRICT p, const T *DLK_RESTRICT g,
+                                    T *DLK_RESTRICT G, int64_t n, const FN(consts_) *c)
+{
+    const T lr = c->lr, eps = c->eps, l2 = c->l2;
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) {
+        T gi = l2 != 0 ? g[i] + l2 * p[i] : g[i];
+        T Gi = G[i] + gi * gi;
+        G[i] = Gi;
+        p[i] -= lr * gi / (SQRT(Gi) + eps);
+    }
+}
+
+DLK_CLONES static void FN(rmsprop_)(T *DLK_RESTRICT p, const T *DLK_RESTRICT g,
+                                    T *DLK_RESTRICT G, int64_t n, const FN(consts_) *c)
+{
+    const T lr = c->lr, beta = c->beta1, one_m_beta = c->one_m_beta1, eps = c->eps, l2 = c->l2;
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) {
+        T gi = l2 != 0 ? g[i] + l2 * p[i] : g[i];
+        T Gi = beta * G[i] + one_m_beta * gi * gi;
+        G[i] = Gi;
+        p[i] -= lr * gi / (SQRT(Gi) + eps);
+    }
+}
+
+DLK_CLONES static void FN(adam_)(T *DLK_RESTRICT p, const T *DLK_RESTRICT g,
+                                 T *DLK_RESTRICT m, T *DLK_RESTRICT v, int64_t n,
+                                 const FN(consts_) *c)
+{
+    const T b1 = c->beta1, omb1 = c->one_m_beta1, b2 = c->beta2, omb2 = c->one_m_beta2;
+    const T eps = c->eps, l2 = c->l2, decay = c->decay;
+    const T step_size = c->step_size, inv_sqrt_bc2 = c->inv_sqrt_bc2;
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) {
+        T pi = p[i];
+        T gi = l2 != 0 ? g[i] + l2 * pi : g[i];
+        T mi = b1 * m[i] + omb1 * gi;
+        T vi = b2 * v[i] + omb2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = pi * decay - step_size * mi / (SQRT(vi) * inv_sqrt_bc2 + eps);
+    }
+}
+
+static void FN(run_range_)(dlk_optim_kind kind, const FN(consts_) *c, T *p, const T *g,
+                           T *s1, T *s2, int64_t n)
+{
+    switch (kind) {
+    case DLK_SGD: FN(sgd_)(p, g, n, c); break;
+    case DLK_MOMENTUM: FN(momentum_)(p, g, s1, n, c); break;
+    case DLK_ADAGRAD: FN(adagrad_)(p, g, s1, n, c); break;
+    case DLK_RMSPROP: FN(rmsprop_)(p, g, s1, n, c); break;
+    case DLK_ADAM: FN(adam_)(p, g, s1, s2, n, c); break;
+    }
+}
+
+int FN(dlk_optim_step_)(const dlk_optim_hparams *h, int64_t count, const int64_t *n,
+                        T *const *p, const T *const *g, T *const *s1, T *const *s2,
+                        int nthreads)
+{
+    if (h->kind < DLK_SGD || h->kind > DLK_ADAM || count < 0) return DLK_EINVAL;
+    int64_t total = 0;
+    for (int64_t a = 0; a < count; a++) total += n[a];
+    if (total == 0) return DLK_OK;
+    const FN(consts_) c = FN(make_consts_)(h);
+    const int nt = dlk_threads_for(total, OPTIM_GRAIN, nthreads);
+
+    /* All arrays are one flat index space [0, total); thread t takes one contiguous
+     * slice of it, cut on 16-element boundaries so that no two threads write the
+     * same cache line of a 64-byte-aligned array. */
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int t = 0, nthr = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        nthr = omp_get_num_threads();
+#endif
+        int64_t lo = (total * t / nthr) & ~(int64_t)15;
+        int64_t hi = t == nthr - 1 ? total : (total * (t + 1) / nthr) & ~(int64_t)15;
+        int64_t base = 0;
+        for (int64_t a = 0; a < count && base < hi; base += n[a], a++) {
+            int64_t from = lo > base ? lo - base : 0;
+            int64_t to = hi < base + n[a] ? hi - base : n[a];
+            if (from >= to) continue;
+            FN(run_range_)(h->kind, &c, p[a] + from, g[a] + from,
+                           s1 ? s1[a] + from : NULL, s2 ? s2[a] + from : NULL, to - from);
+        }
+    }
+    return DLK_OK;
+}
+
+#undef FN
+#undef CAT
+#undef CAT_

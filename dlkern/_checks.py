@@ -1,0 +1,136 @@
+"""Argument checks shared by every backend.
+
+Each check raises ``TypeError`` or ``ValueError`` with a message that starts with the
+public function's name and says which argument, what was expected and what came, e.g.
+``conv2d: w has 2 input channels, x has 3``.  All checks run before anything is
+computed or written, so a call that raises has changed nothing.
+
+The native bindings check the hot cases in Cython and, when something is off, call
+these functions to raise, so both backends reject the same inputs with the same words.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _describe(x) -> str:
+    if isinstance(x, np.ndarray):
+        return f"an array of {x.dtype}"
+    return type(x).__name__
+
+
+def float_array(fn: str, name: str, x, ndim: int | None = None, shape_doc: str = ""):
+    """Return `x` if it is a float32/float64 ndarray of `ndim` dimensions, else raise."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{fn}: {name} must be a numpy.ndarray, got {_describe(x)}")
+    if x.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{fn}: {name} must be float32 or float64, got {x.dtype}")
+    if ndim is not None and x.ndim != ndim:
+        doc = f" {shape_doc}" if shape_doc else ""
+        raise ValueError(f"{fn}: {name} must be {ndim}-D{doc}, got shape {x.shape}")
+    return x
+
+
+def same_dtype(fn: str, name: str, x, ref_name: str, ref) -> None:
+    if x.dtype != ref.dtype:
+        raise TypeError(f"{fn}: {name} is {x.dtype}, {ref_name} is {ref.dtype}; "
+                        "pass both in one dtype")
+
+
+def real(fn: str, name: str, value, *, low=None, high=None, low_open=False,
+         high_open=False) -> float:
+    """A finite real scalar within [low, high] (bounds optional, open or closed)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{fn}: {name} must be a real number, got {_describe(value)}")
+    v = float(value)
+    bad = not math.isfinite(v)
+    if low is not None:
+        bad = bad or (v <= low if low_open else v < low)
+    if high is not None:
+        bad = bad or (v >= high if high_open else v > high)
+    if bad:
+        lo = "" if low is None else ("(" if low_open else "[") + f"{low}, "
+        hi = "" if high is None else f"{high}" + (")" if high_open else "]")
+        where = f" in {lo}{hi}" if lo and hi else (f" >= {low}" if lo else "")
+        raise ValueError(f"{fn}: {name} must be a finite number{where}, got {value!r}")
+    return v
+
+
+def integer(fn: str, name: str, value, *, low=None) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{fn}: {name} must be an integer, got {_describe(value)}")
+    v = int(value)
+    if low is not None and v < low:
+        raise ValueError(f"{fn}: {name} must be an integer >= {low}, got {v}")
+    return v
+
+
+def optimizer_arrays(fn: str, p, g, **state):
+    """Check the (param, grad, state...) arguments of an optimizer step.
+
+    Each of them is one array or a list/tuple of arrays, all the same length; the
+    arrays at one index share shape and dtype; p and the state are updated in place,
+    so they must be writeable and C-contiguous (a hidden copy would be updated
+    instead).  Returns the lists ``[p_list, g_list, *state_lists]``.
+    """
+    named = [("p", p), ("g", g)] + list(state.items())
+    single = isinstance(p, np.ndarray)
+    lists = []
+    for name, value in named:
+        if single:
+            if not isinstance(value, np.ndarray):
+                raise TypeError(f"{fn}: {name} must be a numpy.ndarray like p, "
+                                f"got {_describe(value)}")
+            lists.append([value])
+        else:
+            if not isinstance(value, (list, tuple)):
+                raise TypeError(f"{fn}: {name} must be an array or a list of arrays, "
+                                f"got {_describe(value)}")
+            lists.append(list(value))
+    count = len(lists[0])
+    for (name, _), items in zip(named[1:], lists[1:]):
+        if len(items) != count:
+            raise ValueError(f"{fn}: {name} has {len(items)} arrays, p has {count}")
+    dtype = None
+    for i in range(count):
+        for (name, _), items in zip(named, lists):
+            label = name if single else f"{name}[{i}]"
+            x = items[i]
+            float_array(fn, label, x)
+            if dtype is None:
+                dtype = x.dtype
+            elif x.dtype != dtype:
+                first = "p" if single else "p[0]"
+                raise TypeError(f"{fn}: {label} is {x.dtype}, {first} is {dtype}; "
+                                "pass every array in one dtype")
+            p_i = lists[0][i]
+            if x.shape != p_i.shape:
+                p_label = "p" if single else f"p[{i}]"
+                raise ValueError(f"{fn}: {label} has shape {x.shape}, "
+                                 f"{p_label} has shape {p_i.shape}")
+            if name != "g":
+                if not x.flags.writeable:
+                    raise ValueError(f"{fn}: {label} is read-only; it is updated in place")
+                if not x.flags.c_contiguous:
+                    raise ValueError(f"{fn}: {label} is not C-contiguous; it is updated "
+                                     "in place, so pass a contiguous array "
+                                     "(numpy.ascontiguousarray) and keep that one")
+    return lists
+
+
+def optimizer_hparams(fn: str, *, lr, weight_decay, eps=None, beta=None, betas=(),
+                      step=None):
+    """Check an optimizer step's scalars; betas is a list of (name, value)."""
+    real(fn, "lr", lr, low=0.0)
+    real(fn, "weight_decay", weight_decay, low=0.0)
+    if eps is not None:
+        real(fn, "eps", eps, low=0.0)
+    for name, value in ([("beta", beta)] if beta is not None else []) + list(betas):
+        real(fn, name, value, low=0.0, high=1.0, high_open=True)
+    if step is not None:
+        integer(fn, "step", step, low=1)

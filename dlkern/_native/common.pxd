@@ -1,0 +1,13 @@
+# Declarations every binding shares: dlk.h, and the status-code check.
+from libc.stdint cimport int64_t
+
+cdef extern from "dlk.h" nogil:
+    enum:
+        DLK_OK
+        DLK_ENOMEM
+        DLK_EINVAL
+        DLK_EBLAS
+    int dlk_openmp_enabled()
+    const char *dlk_isa_name()
+
+cdef int check_status(int status, str fn) except -1

@@ -1,0 +1,64 @@
+"""The native backend: C/OpenMP kernels behind Cython, with the reference's signatures.
+
+Every public name is here.  A function that has no native kernel yet runs the
+NumPy reference and warns once, naming itself, so models work while the gap shows.
+"""
+import functools
+import warnings
+
+from . import reference as _reference
+
+try:
+    from ._native import optim as _optim
+except ImportError as exc:  # pragma: no cover - only without a build
+    raise ImportError(
+        "dlkern's native extensions are not built. Install the package with "
+        "`pip install .` (or `pip install -e .` in a checkout), which compiles them; "
+        "or use the NumPy backend: dlkern.set_backend('numpy'). "
+        f"(cause: {exc})") from exc
+
+_KERNELS = {
+    "sgd_step": _optim.sgd_step,
+    "momentum_step": _optim.momentum_step,
+    "adagrad_step": _optim.adagrad_step,
+    "rmsprop_step": _optim.rmsprop_step,
+    "adam_step": _optim.adam_step,
+}
+
+_warned = set()
+
+
+def _fallback(name):
+    ref = getattr(_reference, name)
+
+    @functools.wraps(ref)
+    def call(*args, **kwargs):
+        if name not in _warned:
+            _warned.add(name)
+            warnings.warn(f"dlkern: {name} has no native kernel yet; running the NumPy "
+                          "reference", RuntimeWarning, stacklevel=2)
+        return ref(*args, **kwargs)
+    call.is_fallback = True
+    return call
+
+
+def _native(name):
+    kernel = _KERNELS[name]
+
+    @functools.wraps(getattr(_reference, name))
+    def call(*args, **kwargs):
+        return kernel(*args, **kwargs)
+    call.__doc__ = (call.__doc__ or "") + "\n\nNative kernel (C + OpenMP)."
+    call.is_fallback = False
+    return call
+
+
+for _name in _reference.__all__:
+    globals()[_name] = _native(_name) if _name in _KERNELS else _fallback(_name)
+
+__all__ = list(_reference.__all__)
+
+
+def implemented():
+    """Names that have a native kernel (the rest fall back to the reference)."""
+    return [n for n in __all__ if n in _KERNELS]

@@ -1,0 +1,80 @@
+"""Optimizer steps, seed section 2, in plain NumPy.
+
+Every step updates p (and its state) in place and returns None.  p, g and the state
+are each one array or a list of arrays; a list is updated array by array.  With
+weight_decay = λ > 0 the L2 term λp is added to the gradient first (seed section 7's
+"L2 weight decay"), except for Adam with decoupled=True (AdamW), which scales p by
+(1 − ηλ) before the Adam update.
+"""
+import numpy as np
+
+from .. import _checks
+
+
+def _l2(g, p, weight_decay):
+    return g + weight_decay * p if weight_decay else g
+
+
+def sgd_step(p, g, lr, weight_decay=0.0):
+    """SGD, seed section 2: θ_k = θ_{k−1} − η ∇L (g is the mini-batch mean gradient)."""
+    _checks.optimizer_hparams("sgd_step", lr=lr, weight_decay=weight_decay)
+    ps, gs = _checks.optimizer_arrays("sgd_step", p, g)
+    for p, g in zip(ps, gs):
+        p -= lr * _l2(g, p, weight_decay)
+
+
+def momentum_step(p, g, v, lr, beta=0.9, weight_decay=0.0):
+    """Momentum, seed section 2: v_k = β v_{k−1} + η ∇L_k,  θ_k = θ_{k−1} − v_k."""
+    _checks.optimizer_hparams("momentum_step", lr=lr, weight_decay=weight_decay, beta=beta)
+    ps, gs, vs = _checks.optimizer_arrays("momentum_step", p, g, v=v)
+    for p, g, v in zip(ps, gs, vs):
+        g = _l2(g, p, weight_decay)
+        v[...] = beta * v + lr * g
+        p -= v
+
+
+def adagrad_step(p, g, G, lr, eps=1e-8, weight_decay=0.0):
+    """AdaGrad, seed section 2: G_k = G_{k−1} + ∇L ⊙ ∇L,  θ_k = θ_{k−1} − η ∇L / (√G_k + ε)."""
+    _checks.optimizer_hparams("adagrad_step", lr=lr, weight_decay=weight_decay, eps=eps)
+    ps, gs, Gs = _checks.optimizer_arrays("adagrad_step", p, g, G=G)
+    for p, g, G in zip(ps, gs, Gs):
+        g = _l2(g, p, weight_decay)
+        G += g * g
+        p -= lr * g / (np.sqrt(G) + eps)
+
+
+def rmsprop_step(p, g, G, lr, beta=0.9, eps=1e-8, weight_decay=0.0):
+    """RMSProp, seed section 2: G_k = β G_{k−1} + (1 − β) ∇L²,  θ_k = θ_{k−1} − η ∇L / (√G_k + ε)."""
+    _checks.optimizer_hparams("rmsprop_step", lr=lr, weight_decay=weight_decay, eps=eps,
+                              beta=beta)
+    ps, gs, Gs = _checks.optimizer_arrays("rmsprop_step", p, g, G=G)
+    for p, g, G in zip(ps, gs, Gs):
+        g = _l2(g, p, weight_decay)
+        G[...] = beta * G + (1 - beta) * g * g
+        p -= lr * g / (np.sqrt(G) + eps)
+
+
+def adam_step(p, g, m, v, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+              weight_decay=0.0, decoupled=False):
+    """Adam, seed section 2, at step k = `step` ≥ 1:
+
+    m_k = β₁ m_{k−1} + (1 − β₁) ∇L,   v_k = β₂ v_{k−1} + (1 − β₂) ∇L²,
+    m̂_k = m_k / (1 − β₁^k),           v̂_k = v_k / (1 − β₂^k),
+    θ_k = θ_{k−1} − η m̂_k / (√v̂_k + ε).
+
+    decoupled=True is AdamW: θ is first scaled by (1 − ηλ) and λ does not enter ∇L.
+    """
+    _checks.optimizer_hparams("adam_step", lr=lr, weight_decay=weight_decay, eps=eps,
+                              betas=[("beta1", beta1), ("beta2", beta2)], step=step)
+    ps, gs, ms, vs = _checks.optimizer_arrays("adam_step", p, g, m=m, v=v)
+    for p, g, m, v in zip(ps, gs, ms, vs):
+        if decoupled:
+            if weight_decay:
+                p *= 1 - lr * weight_decay
+        else:
+            g = _l2(g, p, weight_decay)
+        m[...] = beta1 * m + (1 - beta1) * g
+        v[...] = beta2 * v + (1 - beta2) * g * g
+        m_hat = m / (1 - beta1 ** step)
+        v_hat = v / (1 - beta2 ** step)
+        p -= lr * m_hat / (np.sqrt(v_hat) + eps)

@@ -1,0 +1,90 @@
+"""Sample inputs per public function, shared by `dlkern check` and the tests.
+
+``SAMPLES[name](rng, dtype)`` yields ``(label, run)`` pairs; ``run(module)`` calls
+``module.<name>`` on fresh copies of the sample's inputs and returns the arrays the
+call produced or updated, so the same sample runs on dlkern.reference, dlkern.native
+or dlkern.ops and the results can be compared array by array.
+"""
+import numpy as np
+
+SAMPLES = {}
+
+
+def _register(name):
+    def deco(fn):
+        SAMPLES[name] = fn
+        return fn
+    return deco
+
+
+# ---- optimizer steps (seed section 2) --------------------------------------------
+
+_OPTIM = {
+    "sgd_step": (0, dict(lr=0.05, weight_decay=0.01)),
+    "momentum_step": (1, dict(lr=0.05, beta=0.8, weight_decay=0.01)),
+    "adagrad_step": (1, dict(lr=0.05, eps=1e-6)),
+    "rmsprop_step": (1, dict(lr=0.01, beta=0.9, eps=1e-6, weight_decay=0.01)),
+    "adam_step": (2, dict(lr=0.01, beta1=0.9, beta2=0.99, weight_decay=0.01)),
+}
+_OPTIM_SHAPES = {
+    "one array": [(1000,)],
+    "odd sizes": [(1,), (7,), (33, 5), (2, 3, 4)],
+    "list of 20": [(1000 + 37 * i,) for i in range(20)],
+    "large": [(300_001,)],
+}
+
+
+def _optim_sample(name):
+    nstate, hp = _OPTIM[name]
+
+    def samples(rng, dtype):
+        for label, shapes in _OPTIM_SHAPES.items():
+            params = [rng.standard_normal(s).astype(dtype) for s in shapes]
+            grads = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in range(5)]
+            states = [[np.abs(rng.standard_normal(s)).astype(dtype) for s in shapes]
+                      for _ in range(nstate)]
+
+            def run(module, params=params, grads=grads, states=states):
+                p = [x.copy() for x in params]
+                st = [[x.copy() for x in s] for s in states]
+                for k, g in enumerate(grads):
+                    kw = dict(hp, step=k + 1) if name == "adam_step" else hp
+                    getattr(module, name)(p, g, *st, **kw)
+                return p + sum(st, [])
+            yield label, run
+            if name == "adam_step":
+                def run_w(module, params=params, grads=grads, states=states):
+                    p = [x.copy() for x in params]
+                    st = [[x.copy() for x in s] for s in states]
+                    for k, g in enumerate(grads):
+                        getattr(module, name)(p, g, *st, step=k + 1, decoupled=True, **hp)
+                    return p + sum(st, [])
+                yield label + ", AdamW", run_w
+    return samples
+
+
+for _name in _OPTIM:
+    _register(_name)(_optim_sample(_name))
+
+
+def compare(actual, expected):
+    """(max abs error, max error relative to each expected array's largest magnitude)."""
+    abs_err, rel_err = 0.0, 0.0
+    for a, e in zip(actual, expected):
+        a = np.asarray(a, dtype=np.float64)
+        e = np.asarray(e, dtype=np.float64)
+        if a.shape != e.shape:
+            return float("inf"), float("inf")
+        if a.size == 0:
+            continue
+        both_nan = np.isnan(a) & np.isnan(e)
+        d = np.where(both_nan, 0.0, np.abs(a - e))
+        d = np.where(np.isnan(d), np.inf, d)
+        scale = max(float(np.max(np.abs(np.where(np.isfinite(e), e, 0.0)))), 1e-30)
+        abs_err = max(abs_err, float(np.max(d)))
+        rel_err = max(rel_err, float(np.max(d)) / scale)
+    return abs_err, rel_err
+
+
+# Native vs reference, relative to each array's scale (DESIGN.md conventions).
+TOLERANCE = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-4}

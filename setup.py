@@ -1,0 +1,94 @@
+"""Build dlkern's native extensions: one Cython module per kernel family, each
+compiled with the C file of its family (csrc/<family>.c) and the shared helpers.
+
+Environment switches (all optional):
+  DLKERN_NO_OPENMP=1     build without OpenMP (serial kernels)
+  DLKERN_NATIVE_ARCH=1   compile for this CPU only (-march=native) instead of the
+                         portable build that picks AVX-512/AVX2 loops at run time
+  DLKERN_CYTHON_DEBUG=1  Cython bounds and wrap-around checks on
+"""
+import os
+import sys
+import tempfile
+import textwrap
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+# family -> C files besides dlk.c; families that multiply matrices add gemm.c.
+FAMILIES = {
+    "common": [],
+    "gemm": ["gemm.c"],
+    "optim": ["optim.c"],
+}
+
+
+def flag(name):
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+class BuildExt(build_ext):
+    """Adds OpenMP when the compiler supports it (checked by compiling a test
+    program), and loudly says so when it does not."""
+
+    def _compiles(self, code, extra_args):
+        with tempfile.TemporaryDirectory() as tmp:
+            src = os.path.join(tmp, "probe.c")
+            with open(src, "w") as f:
+                f.write(code)
+            try:
+                objs = self.compiler.compile([src], output_dir=tmp, extra_postargs=extra_args)
+                self.compiler.link_executable(objs, "probe", output_dir=tmp,
+                                              extra_postargs=extra_args)
+                return True
+            except Exception:
+                return False
+
+    def build_extensions(self):
+        openmp = []
+        if flag("DLKERN_NO_OPENMP"):
+            print("dlkern: DLKERN_NO_OPENMP set; building serial kernels", file=sys.stderr)
+        elif self._compiles(textwrap.dedent("""
+                #include <omp.h>
+                int main(void) { int n = 0;
+                #pragma omp parallel reduction(+:n)
+                n += 1; return n > 0 ? 0 : 1; }"""), ["-fopenmp"]):
+            openmp = ["-fopenmp"]
+        else:
+            print("\n" + "!" * 72 + "\ndlkern: the C compiler does not support OpenMP; "
+                  "building SERIAL kernels (one thread).\n" + "!" * 72 + "\n",
+                  file=sys.stderr)
+        arch = ["-march=native"] if flag("DLKERN_NATIVE_ARCH") else []
+        for ext in self.extensions:
+            ext.extra_compile_args += openmp + arch
+            ext.extra_link_args += openmp
+            if arch:
+                ext.define_macros.append(("DLK_NO_CLONES", "1"))
+        super().build_extensions()
+
+
+def extensions():
+    exts = []
+    for family, c_files in FAMILIES.items():
+        exts.append(Extension(
+            f"dlkern._native.{family}",
+            sources=[f"dlkern/_native/{family}.pyx", "csrc/dlk.c"]
+                    + [f"csrc/{c}" for c in c_files],
+            include_dirs=["csrc", np.get_include()],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            # -fno-math-errno lets GCC vectorise sqrt; no -ffast-math: NaN and inf
+            # must behave as in the reference.
+            extra_compile_args=["-O3", "-fno-math-errno", "-Wno-unused-function"],
+            extra_link_args=[],
+            libraries=["dl", "m"],
+        ))
+    debug = flag("DLKERN_CYTHON_DEBUG")
+    return cythonize(exts, language_level=3, compiler_directives={
+        "boundscheck": debug, "wraparound": debug, "initializedcheck": debug,
+        "cdivision": not debug, "embedsignature": True,
+    })
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})

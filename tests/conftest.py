@@ -1,0 +1,51 @@
+"""Shared test helpers: the per-dtype tolerance table, PyTorch as an optional oracle,
+and the two backends as a fixture."""
+import numpy as np
+import pytest
+
+import dlkern
+from dlkern import reference
+
+try:  # PyTorch is a test oracle only, never a dependency
+    import torch
+    torch.set_num_threads(2)
+except ImportError:  # pragma: no cover
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch not installed "
+                                 "(pip install torch==2.13.0 to compare against it)")
+
+# Native vs reference (DESIGN.md conventions).
+TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-4, atol=1e-5)}
+DTYPES = [np.float64, np.float32]
+
+
+@pytest.fixture(params=["numpy", "native"])
+def backend(request):
+    """Runs a test once per backend, with dlkern's public functions switched to it."""
+    with dlkern.use_backend(request.param):
+        yield request.param
+
+
+def backend_module(name):
+    if name == "numpy":
+        return reference
+    from dlkern import native
+    return native
+
+
+def assert_close(actual, expected, dtype, scale=1.0):
+    tol = TOL[np.dtype(dtype).type]
+    np.testing.assert_allclose(actual, expected, rtol=tol["rtol"], atol=tol["atol"] * scale)
+
+
+def noncontiguous(x):
+    """The same values as x in a non-contiguous view (every other element of a
+    twice-as-large buffer along the last axis)."""
+    buf = np.empty(x.shape[:-1] + (2 * x.shape[-1],), dtype=x.dtype) if x.ndim else None
+    if buf is None:
+        return x
+    buf[..., ::2] = x
+    view = buf[..., ::2]
+    assert not view.flags.c_contiguous or x.shape[-1] <= 1
+    return view

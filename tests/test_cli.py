@@ -1,0 +1,52 @@
+"""The dlkern command, run as a user runs it."""
+import subprocess
+import sys
+
+import pytest
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "dlkern.cli", *args], capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_check_passes_and_prints_a_table():
+    out = run("check")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "adam_step" in out.stdout and "FAIL" not in out.stdout.replace("0 FAIL", "")
+
+
+def test_check_fails_when_a_kernel_is_wrong(tmp_path):
+    # A sitecustomize that breaks the native Adam makes `dlkern check` exit 1.
+    (tmp_path / "sitecustomize.py").write_text(
+        "import dlkern.native as n\n"
+        "orig = n.adam_step\n"
+        "def bad(p, g, m, v, step, **kw):\n"
+        "    orig(p, g, m, v, step, **kw)\n"
+        "    (p[0] if isinstance(p, list) else p)[...] += 1e-3\n"
+        "n.adam_step = bad\n")
+    import os
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    out = subprocess.run([sys.executable, "-m", "dlkern.cli", "check"], capture_output=True,
+                         text=True, env=env, timeout=600)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "FAIL" in out.stdout
+
+
+def test_info_and_help():
+    out = run("info")
+    assert out.returncode == 0 and "blas" in out.stdout and "openmp" in out.stdout
+    out = run("--help")
+    assert out.returncode == 0 and "check" in out.stdout and "demo" in out.stdout
+
+
+@pytest.mark.parametrize("argv", [["nonsense"], ["check", "--seed", "x"]])
+def test_bad_arguments_are_one_clear_line(argv):
+    out = run(*argv)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+def test_demo_quick_runs():
+    out = run("demo", "--quick")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "dlkern native" in out.stdout and "NumPy reference" in out.stdout
