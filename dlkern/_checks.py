@@ -134,3 +134,79 @@ def optimizer_hparams(fn: str, *, lr, weight_decay, eps=None, beta=None, betas=(
         real(fn, name, value, low=0.0, high=1.0, high_open=True)
     if step is not None:
         integer(fn, "step", step, low=1)
+
+
+# ---- helpers for the layer functions ------------------------------------------------
+
+def pair(fn: str, name: str, value, low: int):
+    """An int or an (h, w) pair of ints, each >= low; returns (h, w)."""
+    items = value if isinstance(value, (tuple, list)) else (value, value)
+    if len(items) != 2:
+        raise ValueError(f"{fn}: {name} must be an int or an (h, w) pair, got {value!r}")
+    out = []
+    for v in items:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"{fn}: {name} must be an int or an (h, w) pair of ints, "
+                            f"got {value!r}")
+        if v < low:
+            raise ValueError(f"{fn}: {name} must be >= {low}, got {value!r}")
+        out.append(int(v))
+    return tuple(out)
+
+
+# Sizes whose products would overflow 64-bit (or merely exhaust any memory) are
+# refused before anything is allocated.
+MAX_ELEMENTS = 2 ** 48
+
+
+def element_count(fn: str, what: str, shape) -> int:
+    n = 1
+    for s in shape:
+        n *= int(s)
+    if n > MAX_ELEMENTS:
+        raise ValueError(f"{fn}: {what} would have {n} elements (shape {tuple(shape)}), "
+                         f"more than dlkern supports ({MAX_ELEMENTS})")
+    return n
+
+
+def conv_output_size(fn: str, size, kernel, stride, padding, axis):
+    """Seed section 3: floor((H + 2P − K) / S) + 1, checked to be >= 1."""
+    span = size + 2 * padding
+    if kernel > span:
+        raise ValueError(f"{fn}: kernel {axis} {kernel} is larger than the padded input "
+                         f"{axis} {size} + 2*{padding} = {span}")
+    return (span - kernel) // stride + 1
+
+
+def shape_is(fn: str, name: str, x, shape, doc: str = ""):
+    if x.shape != tuple(shape):
+        extra = f" {doc}" if doc else ""
+        raise ValueError(f"{fn}: {name} must have shape {tuple(shape)}{extra}, got {x.shape}")
+
+
+def conv2d_args(fn, x, w, stride, padding):
+    float_array(fn, "x", x, 4, "(B, C_in, H, W)")
+    float_array(fn, "w", w, 4, "(C_out, C_in, K_h, K_w)")
+    same_dtype(fn, "w", w, "x", x)
+    if w.shape[1] != x.shape[1]:
+        raise ValueError(f"{fn}: w has {w.shape[1]} input channels, x has {x.shape[1]}")
+    if min(w.shape) < 1:
+        raise ValueError(f"{fn}: w must have no zero-sized dimension, got shape {w.shape}")
+    sh, sw = pair(fn, "stride", stride, 1)
+    ph, pw = pair(fn, "padding", padding, 0)
+    kh, kw = w.shape[2], w.shape[3]
+    ho = conv_output_size(fn, x.shape[2], kh, sh, ph, "height")
+    wo = conv_output_size(fn, x.shape[3], kw, sw, pw, "width")
+    element_count(fn, "the output", (x.shape[0], w.shape[0], ho, wo))
+    element_count(fn, "the column matrix", (x.shape[1] * kh * kw, x.shape[0] * ho * wo))
+    return (sh, sw), (ph, pw), (ho, wo)
+
+
+def bias(fn, b, n, ref, ref_name="x"):
+    if b is None:
+        return None
+    float_array(fn, "b", b, 1, f"({n},)")
+    same_dtype(fn, "b", b, ref_name, ref)
+    if b.shape[0] != n:
+        raise ValueError(f"{fn}: b must have shape ({n},), got {b.shape}")
+    return b

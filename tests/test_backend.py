@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 import warnings
 
 import numpy as np
@@ -15,7 +16,7 @@ def test_default_backend_is_native():
     assert dlkern.get_backend() in ("native", "numpy")
     env = {k: v for k, v in os.environ.items() if k != "DLKERN_BACKEND"}
     out = subprocess.run([sys.executable, "-c", "import dlkern; print(dlkern.get_backend())"],
-                         env=env, capture_output=True, text=True, check=True)
+                         env=env, capture_output=True, text=True, cwd=tempfile.gettempdir(), check=True)
     assert out.stdout.strip() == "native"
 
 
@@ -24,18 +25,18 @@ def test_env_selects_backend_and_threads():
                OMP_NUM_THREADS="2")
     out = subprocess.run([sys.executable, "-c", "import dlkern; "
                           "print(dlkern.get_backend(), dlkern.get_num_threads())"],
-                         env=env, capture_output=True, text=True, check=True)
+                         env=env, capture_output=True, text=True, cwd=tempfile.gettempdir(), check=True)
     assert out.stdout.split() == ["numpy", "1"]
     env = {k: v for k, v in env.items() if k != "DLKERN_NUM_THREADS"}
     out = subprocess.run([sys.executable, "-c", "import dlkern; print(dlkern.get_num_threads())"],
-                         env=env, capture_output=True, text=True, check=True)
+                         env=env, capture_output=True, text=True, cwd=tempfile.gettempdir(), check=True)
     assert out.stdout.strip() == "2"
 
 
 def test_bad_env_backend_is_a_clear_error():
     env = dict(os.environ, DLKERN_BACKEND="cuda")
     out = subprocess.run([sys.executable, "-c", "import dlkern; dlkern.get_backend()"],
-                         env=env, capture_output=True, text=True)
+                         env=env, capture_output=True, text=True, cwd=tempfile.gettempdir())
     assert out.returncode != 0 and "DLKERN_BACKEND must be one of" in out.stderr
 
 

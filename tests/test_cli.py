@@ -1,13 +1,16 @@
 """The dlkern command, run as a user runs it."""
+import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
 
-def run(*args):
+def run(*args, env=None):
+    # cwd elsewhere: from the checkout's root, `-m` would import the unbuilt sources
     return subprocess.run([sys.executable, "-m", "dlkern.cli", *args], capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=600, env=env, cwd=tempfile.gettempdir())
 
 
 def test_check_passes_and_prints_a_table():
@@ -25,10 +28,7 @@ def test_check_fails_when_a_kernel_is_wrong(tmp_path):
         "    orig(p, g, m, v, step, **kw)\n"
         "    (p[0] if isinstance(p, list) else p)[...] += 1e-3\n"
         "n.adam_step = bad\n")
-    import os
-    env = dict(os.environ, PYTHONPATH=str(tmp_path))
-    out = subprocess.run([sys.executable, "-m", "dlkern.cli", "check"], capture_output=True,
-                         text=True, env=env, timeout=600)
+    out = run("check", env=dict(os.environ, PYTHONPATH=str(tmp_path)))
     assert out.returncode == 1, out.stdout + out.stderr
     assert "FAIL" in out.stdout
 

@@ -1,0 +1,73 @@
+"""2-D max pooling (seed section 3's MaxPool block), in plain NumPy.
+
+Padding counts as −inf, so a padded position never wins.  Each output keeps the flat
+position h·W + w of its maximum inside its (H, W) plane — PyTorch's convention — and
+the backward pass adds dY there.  Ties go to the first position in row-major window
+order; NaN wins (the output is NaN and points at the first NaN).
+"""
+import numpy as np
+
+from .. import _checks
+
+
+def _pool_args(fn, x_shape, kernel_size, stride, padding):
+    kh, kw = _checks.pair(fn, "kernel_size", kernel_size, 1)
+    sh, sw = _checks.pair(fn, "stride", (kh, kw) if stride is None else stride, 1)
+    ph, pw = _checks.pair(fn, "padding", padding, 0)
+    if 2 * ph > kh or 2 * pw > kw:
+        raise ValueError(f"{fn}: padding must be at most half the kernel size, got "
+                         f"padding {(ph, pw)} for kernel {(kh, kw)}")
+    ho = _checks.conv_output_size(fn, x_shape[2], kh, sh, ph, "height")
+    wo = _checks.conv_output_size(fn, x_shape[3], kw, sw, pw, "width")
+    _checks.element_count(fn, "the output", (x_shape[0], x_shape[1], ho, wo))
+    return (kh, kw), (sh, sw), (ph, pw), (ho, wo)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    """y[b, c, oh, ow] = max of x over the window at (oh·S_h − P_h, ow·S_w − P_w) of size
+    K_h × K_w; stride defaults to kernel_size.  Returns (y, indices), indices int64."""
+    fn = "max_pool2d"
+    _checks.float_array(fn, "x", x, 4, "(B, C, H, W)")
+    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = _pool_args(fn, x.shape, kernel_size, stride,
+                                                       padding)
+    B, C, H, W = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))
+    win = win[:, :, ::sh, ::sw][:, :, :ho, :wo].reshape(B, C, ho, wo, kh * kw)
+    k = np.argmax(win, axis=-1)                 # first maximum; the first NaN if any
+    y = np.take_along_axis(win, k[..., None], axis=-1)[..., 0]
+    # A window whose real values are all −inf ties with its padding: point at its
+    # first real position, never at padding.
+    real = np.pad(np.ones((H, W), bool), ((ph, ph), (pw, pw)))
+    real = np.lib.stride_tricks.sliding_window_view(real, (kh, kw))[::sh, ::sw]
+    first_real = np.argmax(real[:ho, :wo].reshape(ho, wo, kh * kw), axis=-1)
+    k = np.where(y == -np.inf, first_real, k)
+    i, j = np.divmod(k, kw)
+    h = np.arange(ho).reshape(ho, 1) * sh - ph + i
+    w = np.arange(wo).reshape(1, wo) * sw - pw + j
+    return np.ascontiguousarray(y), (h * W + w).astype(np.int64)
+
+
+def max_pool2d_backward(dy, indices, x_shape):
+    """dx[b, c, h, w] = Σ of dy over the outputs whose maximum sat at (h, w)."""
+    fn = "max_pool2d_backward"
+    _checks.float_array(fn, "dy", dy, 4, "(B, C, H_out, W_out)")
+    if not isinstance(indices, np.ndarray) or indices.dtype != np.int64:
+        raise TypeError(f"{fn}: indices must be an int64 array, got "
+                        f"{_checks._describe(indices)}")
+    if indices.shape != dy.shape:
+        raise ValueError(f"{fn}: indices has shape {indices.shape}, dy has shape {dy.shape}")
+    if not (isinstance(x_shape, (tuple, list)) and len(x_shape) == 4
+            and all(isinstance(s, (int, np.integer)) and s >= 1 for s in x_shape)):
+        raise ValueError(f"{fn}: x_shape must be a (B, C, H, W) tuple of positive ints, "
+                         f"got {x_shape!r}")
+    B, C, H, W = (int(s) for s in x_shape)
+    if dy.shape[:2] != (B, C):
+        raise ValueError(f"{fn}: dy has shape {dy.shape}, x_shape is {tuple(x_shape)}")
+    if indices.size and (indices.min() < 0 or indices.max() >= H * W):
+        raise ValueError(f"{fn}: indices must lie in [0, H·W) = [0, {H * W}), got values "
+                         f"in [{indices.min()}, {indices.max()}]")
+    dx = np.zeros((B * C, H * W), dtype=dy.dtype)
+    rows = np.arange(B * C).reshape(B * C, 1)
+    np.add.at(dx, (rows, indices.reshape(B * C, -1)), dy.reshape(B * C, -1))
+    return dx.reshape(B, C, H, W)
