@@ -6,10 +6,35 @@
 Run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset when NumPy's BLAS takes part.
 """
 import argparse
+import ctypes
+import os
+import subprocess
+import tempfile
 
 import numpy as np
 
-from dlkern.benchmark import adam_bytes, adam_contenders, interleaved
+from dlkern.benchmark import adam_bytes, adam_contenders, adam_workload, interleaved
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def seven_stream_roof(workload, threads):
+    """A contender that moves Adam's 7 streams over arrays of the workload's total
+    size with trivial arithmetic (bench/stream.c): the roof, measured in the same run."""
+    lib_path = os.path.join(tempfile.gettempdir(), "dlkern_stream.so")
+    subprocess.run(["cc", "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC",
+                    "-DSTREAM_LIB", os.path.join(HERE, "stream.c"), "-o", lib_path], check=True)
+    lib = ctypes.CDLL(lib_path)
+    n = adam_bytes(workload) // 28
+    p, g, m, v = (x[0] for x in adam_workload("adam_10m" if n == 10_000_000 else workload))
+    arrays = [np.resize(x, n) for x in (p, g, m, v)]
+    ptrs = [x.ctypes.data_as(ctypes.c_void_p) for x in arrays]
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+
+    def call():
+        lib.omp_set_num_threads(threads)
+        lib.seven(*ptrs, ctypes.c_long(n))
+    return call
 
 
 def optim(repeat):
@@ -20,6 +45,7 @@ def optim(repeat):
             runs = []
             for _ in range(repeat):
                 contenders = adam_contenders(workload, threads)
+                contenders["7-stream roof"] = seven_stream_roof(workload, threads)
                 runs.append(interleaved(contenders, rounds=9, inner=2))
             med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
             for k, t in med.items():

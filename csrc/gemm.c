@@ -45,8 +45,11 @@ int dlk_blas_load(const char *path, const char *prefix)
     }
     sgemm = s;
     dgemm = d;
+    /* the engine's own thread control: OpenBLAS's, else MKL's (used by bench/gemm) */
     set_threads = (set_threads_fn)symbol(lib, prefix, "openblas_set_num_threads");
     get_threads = (get_threads_fn)symbol(lib, prefix, "openblas_get_num_threads");
+    if (!set_threads) set_threads = (set_threads_fn)dlsym(lib, "MKL_Set_Num_Threads");
+    if (!get_threads) get_threads = (get_threads_fn)dlsym(lib, "MKL_Get_Max_Threads");
     get_config = (get_config_fn)symbol(lib, prefix, "openblas_get_config");
     load_error[0] = 0;
     return DLK_OK;

@@ -1,7 +1,6 @@
 """The `dlkern` command: info, check, demo."""
 import argparse
 import sys
-import time
 
 
 def cmd_info(args):
@@ -43,54 +42,24 @@ def cmd_check(args):
     return 1 if failed else 0
 
 
-def _median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    times.sort()
-    return times[len(times) // 2]
-
-
 def cmd_demo(args):
-    """Until the layer API lands: the self-check and the Adam benchmark."""
-    import numpy as np
+    """Until the layer API lands: info, the self-check and the Adam benchmark."""
     import dlkern
-    from dlkern import native, reference
+    from dlkern.benchmark import adam_bytes, adam_contenders, interleaved
 
     print("== dlkern info")
     dlkern.info()
     print("\n== dlkern check")
     status = cmd_check(args)
-    n = 10_000_000 if not args.quick else 1_000_000
-    print(f"\n== adam_step on one array of {n:,} float32 "
-          f"({dlkern.get_num_threads()} threads; median of interleaved runs)")
-    rng = np.random.default_rng(0)
-    arrays = [rng.standard_normal(n).astype(np.float32) for _ in range(2)]
-    m, v = np.zeros(n, np.float32), np.zeros(n, np.float32)
-    p, g = arrays
-    contenders = {
-        "dlkern native": lambda: native.adam_step(p, g, m, v, step=1),
-        "NumPy reference": lambda: reference.adam_step(p, g, m, v, step=1),
-    }
-    try:
-        import torch
-        tp, tg = torch.from_numpy(p.copy()), torch.from_numpy(g.copy())
-        tp.grad = tg
-        opt = torch.optim.Adam([tp], fused=True)
-        contenders["torch Adam fused"] = opt.step
-    except ImportError:
-        pass
-    times = {k: [] for k in contenders}
-    for _ in range(5 if not args.quick else 3):
-        for k, fn in contenders.items():
-            times[k].append(_median_time(fn, 3))
-    base = sorted(times["dlkern native"])[len(times["dlkern native"]) // 2]
-    for k, ts in times.items():
-        t = sorted(ts)[len(ts) // 2]
-        print(f"{k:<18} {t * 1e3:8.2f} ms  {7 * 4 * n / t / 1e9:6.1f} GB/s  "
-              f"dlkern is {t / base:5.2f}x faster")
+    threads = dlkern.get_num_threads()
+    for workload in ("adam_10m", "adam_many"):
+        print(f"\n== {workload}: one Adam step, {threads} threads "
+              "(median of interleaved rounds; ratio = their time / dlkern's)")
+        times = interleaved(adam_contenders(workload, threads), rounds=3 if args.quick else 7,
+                            inner=1 if args.quick else 2)
+        for name, t in times.items():
+            print(f"{name:<14} {t * 1e3:8.2f} ms  {adam_bytes(workload) / t / 1e9:6.1f} GB/s"
+                  f"  ratio {t / times['dlkern']:5.2f}")
     return status
 
 

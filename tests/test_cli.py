@@ -49,4 +49,4 @@ def test_bad_arguments_are_one_clear_line(argv):
 def test_demo_quick_runs():
     out = run("demo", "--quick")
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "dlkern native" in out.stdout and "NumPy reference" in out.stdout
+    assert "adam_many" in out.stdout and "reference" in out.stdout and "ratio" in out.stdout

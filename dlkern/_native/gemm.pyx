@@ -12,9 +12,13 @@ cnp.import_array()
 
 cpdef ensure_loaded():
     """Load the CBLAS that dlkern._blas names into this module's GEMM wrapper."""
-    if dlk_blas_loaded():
-        return
-    path, prefix = _blas.library()
+    if not dlk_blas_loaded():
+        load_library(*_blas.library())
+
+
+cpdef load_library(str path, str prefix):
+    """Point this module's GEMM wrapper at another CBLAS (bench/gemm compares engines
+    through the same C calls this way); kernel modules keep the engine they loaded."""
     if dlk_blas_load(path.encode(), prefix.encode()) != 0:
         raise ImportError(f"dlkern: cannot load the BLAS: {dlk_blas_error().decode()}")
 
