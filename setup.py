@@ -22,6 +22,7 @@ FAMILIES = {
     "common": [],
     "gemm": ["gemm.c"],
     "optim": ["optim.c"],
+    "pool": ["pool.c"],
 }
 
 

@@ -210,3 +210,55 @@ def bias(fn, b, n, ref, ref_name="x"):
     if b.shape[0] != n:
         raise ValueError(f"{fn}: b must have shape ({n},), got {b.shape}")
     return b
+
+
+def im2col_args(fn, x_shape, kernel_size, stride, padding):
+    """Kernel, stride, padding and output size of im2col/col2im over x_shape."""
+    kh, kw = pair(fn, "kernel_size", kernel_size, 1)
+    sh, sw = pair(fn, "stride", stride, 1)
+    ph, pw = pair(fn, "padding", padding, 0)
+    ho = conv_output_size(fn, x_shape[2], kh, sh, ph, "height")
+    wo = conv_output_size(fn, x_shape[3], kw, sw, pw, "width")
+    element_count(fn, "the column matrix", (x_shape[1] * kh * kw, x_shape[0] * ho * wo))
+    return (kh, kw), (sh, sw), (ph, pw), (ho, wo)
+
+
+def pool2d_args(fn, x_shape, kernel_size, stride, padding):
+    """Kernel, stride (default: the kernel), padding (at most half the kernel, as in
+    PyTorch) and output size of a 2-D pooling window."""
+    kh, kw = pair(fn, "kernel_size", kernel_size, 1)
+    sh, sw = pair(fn, "stride", (kh, kw) if stride is None else stride, 1)
+    ph, pw = pair(fn, "padding", padding, 0)
+    if 2 * ph > kh or 2 * pw > kw:
+        raise ValueError(f"{fn}: padding must be at most half the kernel size, got "
+                         f"padding {(ph, pw)} for kernel {(kh, kw)}")
+    ho = conv_output_size(fn, x_shape[2], kh, sh, ph, "height")
+    wo = conv_output_size(fn, x_shape[3], kw, sw, pw, "width")
+    element_count(fn, "the output", (x_shape[0], x_shape[1], ho, wo))
+    return (kh, kw), (sh, sw), (ph, pw), (ho, wo)
+
+
+def image_shape(fn, name, x_shape):
+    if not (isinstance(x_shape, (tuple, list)) and len(x_shape) == 4
+            and all(isinstance(s, (int, np.integer)) and s >= 1 for s in x_shape)):
+        raise ValueError(f"{fn}: {name} must be a (B, C, H, W) tuple of positive ints, "
+                         f"got {x_shape!r}")
+    return tuple(int(s) for s in x_shape)
+
+
+def max_pool2d_backward_args(fn, dy, indices, x_shape):
+    """dy (B, C, H_out, W_out), int64 indices of dy's shape pointing into the (H, W)
+    planes of x_shape."""
+    float_array(fn, "dy", dy, 4, "(B, C, H_out, W_out)")
+    if not isinstance(indices, np.ndarray) or indices.dtype != np.int64:
+        raise TypeError(f"{fn}: indices must be an int64 array, got {_describe(indices)}")
+    if indices.shape != dy.shape:
+        raise ValueError(f"{fn}: indices has shape {indices.shape}, dy has shape {dy.shape}")
+    B, C, H, W = image_shape(fn, "x_shape", x_shape)
+    if dy.shape[:2] != (B, C):
+        raise ValueError(f"{fn}: dy has shape {dy.shape}, x_shape is {tuple(x_shape)}")
+    element_count(fn, "dx", (B, C, H, W))
+    if indices.size and (indices.min() < 0 or indices.max() >= H * W):
+        raise ValueError(f"{fn}: indices must lie in [0, H·W) = [0, {H * W}), got values "
+                         f"in [{indices.min()}, {indices.max()}]")
+    return B, C, H, W

@@ -16,8 +16,13 @@ def _once(fn, inner):
     return (time.perf_counter() - t) / inner
 
 
-def interleaved(contenders, rounds=7, inner=3, warmup=1):
-    """{name: fn} -> {name: median seconds per call}, the contenders taking turns."""
+def interleaved(contenders, rounds=7, inner=3, warmup=1, pause=0.005):
+    """{name: fn} -> {name: median seconds per call}, the contenders taking turns.
+
+    `pause` seconds of sleep separate the samples: an OpenMP runtime's idle threads
+    spin for a while after a parallel region (libgomp's default wait policy), and
+    PyTorch brings its own runtime, so without the pause whoever runs next shares the
+    two cores with the previous contender's spinning threads."""
     for fn in contenders.values():
         for _ in range(warmup):
             fn()
@@ -28,6 +33,7 @@ def interleaved(contenders, rounds=7, inner=3, warmup=1):
         # a fresh order each round: whoever runs next pays for the write-back of the
         # previous contender's dirty cache lines, so nobody always follows the same one
         for name in order.permutation(names):
+            time.sleep(pause)
             samples[name].append(_once(contenders[name], inner))
     return {name: float(np.median(ts)) for name, ts in samples.items()}
 

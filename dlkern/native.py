@@ -9,7 +9,7 @@ import warnings
 from . import reference as _reference
 
 try:
-    from ._native import optim as _optim
+    from ._native import optim as _optim, pool as _pool
 except ImportError as exc:  # pragma: no cover - only without a build
     raise ImportError(
         "dlkern's native extensions are not built. Install the package with "
@@ -23,6 +23,8 @@ _KERNELS = {
     "adagrad_step": _optim.adagrad_step,
     "rmsprop_step": _optim.rmsprop_step,
     "adam_step": _optim.adam_step,
+    "max_pool2d": _pool.max_pool2d,
+    "max_pool2d_backward": _pool.max_pool2d_backward,
 }
 
 _warned = set()

@@ -67,9 +67,62 @@ for _name in _OPTIM:
     _register(_name)(_optim_sample(_name))
 
 
+# ---- max pooling --------------------------------------------------------------------
+
+_POOL_CASES = [  # label, x shape, kernel, stride, padding
+    ("pool_mnist-like 2x2", (4, 3, 28, 28), 2, None, 0),
+    ("3x3 s2 p1 (stem)", (2, 3, 17, 19), 3, 2, 1),
+    ("rectangular 2x3 s(1,2) p1", (2, 2, 9, 11), (2, 3), (1, 2), (1, 1)),
+    ("overlapping 3x3 s1", (1, 4, 10, 10), 3, 1, 1),
+    ("batch 1, one channel, odd", (1, 1, 7, 5), 3, 2, 0),
+    ("1x1", (2, 2, 4, 4), 1, 1, 0),
+    ("window = input", (2, 3, 5, 6), (5, 6), 1, 0),
+    ("wide rows 3x3 s2", (1, 2, 9, 70), 3, 2, 1),
+]
+
+
+def _special_values(x, rng):
+    """Ties, a NaN and a −inf plane corner: the cases where pooling rules matter."""
+    x = x.copy()
+    x[0, 0, :2, :2] = 1.0
+    x.reshape(-1)[rng.integers(x.size)] = np.nan
+    x[-1, -1, :, 0] = -np.inf
+    return x
+
+
+@_register("max_pool2d")
+def _max_pool2d_samples(rng, dtype):
+    for label, shape, k, s, p in _POOL_CASES:
+        x = _special_values(rng.standard_normal(shape).astype(dtype), rng)
+        yield label, lambda m, x=x, k=k, s=s, p=p: m.max_pool2d(x, k, s, p)
+    x = rng.standard_normal((2, 3, 12, 20)).astype(dtype)[:, :, :, ::2]
+    yield "non-contiguous x", lambda m, x=x: m.max_pool2d(x, 3, 2, 1)
+
+
+@_register("max_pool2d_backward")
+def _max_pool2d_backward_samples(rng, dtype):
+    from . import reference
+    for label, shape, k, s, p in _POOL_CASES:
+        x = _special_values(rng.standard_normal(shape).astype(dtype), rng)
+        y, idx = reference.max_pool2d(x, k, s, p)
+        dy = rng.standard_normal(y.shape).astype(dtype)
+        yield label, lambda m, dy=dy, idx=idx, shape=shape: m.max_pool2d_backward(dy, idx,
+                                                                                 shape)
+    dy = rng.standard_normal((2, 3, 4, 6)).astype(dtype)
+    idx = rng.integers(0, 5 * 5, size=(2, 3, 2, 3))
+    dyn = dy[:, :, ::2, ::2]
+    yield "non-contiguous dy, repeated indices", lambda m: m.max_pool2d_backward(
+        dyn, idx, (2, 3, 5, 5))
+
+
 def compare(actual, expected):
-    """(max abs error, max error relative to each expected array's largest magnitude)."""
+    """(max abs error, max error relative to each expected array's largest magnitude);
+    NaN where the other has NaN counts as equal, an integer array must match exactly."""
+    if isinstance(actual, np.ndarray):
+        actual, expected = [actual], [expected]
     abs_err, rel_err = 0.0, 0.0
+    if len(actual) != len(expected):
+        return float("inf"), float("inf")
     for a, e in zip(actual, expected):
         a = np.asarray(a, dtype=np.float64)
         e = np.asarray(e, dtype=np.float64)
@@ -77,8 +130,9 @@ def compare(actual, expected):
             return float("inf"), float("inf")
         if a.size == 0:
             continue
-        both_nan = np.isnan(a) & np.isnan(e)
-        d = np.where(both_nan, 0.0, np.abs(a - e))
+        same = (a == e) | (np.isnan(a) & np.isnan(e))        # equal infinities too
+        with np.errstate(invalid="ignore"):
+            d = np.where(same, 0.0, np.abs(a - e))
         d = np.where(np.isnan(d), np.inf, d)
         scale = max(float(np.max(np.abs(np.where(np.isfinite(e), e, 0.0)))), 1e-30)
         abs_err = max(abs_err, float(np.max(d)))

@@ -2,8 +2,20 @@
 import numpy as np
 import pytest
 
-from dlkern import reference as R
+import warnings
+
+from dlkern import native, reference as R
 from conftest import needs_torch, torch
+
+# The PyTorch comparisons run on both backends: the reference and the native kernels.
+BOTH = pytest.mark.parametrize("M", [R, native], ids=["numpy", "native"])
+
+
+@pytest.fixture(autouse=True)
+def _quiet_fallback():
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "dlkern: .* has no native kernel yet")
+        yield
 import gradcheck
 
 rng = np.random.default_rng(42)
@@ -203,73 +215,78 @@ TORCH_CONV = CONV_CASES + [(2, 5, 11, 9, 7, 2, 3, (2, 3), (0, 2)), (1, 2, 3, 3, 
 
 
 @needs_torch
+@BOTH
 @pytest.mark.parametrize("case", TORCH_CONV)
-def test_conv2d_matches_torch(case):
+def test_conv2d_matches_torch(M, case):
     import torch.nn.functional as F
     B, C, H, W, O, kh, kw, s, p = case
     x, w, b = randn(B, C, H, W), randn(O, C, kh, kw), randn(O)
-    y = R.conv2d(x, w, b, s, p)
+    y = M.conv2d(x, w, b, s, p)
     tx, tw, tb = t(x, True), t(w, True), t(b, True)
     ty = F.conv2d(tx, tw, tb, s, p)
     close(y, ty)
     dy = randn(*y.shape)
     ty.backward(t(dy))
-    dx, dw, db = R.conv2d_backward(dy, x, w, s, p)
+    dx, dw, db = M.conv2d_backward(dy, x, w, s, p)
     close(dx, tx.grad), close(dw, tw.grad), close(db, tb.grad)
 
 
 @needs_torch
+@BOTH
 @pytest.mark.parametrize("k,s,p", [(2, None, 0), (3, 2, 1), (3, 1, 1), ((2, 3), (1, 2), (1, 1)),
                                    (1, 1, 0), (2, (2, 3), 0)])
-def test_max_pool_matches_torch(k, s, p):
+def test_max_pool_matches_torch(M, k, s, p):
     import torch.nn.functional as F
     x = randn(2, 3, 7, 9)
     x[0, 0, :2, :2] = 1.0        # ties
-    y, idx = R.max_pool2d(x, k, s, p)
+    y, idx = M.max_pool2d(x, k, s, p)
     tx = t(x, True)
     ty, tidx = F.max_pool2d(tx, k, s, p, return_indices=True)
     close(y, ty, 0)
     np.testing.assert_array_equal(idx, tidx.numpy())
     dy = randn(*y.shape)
     ty.backward(t(dy))
-    close(R.max_pool2d_backward(dy, idx, x.shape), tx.grad)
+    close(M.max_pool2d_backward(dy, idx, x.shape), tx.grad)
 
 
 @needs_torch
-def test_batch_norm_matches_torch():
+@BOTH
+def test_batch_norm_matches_torch(M):
     import torch.nn.functional as F
     x, gamma, beta = randn(4, 3, 5, 6) * 3 + 2, randn(3), randn(3)
-    y, mean, invstd = R.batch_norm2d(x, gamma, beta, 1e-5)
+    y, mean, invstd = M.batch_norm2d(x, gamma, beta, 1e-5)
     tx, tg, tb = t(x, True), t(gamma, True), t(beta, True)
     ty = F.batch_norm(tx, None, None, tg, tb, training=True, eps=1e-5)
     close(y, ty)
     dy = randn(*y.shape)
     ty.backward(t(dy))
-    dx, dg, db = R.batch_norm2d_backward(dy, x, gamma, mean, invstd)
+    dx, dg, db = M.batch_norm2d_backward(dy, x, gamma, mean, invstd)
     close(dx, tx.grad), close(dg, tg.grad), close(db, tb.grad)
 
 
 @needs_torch
-def test_linear_and_activations_match_torch():
+@BOTH
+def test_linear_and_activations_match_torch(M):
     import torch.nn.functional as F
     x, w, b = randn(5, 4), randn(3, 4), randn(3)
     tx, tw, tb = t(x, True), t(w, True), t(b, True)
     ty = F.linear(tx, tw, tb)
-    close(R.linear(x, w, b), ty)
+    close(M.linear(x, w, b), ty)
     dy = randn(5, 3)
     ty.backward(t(dy))
-    for a, b_ in zip(R.linear_backward(dy, x, w), (tx.grad, tw.grad, tb.grad)):
+    for a, b_ in zip(M.linear_backward(dy, x, w), (tx.grad, tw.grad, tb.grad)):
         close(a, b_)
     z = randn(4, 6) * 5
-    close(R.sigmoid(z), torch.sigmoid(t(z)))
-    close(R.softmax(z, axis=0), torch.softmax(t(z), 0))
-    close(R.relu(z), torch.relu(t(z)))
+    close(M.sigmoid(z), torch.sigmoid(t(z)))
+    close(M.softmax(z, axis=0), torch.softmax(t(z), 0))
+    close(M.relu(z), torch.relu(t(z)))
 
 
 @needs_torch
+@BOTH
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
 @pytest.mark.parametrize("B,T,D,H", [(3, 5, 2, 4), (1, 1, 3, 3), (2, 40, 4, 6)])
-def test_rnn_matches_torch(nonlinearity, B, T, D, H):
+def test_rnn_matches_torch(M, nonlinearity, B, T, D, H):
     x, h0 = randn(B, T, D), randn(B, H)
     W, U, b = randn(H, H) * 0.4, randn(H, D) * 0.4, randn(H) * 0.1
     rnn = torch.nn.RNN(D, H, nonlinearity=nonlinearity, batch_first=True).double()
@@ -278,22 +295,23 @@ def test_rnn_matches_torch(nonlinearity, B, T, D, H):
         rnn.bias_ih_l0.copy_(t(b)), rnn.bias_hh_l0.zero_()
     tx, th0 = t(x, True), t(h0[None], True)
     ths, _ = rnn(tx, th0)
-    hs = R.rnn_forward(x, h0, W, U, b, nonlinearity)
+    hs = M.rnn_forward(x, h0, W, U, b, nonlinearity)
     close(hs, ths)
     dhs = randn(B, T, H)
     ths.backward(t(dhs))
-    dx, dh0, dW, dU, db = R.rnn_backward(dhs, x, hs, h0, W, U, nonlinearity)
+    dx, dh0, dW, dU, db = M.rnn_backward(dhs, x, hs, h0, W, U, nonlinearity)
     close(dx, tx.grad), close(dh0, th0.grad[0]), close(dW, rnn.weight_hh_l0.grad)
     close(dU, rnn.weight_ih_l0.grad), close(db, rnn.bias_ih_l0.grad)
 
 
 @needs_torch
-def test_rnn_lengths_match_torch_packed():
+@BOTH
+def test_rnn_lengths_match_torch_packed(M):
     B, T, D, H = 3, 6, 2, 4
     x, h0 = randn(B, T, D), randn(B, H)
     W, U, b = randn(H, H) * 0.4, randn(H, D) * 0.4, randn(H) * 0.1
     lengths = np.array([6, 1, 4])
-    hs = R.rnn_forward(x, h0, W, U, b, "tanh", lengths)
+    hs = M.rnn_forward(x, h0, W, U, b, "tanh", lengths)
     rnn = torch.nn.RNN(D, H, batch_first=True).double()
     with torch.no_grad():
         rnn.weight_hh_l0.copy_(t(W)), rnn.weight_ih_l0.copy_(t(U))
@@ -308,8 +326,9 @@ def test_rnn_lengths_match_torch_packed():
 
 
 @needs_torch
+@BOTH
 @pytest.mark.parametrize("case", ATTN_CASES + [((2, 3), 9, 9, 8, 8, True, True)])
-def test_attention_matches_torch(case):
+def test_attention_matches_torch(M, case):
     import torch.nn.functional as F
     lead, tq, tk, dk, dv, causal, with_mask = case
     q, k, v = randn(*lead, tq, dk), randn(*lead, tk, dk), randn(*lead, tk, dv)
@@ -317,7 +336,7 @@ def test_attention_matches_torch(case):
     if with_mask:
         mask = rng.random((tq, tk)) > 0.3
         mask[:, 0] = True
-    out, lse = R.scaled_dot_product_attention(q, k, v, causal, mask=mask)
+    out, lse = M.scaled_dot_product_attention(q, k, v, causal, mask=mask)
     tq_, tk_, tv_ = t(q, True), t(k, True), t(v, True)
     tmask = None if mask is None else torch.tensor(mask)
     if causal and mask is not None:
@@ -327,7 +346,7 @@ def test_attention_matches_torch(case):
     close(out, tout)
     dout = randn(*out.shape)
     tout.backward(t(dout))
-    for a, b in zip(R.scaled_dot_product_attention_backward(dout, q, k, v, out, lse, causal,
+    for a, b in zip(M.scaled_dot_product_attention_backward(dout, q, k, v, out, lse, causal,
                                                             mask=mask),
                     (tq_.grad, tk_.grad, tv_.grad)):
         close(a, b)
@@ -339,26 +358,27 @@ def test_attention_matches_torch(case):
 
 
 @needs_torch
-def test_losses_match_torch():
+@BOTH
+def test_losses_match_torch(M):
     import torch.nn.functional as F
     logits, labels = randn(6, 5), rng.integers(0, 5, 6)
     tl = t(logits, True)
     tloss = F.cross_entropy(tl, torch.tensor(labels))
     tloss.backward()
-    loss, grad = R.cross_entropy(logits, labels)
+    loss, grad = M.cross_entropy(logits, labels)
     close(loss, tloss), close(grad, tl.grad)
     p, y = rng.uniform(0.05, 0.95, 7), rng.integers(0, 2, 7).astype(float)
     tp = t(p, True)
     tloss = F.binary_cross_entropy(tp, t(y))
     tloss.backward()
-    loss, grad = R.bce(p, y)
+    loss, grad = M.bce(p, y)
     close(loss, tloss), close(grad, tp.grad)
     z = randn(7) * 4
     tz = t(z, True)
     tloss = F.binary_cross_entropy_with_logits(tz, t(y))
     tloss.backward()
-    loss, grad = R.bce_with_logits(z, y)
+    loss, grad = M.bce_with_logits(z, y)
     close(loss, tloss), close(grad, tz.grad)
     a, b = randn(4, 3), randn(4, 3)
-    loss, _ = R.mse(a, b)
+    loss, _ = M.mse(a, b)
     close(loss, F.mse_loss(t(a), t(b), reduction="sum") / 4)

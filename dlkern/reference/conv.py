@@ -24,24 +24,13 @@ def _windows(x, kh, kw, sh, sw, ph, pw):
     return win[:, :, ::sh, ::sw]
 
 
-def _im2col_args(fn, x_shape, kernel_size, stride, padding):
-    kh, kw = _checks.pair(fn, "kernel_size", kernel_size, 1)
-    sh, sw = _checks.pair(fn, "stride", stride, 1)
-    ph, pw = _checks.pair(fn, "padding", padding, 0)
-    ho = _checks.conv_output_size(fn, x_shape[2], kh, sh, ph, "height")
-    wo = _checks.conv_output_size(fn, x_shape[3], kw, sw, pw, "width")
-    _checks.element_count(fn, "the column matrix",
-                          (x_shape[1] * kh * kw, x_shape[0] * ho * wo))
-    return (kh, kw), (sh, sw), (ph, pw), (ho, wo)
-
-
 def im2col(x, kernel_size, stride=1, padding=0):
     """The column matrix of seed section 3's convolution: shape (C·K_h·K_w, B·H_out·W_out),
     rows ordered (c, i, j) with c slowest, columns (b, oh, ow) with b slowest, so that
     ``w.reshape(C_out, -1) @ im2col(x, ...)`` is the convolution; zero padding."""
     fn = "im2col"
     _checks.float_array(fn, "x", x, 4, "(B, C, H, W)")
-    (kh, kw), (sh, sw), (ph, pw), _ = _im2col_args(fn, x.shape, kernel_size, stride, padding)
+    (kh, kw), (sh, sw), (ph, pw), _ = _checks.im2col_args(fn, x.shape, kernel_size, stride, padding)
     B, C = x.shape[:2]
     win = _windows(x, kh, kw, sh, sw, ph, pw)            # (B, C, Ho, Wo, Kh, Kw)
     return np.ascontiguousarray(win.transpose(1, 4, 5, 0, 2, 3)).reshape(C * kh * kw, -1)
@@ -52,12 +41,8 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
     was copied from (overlapping windows add), and the padding is cut off."""
     fn = "col2im"
     _checks.float_array(fn, "cols", cols, 2, "(C·K_h·K_w, B·H_out·W_out)")
-    if not (isinstance(x_shape, (tuple, list)) and len(x_shape) == 4
-            and all(isinstance(s, (int, np.integer)) and s >= 1 for s in x_shape)):
-        raise ValueError(f"{fn}: x_shape must be a (B, C, H, W) tuple of positive ints, "
-                         f"got {x_shape!r}")
-    B, C, H, W = (int(s) for s in x_shape)
-    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = _im2col_args(fn, (B, C, H, W), kernel_size,
+    B, C, H, W = _checks.image_shape(fn, "x_shape", x_shape)
+    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = _checks.im2col_args(fn, (B, C, H, W), kernel_size,
                                                          stride, padding)
     _checks.shape_is(fn, "cols", cols, (C * kh * kw, B * ho * wo), "(C·K_h·K_w, B·H_out·W_out)")
     c6 = cols.reshape(C, kh, kw, B, ho, wo)

@@ -10,25 +10,12 @@ import numpy as np
 from .. import _checks
 
 
-def _pool_args(fn, x_shape, kernel_size, stride, padding):
-    kh, kw = _checks.pair(fn, "kernel_size", kernel_size, 1)
-    sh, sw = _checks.pair(fn, "stride", (kh, kw) if stride is None else stride, 1)
-    ph, pw = _checks.pair(fn, "padding", padding, 0)
-    if 2 * ph > kh or 2 * pw > kw:
-        raise ValueError(f"{fn}: padding must be at most half the kernel size, got "
-                         f"padding {(ph, pw)} for kernel {(kh, kw)}")
-    ho = _checks.conv_output_size(fn, x_shape[2], kh, sh, ph, "height")
-    wo = _checks.conv_output_size(fn, x_shape[3], kw, sw, pw, "width")
-    _checks.element_count(fn, "the output", (x_shape[0], x_shape[1], ho, wo))
-    return (kh, kw), (sh, sw), (ph, pw), (ho, wo)
-
-
 def max_pool2d(x, kernel_size, stride=None, padding=0):
     """y[b, c, oh, ow] = max of x over the window at (oh·S_h − P_h, ow·S_w − P_w) of size
     K_h × K_w; stride defaults to kernel_size.  Returns (y, indices), indices int64."""
     fn = "max_pool2d"
     _checks.float_array(fn, "x", x, 4, "(B, C, H, W)")
-    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = _pool_args(fn, x.shape, kernel_size, stride,
+    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = _checks.pool2d_args(fn, x.shape, kernel_size, stride,
                                                        padding)
     B, C, H, W = x.shape
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
@@ -50,23 +37,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
 
 def max_pool2d_backward(dy, indices, x_shape):
     """dx[b, c, h, w] = Σ of dy over the outputs whose maximum sat at (h, w)."""
-    fn = "max_pool2d_backward"
-    _checks.float_array(fn, "dy", dy, 4, "(B, C, H_out, W_out)")
-    if not isinstance(indices, np.ndarray) or indices.dtype != np.int64:
-        raise TypeError(f"{fn}: indices must be an int64 array, got "
-                        f"{_checks._describe(indices)}")
-    if indices.shape != dy.shape:
-        raise ValueError(f"{fn}: indices has shape {indices.shape}, dy has shape {dy.shape}")
-    if not (isinstance(x_shape, (tuple, list)) and len(x_shape) == 4
-            and all(isinstance(s, (int, np.integer)) and s >= 1 for s in x_shape)):
-        raise ValueError(f"{fn}: x_shape must be a (B, C, H, W) tuple of positive ints, "
-                         f"got {x_shape!r}")
-    B, C, H, W = (int(s) for s in x_shape)
-    if dy.shape[:2] != (B, C):
-        raise ValueError(f"{fn}: dy has shape {dy.shape}, x_shape is {tuple(x_shape)}")
-    if indices.size and (indices.min() < 0 or indices.max() >= H * W):
-        raise ValueError(f"{fn}: indices must lie in [0, H·W) = [0, {H * W}), got values "
-                         f"in [{indices.min()}, {indices.max()}]")
+    B, C, H, W = _checks.max_pool2d_backward_args("max_pool2d_backward", dy, indices,
+                                                  x_shape)
     dx = np.zeros((B * C, H * W), dtype=dy.dtype)
     rows = np.arange(B * C).reshape(B * C, 1)
     np.add.at(dx, (rows, indices.reshape(B * C, -1)), dy.reshape(B * C, -1))

@@ -1,0 +1,75 @@
+"""Native max pooling: arguments checked by dlkern._checks (the reference's checks),
+outputs allocated here, the loops in csrc/pool.c without the GIL."""
+from libc.stdint cimport int64_t
+cimport numpy as cnp
+import numpy as np
+
+from .. import _checks, _backend
+from .common cimport check_status
+
+cnp.import_array()
+
+cdef extern from "pool.h" nogil:
+    ctypedef struct dlk_pool_shape:
+        int64_t planes, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo
+    int dlk_max_pool2d_f32(const dlk_pool_shape *s, const float *x, float *y, int64_t *idx,
+                           int nthreads)
+    int dlk_max_pool2d_f64(const dlk_pool_shape *s, const double *x, double *y, int64_t *idx,
+                           int nthreads)
+    int dlk_max_pool2d_backward_f32(const dlk_pool_shape *s, const float *dy,
+                                    const int64_t *idx, float *dx, int nthreads)
+    int dlk_max_pool2d_backward_f64(const dlk_pool_shape *s, const double *dy,
+                                    const int64_t *idx, double *dx, int nthreads)
+
+
+cdef dlk_pool_shape _shape(int64_t B, int64_t C, int64_t H, int64_t W, k, s, p, o):
+    cdef dlk_pool_shape sh
+    sh.planes = B * C
+    sh.H, sh.W = H, W
+    sh.kh, sh.kw = k
+    sh.sh, sh.sw = s
+    sh.ph, sh.pw = p
+    sh.Ho, sh.Wo = o
+    return sh
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    fn = "max_pool2d"
+    _checks.float_array(fn, "x", x, 4, "(B, C, H, W)")
+    k, s, p, o = _checks.pool2d_args(fn, x.shape, kernel_size, stride, padding)
+    cdef cnp.ndarray xc = np.ascontiguousarray(x)
+    B, C, H, W = x.shape
+    cdef dlk_pool_shape sh = _shape(B, C, H, W, k, s, p, o)
+    cdef cnp.ndarray y = np.empty((B, C) + o, dtype=x.dtype)
+    cdef cnp.ndarray idx = np.empty((B, C) + o, dtype=np.int64)
+    cdef int status, nt = _backend.get_num_threads()
+    cdef bint single = cnp.PyArray_TYPE(xc) == cnp.NPY_FLOAT32
+    with nogil:
+        if single:
+            status = dlk_max_pool2d_f32(&sh, <float *>xc.data, <float *>y.data,
+                                        <int64_t *>idx.data, nt)
+        else:
+            status = dlk_max_pool2d_f64(&sh, <double *>xc.data, <double *>y.data,
+                                        <int64_t *>idx.data, nt)
+    check_status(status, fn)
+    return y, idx
+
+
+def max_pool2d_backward(dy, indices, x_shape):
+    fn = "max_pool2d_backward"
+    B, C, H, W = _checks.max_pool2d_backward_args(fn, dy, indices, x_shape)
+    cdef cnp.ndarray dyc = np.ascontiguousarray(dy)
+    cdef cnp.ndarray ic = np.ascontiguousarray(indices)
+    cdef dlk_pool_shape sh = _shape(B, C, H, W, (1, 1), (1, 1), (0, 0), dy.shape[2:])
+    cdef cnp.ndarray dx = np.empty((B, C, H, W), dtype=dy.dtype)
+    cdef int status, nt = _backend.get_num_threads()
+    cdef bint single = cnp.PyArray_TYPE(dyc) == cnp.NPY_FLOAT32
+    with nogil:
+        if single:
+            status = dlk_max_pool2d_backward_f32(&sh, <float *>dyc.data,
+                                                 <int64_t *>ic.data, <float *>dx.data, nt)
+        else:
+            status = dlk_max_pool2d_backward_f64(&sh, <double *>dyc.data,
+                                                 <int64_t *>ic.data, <double *>dx.data, nt)
+    check_status(status, fn)
+    return dx
