@@ -23,6 +23,8 @@ FAMILIES = {
     "gemm": ["gemm.c"],
     "optim": ["optim.c"],
     "pool": ["pool.c"],
+    "norm": ["norm.c"],
+    "dense": ["dense.c", "gemm.c"],
 }
 
 

@@ -262,3 +262,68 @@ def max_pool2d_backward_args(fn, dy, indices, x_shape):
         raise ValueError(f"{fn}: indices must lie in [0, H·W) = [0, {H * W}), got values "
                          f"in [{indices.min()}, {indices.max()}]")
     return B, C, H, W
+
+
+def channel_vector(fn, name, v, C, x):
+    float_array(fn, name, v, 1, f"({C},)")
+    same_dtype(fn, name, v, "x", x)
+    if v.shape[0] != C:
+        raise ValueError(f"{fn}: {name} must have shape ({C},), got {v.shape}")
+
+
+def batch_norm2d_args(fn, x, gamma, beta, eps):
+    float_array(fn, "x", x, 4, "(B, C, H, W)")
+    C = x.shape[1]
+    channel_vector(fn, "gamma", gamma, C, x)
+    channel_vector(fn, "beta", beta, C, x)
+    real(fn, "eps", eps, low=0.0, low_open=True)
+    if x.shape[0] * x.shape[2] * x.shape[3] == 0:
+        raise ValueError(f"{fn}: x has no values per channel, shape {x.shape}")
+
+
+def batch_norm2d_backward_args(fn, dy, x, gamma, mean, invstd):
+    float_array(fn, "x", x, 4, "(B, C, H, W)")
+    float_array(fn, "dy", dy, 4, "(B, C, H, W)")
+    same_dtype(fn, "dy", dy, "x", x)
+    if dy.shape != x.shape:
+        raise ValueError(f"{fn}: dy has shape {dy.shape}, x has shape {x.shape}")
+    for name, v in (("gamma", gamma), ("mean", mean), ("invstd", invstd)):
+        channel_vector(fn, name, v, x.shape[1], x)
+
+
+def linear_args(fn, x, w, b):
+    float_array(fn, "x", x, 2, "(B, D_in)")
+    float_array(fn, "w", w, 2, "(D_out, D_in)")
+    same_dtype(fn, "w", w, "x", x)
+    if w.shape[1] != x.shape[1]:
+        raise ValueError(f"{fn}: w has {w.shape[1]} input features, x has {x.shape[1]}")
+    bias(fn, b, w.shape[0], x)
+
+
+def linear_backward_args(fn, dy, x, w):
+    float_array(fn, "x", x, 2, "(B, D_in)")
+    float_array(fn, "w", w, 2, "(D_out, D_in)")
+    float_array(fn, "dy", dy, 2, "(B, D_out)")
+    same_dtype(fn, "w", w, "x", x)
+    same_dtype(fn, "dy", dy, "x", x)
+    if w.shape[1] != x.shape[1]:
+        raise ValueError(f"{fn}: w has {w.shape[1]} input features, x has {x.shape[1]}")
+    shape_is(fn, "dy", dy, (x.shape[0], w.shape[0]), "(B, D_out)")
+
+
+def same_shape_pair(fn, a_name, a, b_name, b):
+    float_array(fn, a_name, a)
+    float_array(fn, b_name, b)
+    same_dtype(fn, a_name, a, b_name, b)
+    if a.shape != b.shape:
+        raise ValueError(f"{fn}: {a_name} has shape {a.shape}, {b_name} has shape {b.shape}")
+
+
+def softmax_args(fn, x, axis):
+    float_array(fn, "x", x)
+    if x.ndim == 0:
+        raise ValueError(f"{fn}: x must have at least 1 dimension, got a 0-d array")
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) \
+            or not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{fn}: axis must be an int in [{-x.ndim}, {x.ndim}), got {axis!r}")
+    return int(axis) % x.ndim

@@ -9,7 +9,7 @@ import warnings
 from . import reference as _reference
 
 try:
-    from ._native import optim as _optim, pool as _pool
+    from ._native import dense as _dense, norm as _norm, optim as _optim, pool as _pool
 except ImportError as exc:  # pragma: no cover - only without a build
     raise ImportError(
         "dlkern's native extensions are not built. Install the package with "
@@ -25,6 +25,14 @@ _KERNELS = {
     "adam_step": _optim.adam_step,
     "max_pool2d": _pool.max_pool2d,
     "max_pool2d_backward": _pool.max_pool2d_backward,
+    "batch_norm2d": _norm.batch_norm2d,
+    "batch_norm2d_backward": _norm.batch_norm2d_backward,
+    "relu": _dense.relu,
+    "relu_backward": _dense.relu_backward,
+    "sigmoid": _dense.sigmoid,
+    "softmax": _dense.softmax,
+    "linear": _dense.linear,
+    "linear_backward": _dense.linear_backward,
 }
 
 _warned = set()

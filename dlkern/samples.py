@@ -115,6 +115,100 @@ def _max_pool2d_backward_samples(rng, dtype):
         dyn, idx, (2, 3, 5, 5))
 
 
+# ---- dense layer and activations -------------------------------------------------------
+
+_LINEAR_SHAPES = [("linear_mlp-like", 16, 78, 51), ("batch 1", 1, 5, 3), ("odd", 7, 13, 1),
+                  ("wide", 33, 3, 70)]
+
+
+@_register("linear")
+def _linear_samples(rng, dtype):
+    for label, B, I, O in _LINEAR_SHAPES:
+        x, w, b = (rng.standard_normal(s).astype(dtype) for s in ((B, I), (O, I), (O,)))
+        yield label, lambda m, x=x, w=w, b=b: m.linear(x, w, b)
+    yield "no bias, transposed x", lambda m, x=x, w=w: m.linear(np.asfortranarray(x), w)
+
+
+@_register("linear_backward")
+def _linear_backward_samples(rng, dtype):
+    for label, B, I, O in _LINEAR_SHAPES:
+        x, w, dy = (rng.standard_normal(s).astype(dtype) for s in ((B, I), (O, I), (B, O)))
+        yield label, lambda m, dy=dy, x=x, w=w: m.linear_backward(dy, x, w)
+    yield "non-contiguous dy", lambda m, dy=dy, x=x, w=w: m.linear_backward(
+        np.asfortranarray(dy), x, w)
+
+
+_ELEMENTWISE_SHAPES = [(1,), (37,), (64, 32, 28, 28), (3, 1000)]
+
+
+def _with_specials(x):
+    flat = x.reshape(-1)
+    flat[:4] = [0.0, -0.0, 80.0, -80.0][:flat.size]
+    if flat.size > 6:
+        flat[4:7] = [np.inf, -np.inf, np.nan]
+    return x
+
+
+def _elementwise(name):
+    def samples(rng, dtype):
+        for shape in _ELEMENTWISE_SHAPES:
+            x = _with_specials(rng.standard_normal(shape).astype(dtype) * 3)
+            yield f"{shape}", lambda m, x=x: getattr(m, name)(x)
+        x = rng.standard_normal((6, 10)).astype(dtype)[:, ::3]
+        yield "non-contiguous", lambda m, x=x: getattr(m, name)(x)
+    return samples
+
+
+for _name in ("relu", "sigmoid"):
+    _register(_name)(_elementwise(_name))
+
+
+@_register("relu_backward")
+def _relu_backward_samples(rng, dtype):
+    for shape in _ELEMENTWISE_SHAPES:
+        x = _with_specials(rng.standard_normal(shape).astype(dtype))
+        dy = rng.standard_normal(shape).astype(dtype)
+        yield f"{shape}", lambda m, dy=dy, x=x: m.relu_backward(dy, x)
+
+
+@_register("softmax")
+def _softmax_samples(rng, dtype):
+    for shape, axis in [((4, 10), -1), ((3, 5, 7), 1), ((8,), 0), ((2, 3, 1), 2),
+                        ((128, 1000), -1)]:
+        x = (rng.standard_normal(shape) * 10).astype(dtype)
+        yield f"{shape} axis {axis}", lambda m, x=x, axis=axis: m.softmax(x, axis)
+    x = np.array([[1000.0, -1000.0, 0.0], [np.nan, 1.0, 2.0]], dtype)
+    yield "huge and NaN", lambda m, x=x: m.softmax(x)
+
+
+# ---- batch normalisation --------------------------------------------------------------
+
+_BN_SHAPES = [("bn_mnist-like", (8, 32, 28, 28)), ("batch 1", (1, 3, 5, 5)),
+              ("1x1 planes", (16, 5, 1, 1)), ("odd", (3, 7, 9, 11))]
+
+
+@_register("batch_norm2d")
+def _batch_norm2d_samples(rng, dtype):
+    for label, shape in _BN_SHAPES:
+        x = (rng.standard_normal(shape) * 3 + 100).astype(dtype)   # offset: cancellation test
+        g, b = (rng.standard_normal(shape[1]).astype(dtype) for _ in range(2))
+        yield label, lambda m, x=x, g=g, b=b: m.batch_norm2d(x, g, b, 1e-5)
+    xn = rng.standard_normal((4, 3, 6, 10)).astype(dtype)[:, :, :, ::2]
+    yield "non-contiguous", lambda m, x=xn, g=g[:3], b=b[:3]: m.batch_norm2d(x, g, b)
+
+
+@_register("batch_norm2d_backward")
+def _batch_norm2d_backward_samples(rng, dtype):
+    from . import reference
+    for label, shape in _BN_SHAPES:
+        x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+        g, b = (rng.standard_normal(shape[1]).astype(dtype) for _ in range(2))
+        _, mean, invstd = reference.batch_norm2d(x, g, b)
+        dy = rng.standard_normal(shape).astype(dtype)
+        yield label, lambda m, dy=dy, x=x, g=g, mean=mean, invstd=invstd: \
+            m.batch_norm2d_backward(dy, x, g, mean, invstd)
+
+
 def compare(actual, expected):
     """(max abs error, max error relative to each expected array's largest magnitude);
     NaN where the other has NaN counts as equal, an integer array must match exactly."""

@@ -15,3 +15,13 @@ cdef extern from "gemm.h" nogil:
                      double *C, int64_t ldc)
     int dlk_gemm_many_f32(int64_t count, int64_t M, int64_t N, int64_t K, const float *A,
                           const float *B, float *C, int nthreads)
+
+
+cdef inline int load_blas() except -1:
+    """Load dlkern's CBLAS into the calling module's copy of csrc/gemm.c (each
+    extension that multiplies matrices links its own; dlopen shares the library)."""
+    from dlkern import _blas
+    path, prefix = _blas.library()
+    if not dlk_blas_loaded() and dlk_blas_load(path.encode(), prefix.encode()) != 0:
+        raise ImportError(f"dlkern: cannot load the BLAS: {dlk_blas_error().decode()}")
+    return 0

@@ -7,13 +7,7 @@ from .. import _checks
 def linear(x, w, b=None):
     """y = x wᵀ + b for a batch: the seed's a = W x + b (section 1) applied to each row
     of x (B, D_in); w is (D_out, D_in), b (D_out,)."""
-    fn = "linear"
-    _checks.float_array(fn, "x", x, 2, "(B, D_in)")
-    _checks.float_array(fn, "w", w, 2, "(D_out, D_in)")
-    _checks.same_dtype(fn, "w", w, "x", x)
-    if w.shape[1] != x.shape[1]:
-        raise ValueError(f"{fn}: w has {w.shape[1]} input features, x has {x.shape[1]}")
-    _checks.bias(fn, b, w.shape[0], x)
+    _checks.linear_args("linear", x, w, b)
     y = x @ w.T
     if b is not None:
         y = y + b
@@ -24,15 +18,7 @@ def linear_backward(dy, x, w):
     """Gradients of y = x wᵀ + b (seed section 1's chain):
     dx = dy w,  dw = dyᵀ x  (∂L/∂W = ∂L/∂a xᵀ summed over the batch),  db = Σ_batch dy.
     The 1/B of the mini-batch mean is already in dy (it comes from the loss)."""
-    fn = "linear_backward"
-    _checks.float_array(fn, "x", x, 2, "(B, D_in)")
-    _checks.float_array(fn, "w", w, 2, "(D_out, D_in)")
-    _checks.float_array(fn, "dy", dy, 2, "(B, D_out)")
-    _checks.same_dtype(fn, "w", w, "x", x)
-    _checks.same_dtype(fn, "dy", dy, "x", x)
-    if w.shape[1] != x.shape[1]:
-        raise ValueError(f"{fn}: w has {w.shape[1]} input features, x has {x.shape[1]}")
-    _checks.shape_is(fn, "dy", dy, (x.shape[0], w.shape[0]), "(B, D_out)")
+    _checks.linear_backward_args("linear_backward", dy, x, w)
     dx = dy @ w
     dw = dy.T @ x
     db = dy.sum(axis=0)
@@ -51,12 +37,7 @@ def relu(x):
 
 def relu_backward(dy, x):
     """∂L/∂a = ∂L/∂h ⊙ 1(a > 0) (seed section 1)."""
-    fn = "relu_backward"
-    _array(fn, "dy", dy)
-    _array(fn, "x", x)
-    _checks.same_dtype(fn, "dy", dy, "x", x)
-    if dy.shape != x.shape:
-        raise ValueError(f"{fn}: dy has shape {dy.shape}, x has shape {x.shape}")
+    _checks.same_shape_pair("relu_backward", "dy", dy, "x", x)
     return dy * (x > 0)
 
 
@@ -75,10 +56,6 @@ def sigmoid(x):
 def softmax(x, axis=-1):
     """softmax(z)_c = e^(z_c) / Σ_c' e^(z_c') (seed sections 5, 11), shifted by the max
     along `axis` (the result is unchanged and nothing overflows)."""
-    _array("softmax", "x", x)
-    if x.ndim == 0:
-        raise ValueError("softmax: x must have at least 1 dimension, got a 0-d array")
-    if not isinstance(axis, int) or not -x.ndim <= axis < max(x.ndim, 1):
-        raise ValueError(f"softmax: axis must be an int in [{-x.ndim}, {x.ndim}), got {axis!r}")
+    _checks.softmax_args("softmax", x, axis)
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)

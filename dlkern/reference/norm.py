@@ -5,26 +5,13 @@ import numpy as np
 from .. import _checks
 
 
-def _channel_vector(fn, name, v, C, x):
-    _checks.float_array(fn, name, v, 1, f"({C},)")
-    _checks.same_dtype(fn, name, v, "x", x)
-    if v.shape[0] != C:
-        raise ValueError(f"{fn}: {name} must have shape ({C},), got {v.shape}")
-
-
 def batch_norm2d(x, gamma, beta, eps=1e-5):
     """Per channel c, over the batch and the plane (N = B·H·W values):
     μ_c = mean x,  σ²_c = mean (x − μ_c)² (biased),  invstd_c = 1/√(σ²_c + ε),
     y = γ_c (x − μ_c) invstd_c + β_c.  Returns (y, mean, invstd).
     The statistics are accumulated in float64 and returned in x's dtype."""
-    fn = "batch_norm2d"
-    _checks.float_array(fn, "x", x, 4, "(B, C, H, W)")
+    _checks.batch_norm2d_args("batch_norm2d", x, gamma, beta, eps)
     C = x.shape[1]
-    _channel_vector(fn, "gamma", gamma, C, x)
-    _channel_vector(fn, "beta", beta, C, x)
-    _checks.real(fn, "eps", eps, low=0.0, low_open=True)
-    if x.shape[0] * x.shape[2] * x.shape[3] == 0:
-        raise ValueError(f"{fn}: x has no values per channel, shape {x.shape}")
     x64 = x.astype(np.float64)
     mean = x64.mean(axis=(0, 2, 3))
     var = ((x64 - mean.reshape(1, C, 1, 1)) ** 2).mean(axis=(0, 2, 3))   # two-pass: stable
@@ -37,15 +24,8 @@ def batch_norm2d(x, gamma, beta, eps=1e-5):
 def batch_norm2d_backward(dy, x, gamma, mean, invstd):
     """With x̂ = (x − μ) invstd and N = B·H·W per channel:
     dβ = Σ dy,  dγ = Σ dy x̂,  dx = γ invstd / N · (N dy − dβ − x̂ dγ)."""
-    fn = "batch_norm2d_backward"
-    _checks.float_array(fn, "x", x, 4, "(B, C, H, W)")
-    _checks.float_array(fn, "dy", dy, 4, "(B, C, H, W)")
-    _checks.same_dtype(fn, "dy", dy, "x", x)
-    if dy.shape != x.shape:
-        raise ValueError(f"{fn}: dy has shape {dy.shape}, x has shape {x.shape}")
+    _checks.batch_norm2d_backward_args("batch_norm2d_backward", dy, x, gamma, mean, invstd)
     C = x.shape[1]
-    for name, v in (("gamma", gamma), ("mean", mean), ("invstd", invstd)):
-        _channel_vector(fn, name, v, C, x)
     N = x.shape[0] * x.shape[2] * x.shape[3]
     s = (1, C, 1, 1)
     dy64 = dy.astype(np.float64)

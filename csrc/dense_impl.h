@@ -1,0 +1,143 @@
+/* dense_impl.h — dense-layer loops for one element type T (suffix SFX, BLAS call
+ * GEMM); see dense.c. */
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, SFX)
+
+/* Thread t of nt takes elements [lo, hi) of n, cut on 16-element boundaries. */
+#define SPLIT(n, t, nt, lo, hi)                                              \
+    int64_t lo = ((n) * (t) / (nt)) & ~(int64_t)15;                          \
+    int64_t hi = (t) == (nt) - 1 ? (n) : ((n) * ((t) + 1) / (nt)) & ~(int64_t)15
+
+DLK_CLONES static void FN(relu_range_)(const T *DLK_RESTRICT x, T *DLK_RESTRICT y, int64_t n)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) y[i] = x[i] < 0 ? (T)0 : x[i];   /* NaN passes */
+}
+
+DLK_CLONES static void FN(relu_bwd_range_)(const T *DLK_RESTRICT dy, const T *DLK_RESTRICT x,
+                                           T *DLK_RESTRICT dx, int64_t n)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * (T)(x[i] > 0);
+}
+
+DLK_CLONES static void FN(sigmoid_range_)(const T *DLK_RESTRICT x, T *DLK_RESTRICT y,
+                                          int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        T e = EXP(-FABS(x[i]));                /* never overflows */
+        y[i] = x[i] >= 0 ? (T)1 / ((T)1 + e) : e / ((T)1 + e);
+    }
+}
+
+int FN(dlk_relu_)(int64_t n, const T *x, T *y, int nthreads)
+{
+    int nt = dlk_threads_for(n, DENSE_GRAIN, nthreads);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#endif
+        SPLIT(n, t, nt, lo, hi);
+        FN(relu_range_)(x + lo, y + lo, hi - lo);
+    }
+    return DLK_OK;
+}
+
+int FN(dlk_relu_backward_)(int64_t n, const T *dy, const T *x, T *dx, int nthreads)
+{
+    int nt = dlk_threads_for(n, DENSE_GRAIN, nthreads);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#endif
+        SPLIT(n, t, nt, lo, hi);
+        FN(relu_bwd_range_)(dy + lo, x + lo, dx + lo, hi - lo);
+    }
+    return DLK_OK;
+}
+
+int FN(dlk_sigmoid_)(int64_t n, const T *x, T *y, int nthreads)
+{
+    int nt = dlk_threads_for(n, DENSE_GRAIN / 8, nthreads);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#endif
+        SPLIT(n, t, nt, lo, hi);
+        FN(sigmoid_range_)(x + lo, y + lo, hi - lo);
+    }
+    return DLK_OK;
+}
+
+int FN(dlk_softmax_)(int64_t rows, int64_t L, const T *x, T *y, int nthreads)
+{
+    int nt = dlk_threads_for(rows * L, DENSE_GRAIN / 8, nthreads);
+    /* one row per iteration: max, Σ e^(x − max) in double, scale */
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t r = 0; r < rows; r++) {
+        const T *xr = x + r * L;
+        T *yr = y + r * L;
+        T m = xr[0];
+        for (int64_t i = 1; i < L; i++) m = xr[i] > m || xr[i] != xr[i] ? xr[i] : m;
+        double s = 0;
+        for (int64_t i = 0; i < L; i++) {
+            T e = EXP(xr[i] - m);
+            yr[i] = e;
+            s += (double)e;
+        }
+        T inv = (T)(1.0 / s);
+        for (int64_t i = 0; i < L; i++) yr[i] *= inv;
+    }
+    return DLK_OK;
+}
+
+int FN(dlk_linear_)(int64_t B, int64_t Din, int64_t Dout, const T *x, const T *w, const T *b,
+                    T *y, int nthreads)
+{
+    /* one GEMM, threaded by the engine (dlkern holds it at nthreads) */
+    int st = GEMM(0, 1, B, Dout, Din, (T)1, x, Din, w, Din, (T)0, y, Dout);
+    if (st != DLK_OK || !b) return st;
+    int nt = dlk_threads_for(B * Dout, DENSE_GRAIN, nthreads);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t r = 0; r < B; r++) {
+        T *yr = y + r * Dout;
+#pragma omp simd
+        for (int64_t j = 0; j < Dout; j++) yr[j] += b[j];
+    }
+    return DLK_OK;
+}
+
+int FN(dlk_linear_backward_)(int64_t B, int64_t Din, int64_t Dout, const T *dy, const T *x,
+                             const T *w, T *dx, T *dw, T *db, int nthreads)
+{
+    /* dx = dy · w and dw = dyᵀ · x, each one GEMM */
+    int st = GEMM(0, 0, B, Din, Dout, (T)1, dy, Dout, w, Din, (T)0, dx, Din);
+    if (st == DLK_OK)
+        st = GEMM(1, 0, Dout, Din, B, (T)1, dy, Dout, x, Din, (T)0, dw, Din);
+    if (st != DLK_OK) return st;
+    /* db: column sums of dy; columns split over threads, rows summed in order */
+    int nt = dlk_threads_for(B * Dout, DENSE_GRAIN, nthreads);
+    int64_t blocks = (Dout + 15) / 16;
+    if (nt > blocks) nt = (int)blocks;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t k = 0; k < blocks; k++) {
+        int64_t j0 = k * 16, j1 = j0 + 16 < Dout ? j0 + 16 : Dout;
+        double acc[16] = {0};
+        for (int64_t r = 0; r < B; r++)
+            for (int64_t j = j0; j < j1; j++) acc[j - j0] += (double)dy[r * Dout + j];
+        for (int64_t j = j0; j < j1; j++) db[j] = (T)acc[j - j0];
+    }
+    return DLK_OK;
+}
+
+#undef SPLIT
+#undef FN
+#undef CAT
+#undef CAT_
