@@ -25,6 +25,7 @@ FAMILIES = {
     "pool": ["pool.c"],
     "norm": ["norm.c"],
     "dense": ["dense.c", "gemm.c"],
+    "conv": ["conv.c", "gemm.c"],
 }
 
 

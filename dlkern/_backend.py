@@ -12,6 +12,9 @@ BACKENDS = ("native", "numpy")
 
 _backend = None
 _num_threads = None
+_workspace = None
+
+DEFAULT_WORKSPACE_MB = 32
 
 
 def _env_backend() -> str:
@@ -110,3 +113,28 @@ def threads(n: int):
         yield
     finally:
         set_num_threads(previous)
+
+
+def set_workspace_limit(megabytes: float) -> None:
+    """Scratch memory a native kernel may use in all (convolution's column buffers);
+    default 32 MB, or $DLKERN_WORKSPACE_MB.  Larger can be faster; memory use beyond
+    the arrays themselves stays within it whatever the batch size."""
+    global _workspace
+    if isinstance(megabytes, bool) or not isinstance(megabytes, (int, float)) \
+            or not megabytes > 0:
+        raise ValueError(f"set_workspace_limit: megabytes must be a number > 0, "
+                         f"got {megabytes!r}")
+    _workspace = int(megabytes * 2 ** 20)
+
+
+def get_workspace_limit() -> int:
+    """The workspace limit in bytes."""
+    global _workspace
+    if _workspace is None:
+        value = os.environ.get("DLKERN_WORKSPACE_MB", "").strip()
+        try:
+            mb = float(value) if value else DEFAULT_WORKSPACE_MB
+        except ValueError:
+            raise ValueError(f"DLKERN_WORKSPACE_MB must be a number, got {value!r}") from None
+        set_workspace_limit(mb)
+    return _workspace

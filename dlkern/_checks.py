@@ -327,3 +327,19 @@ def softmax_args(fn, x, axis):
             or not -x.ndim <= axis < x.ndim:
         raise ValueError(f"{fn}: axis must be an int in [{-x.ndim}, {x.ndim}), got {axis!r}")
     return int(axis) % x.ndim
+
+
+def conv2d_backward_args(fn, dy, x, w, stride, padding):
+    stride, padding, (ho, wo) = conv2d_args(fn, x, w, stride, padding)
+    float_array(fn, "dy", dy, 4, "(B, C_out, H_out, W_out)")
+    same_dtype(fn, "dy", dy, "x", x)
+    shape_is(fn, "dy", dy, (x.shape[0], w.shape[0], ho, wo), "(B, C_out, H_out, W_out)")
+    return stride, padding, (ho, wo)
+
+
+def col2im_args(fn, cols, x_shape, kernel_size, stride, padding):
+    float_array(fn, "cols", cols, 2, "(C·K_h·K_w, B·H_out·W_out)")
+    B, C, H, W = image_shape(fn, "x_shape", x_shape)
+    k, s, p, (ho, wo) = im2col_args(fn, (B, C, H, W), kernel_size, stride, padding)
+    shape_is(fn, "cols", cols, (C * k[0] * k[1], B * ho * wo), "(C·K_h·K_w, B·H_out·W_out)")
+    return (B, C, H, W), k, s, p, (ho, wo)

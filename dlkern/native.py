@@ -9,7 +9,8 @@ import warnings
 from . import reference as _reference
 
 try:
-    from ._native import dense as _dense, norm as _norm, optim as _optim, pool as _pool
+    from ._native import (conv as _conv, dense as _dense, norm as _norm, optim as _optim,
+                          pool as _pool)
 except ImportError as exc:  # pragma: no cover - only without a build
     raise ImportError(
         "dlkern's native extensions are not built. Install the package with "
@@ -33,6 +34,10 @@ _KERNELS = {
     "softmax": _dense.softmax,
     "linear": _dense.linear,
     "linear_backward": _dense.linear_backward,
+    "conv2d": _conv.conv2d,
+    "conv2d_backward": _conv.conv2d_backward,
+    "im2col": _conv.im2col,
+    "col2im": _conv.col2im,
 }
 
 _warned = set()

@@ -209,6 +209,58 @@ def _batch_norm2d_backward_samples(rng, dtype):
             m.batch_norm2d_backward(dy, x, g, mean, invstd)
 
 
+# ---- convolution ---------------------------------------------------------------------
+
+_CONV_CASES = [  # label, (B, C_in, H, W), (C_out, K_h, K_w), stride, padding
+    ("conv_mnist1-like", (4, 1, 28, 28), (8, 3, 3), 1, 1),
+    ("conv_mnist2-like", (2, 32, 14, 14), (16, 3, 3), 1, 1),
+    ("conv_stride-like 5x5 s2 p2", (2, 3, 32, 32), (8, 5, 5), 2, 2),
+    ("batch 1, 1x1", (1, 5, 7, 7), (3, 1, 1), 1, 0),
+    ("7x7 on 5x5 with padding", (2, 3, 5, 5), (4, 7, 7), 1, 2),
+    ("rectangular 2x3, stride (2, 3), padding (0, 2)", (3, 3, 11, 10), (5, 2, 3), (2, 3), (0, 2)),
+    ("odd channels", (2, 7, 9, 8), (5, 3, 3), 1, 1),
+    ("kernel = padded input", (2, 2, 3, 4), (3, 5, 6), 1, 1),
+]
+
+
+@_register("conv2d")
+def _conv2d_samples(rng, dtype):
+    for label, xs, (o, kh, kw), s, p in _CONV_CASES:
+        x = rng.standard_normal(xs).astype(dtype)
+        w = rng.standard_normal((o, xs[1], kh, kw)).astype(dtype)
+        b = rng.standard_normal(o).astype(dtype)
+        yield label, lambda m, x=x, w=w, b=b, s=s, p=p: m.conv2d(x, w, b, s, p)
+    xn = rng.standard_normal((2, 3, 9, 18)).astype(dtype)[:, :, :, ::2]
+    wn = rng.standard_normal((4, 3, 3, 6)).astype(dtype)[:, :, :, ::2]
+    yield "non-contiguous x and w, no bias", lambda m: m.conv2d(xn, wn, None, 1, 1)
+
+
+@_register("conv2d_backward")
+def _conv2d_backward_samples(rng, dtype):
+    from . import reference
+    for label, xs, (o, kh, kw), s, p in _CONV_CASES:
+        x = rng.standard_normal(xs).astype(dtype)
+        w = rng.standard_normal((o, xs[1], kh, kw)).astype(dtype)
+        dy = rng.standard_normal(reference.conv2d(x, w, None, s, p).shape).astype(dtype)
+        yield label, lambda m, dy=dy, x=x, w=w, s=s, p=p: m.conv2d_backward(dy, x, w, s, p)
+
+
+@_register("im2col")
+def _im2col_samples(rng, dtype):
+    for label, xs, (o, kh, kw), s, p in _CONV_CASES:
+        x = rng.standard_normal(xs).astype(dtype)
+        yield label, lambda m, x=x, k=(kh, kw), s=s, p=p: m.im2col(x, k, s, p)
+
+
+@_register("col2im")
+def _col2im_samples(rng, dtype):
+    from . import reference
+    for label, xs, (o, kh, kw), s, p in _CONV_CASES:
+        shape = reference.im2col(np.zeros(xs, dtype), (kh, kw), s, p).shape
+        cols = rng.standard_normal(shape).astype(dtype)
+        yield label, lambda m, c=cols, xs=xs, k=(kh, kw), s=s, p=p: m.col2im(c, xs, k, s, p)
+
+
 def compare(actual, expected):
     """(max abs error, max error relative to each expected array's largest magnitude);
     NaN where the other has NaN counts as equal, an integer array must match exactly."""

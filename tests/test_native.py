@@ -44,3 +44,26 @@ def test_inputs_are_not_modified(name):
         run(native)
         for a, b in zip(arrays, before):
             np.testing.assert_array_equal(a, b, err_msg=f"{name} [{label}] changed an input")
+
+
+@pytest.fixture
+def tiny_workspace():
+    before = dlkern.get_workspace_limit()
+    dlkern.set_workspace_limit(0.001)     # 1 KB: every block is one output row
+    yield
+    dlkern.set_workspace_limit(before / 2 ** 20)
+
+
+@pytest.mark.parametrize("name", ["conv2d", "conv2d_backward"])
+def test_conv_in_one_row_blocks_matches_reference(name, tiny_workspace):
+    rng = np.random.default_rng(10)
+    for label, run in SAMPLES[name](rng, np.float64):
+        for nt in (1, 2):
+            with dlkern.threads(nt):
+                _, rel = compare(run(native), run(reference))
+            assert rel <= 1e-10, f"{name} [{label}] with 1-row blocks, {nt} threads: {rel}"
+
+
+def test_workspace_limit_validation():
+    with pytest.raises(ValueError, match="set_workspace_limit: megabytes must be a number > 0"):
+        dlkern.set_workspace_limit(0)

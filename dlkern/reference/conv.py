@@ -39,12 +39,8 @@ def im2col(x, kernel_size, stride=1, padding=0):
 def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
     """The adjoint of im2col: every column entry is added back to the input pixel it
     was copied from (overlapping windows add), and the padding is cut off."""
-    fn = "col2im"
-    _checks.float_array(fn, "cols", cols, 2, "(C·K_h·K_w, B·H_out·W_out)")
-    B, C, H, W = _checks.image_shape(fn, "x_shape", x_shape)
-    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = _checks.im2col_args(fn, (B, C, H, W), kernel_size,
-                                                         stride, padding)
-    _checks.shape_is(fn, "cols", cols, (C * kh * kw, B * ho * wo), "(C·K_h·K_w, B·H_out·W_out)")
+    (B, C, H, W), (kh, kw), (sh, sw), (ph, pw), (ho, wo) = _checks.col2im_args(
+        "col2im", cols, x_shape, kernel_size, stride, padding)
     c6 = cols.reshape(C, kh, kw, B, ho, wo)
     dxp = np.zeros((B, C, H + 2 * ph, W + 2 * pw), dtype=cols.dtype)
     for i in range(kh):
@@ -70,12 +66,9 @@ def conv2d(x, w, b=None, stride=1, padding=0):
 def conv2d_backward(dy, x, w, stride=1, padding=0):
     """Gradients of conv2d (seed section 10's chain rule through the matrix product):
     dW = dY · colsᵀ, dcols = Wᵀ · dY, dX = col2im(dcols), db = Σ_(b, oh, ow) dY."""
-    fn = "conv2d_backward"
-    stride, padding, (ho, wo) = _checks.conv2d_args(fn, x, w, stride, padding)
-    _checks.float_array(fn, "dy", dy, 4, "(B, C_out, H_out, W_out)")
-    _checks.same_dtype(fn, "dy", dy, "x", x)
-    B, co = x.shape[0], w.shape[0]
-    _checks.shape_is(fn, "dy", dy, (B, co, ho, wo), "(B, C_out, H_out, W_out)")
+    stride, padding, _ = _checks.conv2d_backward_args("conv2d_backward", dy, x, w, stride,
+                                                      padding)
+    co = w.shape[0]
     cols = im2col(x, w.shape[2:], stride, padding)
     dy2 = dy.transpose(1, 0, 2, 3).reshape(co, -1)          # (C_out, B·Ho·Wo)
     dw = (dy2 @ cols.T).reshape(w.shape)

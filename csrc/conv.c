@@ -1,0 +1,44 @@
+/* conv.c — 2-D convolution as im2col + GEMM (seed section 3), forward and backward.
+ *
+ * Forward: the work is a list of items (sample b, block of output rows).  An item's
+ * columns (C·kh·kw × rows·Wo) are built in a per-thread buffer and multiplied by
+ * W (O × C·kh·kw) straight into y[b] (rows of length Ho·Wo), bias added while the
+ * block is in cache.  With at least as many items as threads, an OpenMP loop runs
+ * the items and the BLAS is held to one thread; otherwise items run one after the
+ * other and the BLAS threads each product.  Never two levels of threads.
+ * Workspace: threads × one block, with blocks sized so that the total stays within
+ * the caller's `workspace` bytes (at least one output row per block, so a single
+ * row wider than the budget is the one case that exceeds it): memory does not grow
+ * with the batch.
+ * Backward: items are groups of consecutive samples (at most DW_GROUPS groups); a
+ * group's thread owns its samples' dx (col2im adds overlapping windows with no race)
+ * and its own dW partial sum; partials are added in group order afterwards, so the
+ * result does not depend on the thread count.  db is a per-channel sum in double. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "conv.h"
+#include "gemm.h"
+
+/* dW partial sums: fixed count, independent of threads, so results are reproducible. */
+#define DW_GROUPS 8
+/* The workspace is cut into this many equal slots, one per column buffer in use (more
+ * when more buffers run at once): block sizes, and with them the order of every sum,
+ * then do not change between 1 and 4 threads. */
+#define WS_SLOTS(buffers) ((buffers) > 8 ? (buffers) : 8)
+
+#define T float
+#define SFX f32
+#define GEMM dlk_gemm_f32
+#include "conv_impl.h"
+#undef T
+#undef SFX
+#undef GEMM
+
+#define T double
+#define SFX f64
+#define GEMM dlk_gemm_f64
+#include "conv_impl.h"
+#undef T
+#undef SFX
+#undef GEMM
