@@ -13,7 +13,8 @@ import tempfile
 
 import numpy as np
 
-from dlkern.benchmark import adam_bytes, adam_contenders, adam_workload, interleaved
+from dlkern.benchmark import (LAYER_WORKLOADS, adam_bytes, adam_contenders, adam_workload,
+                              interleaved, layer_contenders, layer_work)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -53,9 +54,32 @@ def optim(repeat):
                       f"{adam_bytes(workload) / t / 1e9:.1f} | {t / med['dlkern']:.2f} |")
 
 
+def layers(repeat, names):
+    print("| workload | mode | threads | dlkern ms | dlkern rate | vs reference | vs torch |")
+    print("|---|---|---|---|---|---|---|")
+    for name in names:
+        for mode in ("fwd", "fwd+bwd"):
+            if name.startswith("bn") and mode == "fwd":
+                continue
+            amount, unit = layer_work(name, mode)
+            for threads in (1, 2):
+                runs = [interleaved(layer_contenders(name, mode, threads), rounds=5, inner=1)
+                        for _ in range(repeat)]
+                med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
+                t = med["dlkern"]
+                ref = f"{med['reference'] / t:.1f}x" if "reference" in med else "-"
+                tor = f"{med['torch'] / t:.2f}x" if "torch" in med else "-"
+                print(f"| {name} | {mode} | {threads} | {t * 1e3:.2f} | "
+                      f"{amount / t / 1e9:.0f} {unit}/s | {ref} | {tor} |", flush=True)
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["optim"])
+    ap.add_argument("what", choices=["optim", "layers"])
+    ap.add_argument("names", nargs="*", help="layer workloads (default: all)")
     ap.add_argument("--repeat", type=int, default=3, help="independent interleaved runs")
     args = ap.parse_args()
-    {"optim": optim}[args.what](args.repeat)
+    if args.what == "optim":
+        optim(args.repeat)
+    else:
+        layers(args.repeat, args.names or list(LAYER_WORKLOADS))

@@ -4,8 +4,8 @@
  * columns (C·kh·kw × rows·Wo) are built in a per-thread buffer and multiplied by
  * W (O × C·kh·kw) straight into y[b] (rows of length Ho·Wo), bias added while the
  * block is in cache.  With at least as many items as threads, an OpenMP loop runs
- * the items and the BLAS is held to one thread; otherwise items run one after the
- * other and the BLAS threads each product.  Never two levels of threads.
+ * the items; otherwise items run one after the other and each product is split
+ * over the threads (dlk_gemm_par).  The engine itself always runs on one thread.
  * Workspace: threads × one block, with blocks sized so that the total stays within
  * the caller's `workspace` bytes (at least one output row per block, so a single
  * row wider than the budget is the one case that exceeds it): memory does not grow
@@ -29,7 +29,7 @@
 
 #define T float
 #define SFX f32
-#define GEMM dlk_gemm_f32
+#define GEMM dlk_gemm_par_f32
 #include "conv_impl.h"
 #undef T
 #undef SFX
@@ -37,7 +37,7 @@
 
 #define T double
 #define SFX f64
-#define GEMM dlk_gemm_f64
+#define GEMM dlk_gemm_par_f64
 #include "conv_impl.h"
 #undef T
 #undef SFX

@@ -108,14 +108,12 @@ int FN(dlk_conv2d_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b,
     int outer = items >= nt ? (int)nt : 1;
     T *ws = malloc((size_t)outer * (size_t)(K * rows * s->Wo) * sizeof(T));
     if (!ws) return DLK_ENOMEM;
-    int saved = dlk_blas_get_threads(), status = DLK_OK;
-    if (outer > 1) dlk_blas_set_threads(1);
+    /* few items: one at a time, each product split over the threads instead */
+    int inner = outer > 1 ? 1 : (int)nt, status = DLK_OK;
 #pragma omp parallel num_threads(outer) if (outer > 1)
     {
         int t = 0;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-#endif
+        DLK_THREAD_NUM(t);
         T *cols = ws + (int64_t)t * K * rows * s->Wo;
 #pragma omp for schedule(static)
         for (int64_t it = 0; it < items; it++) {
@@ -123,7 +121,7 @@ int FN(dlk_conv2d_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b,
             int64_t oh1 = oh0 + rows < s->Ho ? oh0 + rows : s->Ho, n = (oh1 - oh0) * s->Wo;
             FN(im2col_rows_)(s, x + bi * sample_in, oh0, oh1, cols, n);
             T *yb = y + bi * sample_out + oh0 * s->Wo;
-            int st = GEMM(0, 0, s->O, n, K, (T)1, w, K, cols, n, (T)0, yb, plane);
+            int st = GEMM(0, 0, s->O, n, K, (T)1, w, K, cols, n, (T)0, yb, plane, inner);
             if (st != DLK_OK) status = st;
             if (b)
                 for (int64_t o = 0; o < s->O; o++) {
@@ -133,7 +131,6 @@ int FN(dlk_conv2d_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b,
                 }
         }
     }
-    if (outer > 1 && saved > 0) dlk_blas_set_threads(saved);
     free(ws);
     return status;
 }
@@ -154,14 +151,11 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
     T *ws = malloc((size_t)(2 * outer * blk + G * wsize) * sizeof(T));
     if (!ws) return DLK_ENOMEM;
     T *partial = ws + 2 * outer * blk;
-    int saved = dlk_blas_get_threads(), status = DLK_OK;
-    if (outer > 1) dlk_blas_set_threads(1);
+    int inner = outer > 1 ? 1 : (int)nt, status = DLK_OK;
 #pragma omp parallel num_threads(outer) if (outer > 1)
     {
         int t = 0;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-#endif
+        DLK_THREAD_NUM(t);
         T *cols = ws + (int64_t)t * 2 * blk, *dcols = cols + blk;
 #pragma omp for schedule(static)
         for (int64_t g = 0; g < G; g++) {
@@ -177,18 +171,18 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
                     FN(im2col_rows_)(s, x + bi * sample_in, oh0, oh1, cols, n);
                     /* dW_g += dY_block · colsᵀ */
                     int st = GEMM(0, 1, s->O, K, n, (T)1, dyb, plane, cols, n,
-                                  first ? (T)0 : (T)1, dwg, K);
+                                  first ? (T)0 : (T)1, dwg, K, inner);
                     first = 0;
                     /* dcols = Wᵀ · dY_block, then added back into the pixels */
                     if (st == DLK_OK)
-                        st = GEMM(1, 0, K, n, s->O, (T)1, w, K, dyb, plane, (T)0, dcols, n);
+                        st = GEMM(1, 0, K, n, s->O, (T)1, w, K, dyb, plane, (T)0, dcols, n,
+                                  inner);
                     if (st != DLK_OK) status = st;
                     FN(col2im_rows_)(s, dcols, n, oh0, oh1, dxb);
                 }
             }
         }
     }
-    if (outer > 1 && saved > 0) dlk_blas_set_threads(saved);
     /* dW = Σ_g partial_g in order; db = Σ over samples and pixels of dY, per channel */
     int nt2 = dlk_threads_for(wsize, 4096, nthreads);
 #pragma omp parallel num_threads(nt2) if (nt2 > 1)

@@ -2,8 +2,7 @@
  *
  * Element-wise kernels split the flat array into one contiguous slice per thread.
  * softmax is parallel over rows, one row per iteration.  linear is one GEMM through
- * the engine (csrc/gemm.h), which threads it itself; this file opens parallel regions
- * only for the bias and the bias gradient, never around a GEMM.  The bias gradient
+ * dlk_gemm_par (csrc/gemm.h), split over the threads with the engine at one thread.  The bias gradient
  * sums rows in order, in double: the same bits at any thread count.  No workspace. */
 #include <math.h>
 #include "dense.h"
@@ -16,7 +15,7 @@
 #define SFX f32
 #define EXP expf
 #define FABS fabsf
-#define GEMM dlk_gemm_f32
+#define GEMM dlk_gemm_par_f32
 #include "dense_impl.h"
 #undef T
 #undef SFX
@@ -28,7 +27,7 @@
 #define SFX f64
 #define EXP exp
 #define FABS fabs
-#define GEMM dlk_gemm_f64
+#define GEMM dlk_gemm_par_f64
 #include "dense_impl.h"
 #undef T
 #undef SFX

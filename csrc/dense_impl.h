@@ -101,8 +101,7 @@ int FN(dlk_softmax_)(int64_t rows, int64_t L, const T *x, T *y, int nthreads)
 int FN(dlk_linear_)(int64_t B, int64_t Din, int64_t Dout, const T *x, const T *w, const T *b,
                     T *y, int nthreads)
 {
-    /* one GEMM, threaded by the engine (dlkern holds it at nthreads) */
-    int st = GEMM(0, 1, B, Dout, Din, (T)1, x, Din, w, Din, (T)0, y, Dout);
+    int st = GEMM(0, 1, B, Dout, Din, (T)1, x, Din, w, Din, (T)0, y, Dout, nthreads);
     if (st != DLK_OK || !b) return st;
     int nt = dlk_threads_for(B * Dout, DENSE_GRAIN, nthreads);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
@@ -118,9 +117,9 @@ int FN(dlk_linear_backward_)(int64_t B, int64_t Din, int64_t Dout, const T *dy, 
                              const T *w, T *dx, T *dw, T *db, int nthreads)
 {
     /* dx = dy · w and dw = dyᵀ · x, each one GEMM */
-    int st = GEMM(0, 0, B, Din, Dout, (T)1, dy, Dout, w, Din, (T)0, dx, Din);
+    int st = GEMM(0, 0, B, Din, Dout, (T)1, dy, Dout, w, Din, (T)0, dx, Din, nthreads);
     if (st == DLK_OK)
-        st = GEMM(1, 0, Dout, Din, B, (T)1, dy, Dout, x, Din, (T)0, dw, Din);
+        st = GEMM(1, 0, Dout, Din, B, (T)1, dy, Dout, x, Din, (T)0, dw, Din, nthreads);
     if (st != DLK_OK) return st;
     /* db: column sums of dy; columns split over threads, rows summed in order */
     int nt = dlk_threads_for(B * Dout, DENSE_GRAIN, nthreads);

@@ -31,6 +31,9 @@ enum {
 
 #ifdef _OPENMP
 #include <omp.h>
+#define DLK_THREAD_NUM(t) ((t) = omp_get_thread_num())
+#else
+#define DLK_THREAD_NUM(t) ((t) = 0)
 #endif
 
 /* Threads worth using for `work` units when one thread should get at least

@@ -51,6 +51,7 @@ int dlk_blas_load(const char *path, const char *prefix)
     if (!set_threads) set_threads = (set_threads_fn)dlsym(lib, "MKL_Set_Num_Threads");
     if (!get_threads) get_threads = (get_threads_fn)dlsym(lib, "MKL_Get_Max_Threads");
     get_config = (get_config_fn)symbol(lib, prefix, "openblas_get_config");
+    if (set_threads) set_threads(1);          /* dlkern threads its products itself */
     load_error[0] = 0;
     return DLK_OK;
 }
@@ -91,6 +92,44 @@ int dlk_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, doub
     return DLK_OK;
 }
 
+/* MACs below which a product is not split across threads. */
+#define PAR_GRAIN ((int64_t)1 << 21)
+
+#define DEFINE_GEMM_PAR(T, SFX)                                                          \
+int dlk_gemm_par_##SFX(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, T alpha, \
+                       const T *A, int64_t lda, const T *B, int64_t ldb, T beta, T *C,   \
+                       int64_t ldc, int nthreads)                                        \
+{                                                                                        \
+    int nt = dlk_threads_for(M * N * (K > 0 ? K : 1), PAR_GRAIN, nthreads);              \
+    int along_n = N >= M;                                                                \
+    int64_t len = along_n ? N : M, pieces = (len + 15) / 16;                             \
+    if (nt > pieces) nt = (int)pieces;                                                   \
+    if (nt <= 1)                                                                         \
+        return dlk_gemm_##SFX(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, \
+                              ldc);                                                      \
+    int status = DLK_OK;                                                                 \
+    _Pragma("omp parallel num_threads(nt)")                                              \
+    {                                                                                    \
+        int t = 0;                                                                       \
+        DLK_THREAD_NUM(t);                                                               \
+        int64_t lo = pieces * t / nt * 16, hi = pieces * (t + 1) / nt * 16;              \
+        if (hi > len) hi = len;                                                          \
+        int st = DLK_OK;                                                                 \
+        if (hi > lo && along_n)                                                          \
+            st = dlk_gemm_##SFX(trans_a, trans_b, M, hi - lo, K, alpha, A, lda,          \
+                                trans_b ? B + lo * ldb : B + lo, ldb, beta, C + lo, ldc); \
+        else if (hi > lo)                                                                \
+            st = dlk_gemm_##SFX(trans_a, trans_b, hi - lo, N, K, alpha,                  \
+                                trans_a ? A + lo : A + lo * lda, lda, B, ldb, beta,      \
+                                C + lo * ldc, ldc);                                      \
+        if (st != DLK_OK) status = st;                                                   \
+    }                                                                                    \
+    return status;                                                                       \
+}
+
+DEFINE_GEMM_PAR(float, f32)
+DEFINE_GEMM_PAR(double, f64)
+
 int dlk_gemm_many_f32(int64_t count, int64_t M, int64_t N, int64_t K, const float *A,
                       const float *B, float *C, int nthreads)
 {
@@ -98,11 +137,11 @@ int dlk_gemm_many_f32(int64_t count, int64_t M, int64_t N, int64_t K, const floa
     if (!fits(M, N, K, K, N, N)) return DLK_EINVAL;
     int nt = dlk_threads_for(count, 1, nthreads);
     int saved = dlk_blas_get_threads();
-    if (nt > 1) dlk_blas_set_threads(1);   /* never two levels of threads */
+    if (nt > 1 && saved != 1) dlk_blas_set_threads(1);   /* never two levels of threads */
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t i = 0; i < count; i++)
         dlk_gemm_f32(0, 0, M, N, K, 1.0f, A + i * M * K, K, B + i * K * N, N, 0.0f,
                      C + i * M * N, N);
-    if (nt > 1 && saved > 0) dlk_blas_set_threads(saved);
+    if (nt > 1 && saved > 1) dlk_blas_set_threads(saved);
     return DLK_OK;
 }

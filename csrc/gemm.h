@@ -14,7 +14,7 @@
 int dlk_blas_load(const char *path, const char *prefix);
 const char *dlk_blas_error(void);
 int dlk_blas_loaded(void);
-/* The engine's own thread pool (1 inside OpenMP regions that call GEMM). */
+/* The engine's own thread pool: held at 1 (see dlk_gemm_par); bench/gemm varies it. */
 void dlk_blas_set_threads(int n);
 int dlk_blas_get_threads(void);
 const char *dlk_blas_config(void);
@@ -28,6 +28,19 @@ int dlk_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, floa
 int dlk_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, double alpha,
                  const double *A, int64_t lda, const double *B, int64_t ldb, double beta,
                  double *C, int64_t ldc);
+
+/* The same product on up to `nthreads` OpenMP threads, the engine at one thread in
+ * each: the larger of M and N is cut into slices (K never is, so every element is
+ * summed in the same order as in one call).  dlkern keeps the engine's own thread
+ * pool at one thread and threads its products this way, so that only one runtime's
+ * threads ever run: measured here, OpenBLAS's pool and libgomp's, each spinning
+ * while the other works, made a 256×784×512 product 8× slower on 2 cores. */
+int dlk_gemm_par_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                     const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                     float *C, int64_t ldc, int nthreads);
+int dlk_gemm_par_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, double alpha,
+                     const double *A, int64_t lda, const double *B, int64_t ldb, double beta,
+                     double *C, int64_t ldc, int nthreads);
 
 /* `count` independent products C_i = A_i @ B_i (A_i M×K, B_i K×N, packed one after
  * another) from an OpenMP loop with the engine held to one thread: how attention

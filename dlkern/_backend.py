@@ -75,23 +75,16 @@ def _env_threads() -> int:
     return _cores()
 
 
-def _apply_blas_threads(n: int) -> None:
-    try:
-        from ._native import gemm
-    except ImportError:
-        return
-    gemm.set_blas_threads(n)
-
-
 def set_num_threads(n: int) -> None:
-    """Threads for native kernels and for the BLAS that dlkern calls."""
+    """Threads for native kernels, matrix products included: dlkern splits each
+    product over its own OpenMP threads and keeps its BLAS at one thread, so that
+    only one thread pool ever runs (docs/BENCHMARKS.md has the measurement)."""
     global _num_threads
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
     if n < 1:
         raise ValueError(f"set_num_threads: n must be >= 1, got {n}")
     _num_threads = n
-    _apply_blas_threads(n)
 
 
 def get_num_threads() -> int:
@@ -100,7 +93,6 @@ def get_num_threads() -> int:
     global _num_threads
     if _num_threads is None:
         _num_threads = _env_threads()
-        _apply_blas_threads(_num_threads)
     return _num_threads
 
 

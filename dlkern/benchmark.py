@@ -89,3 +89,139 @@ def adam_contenders(workload, threads, with_torch=True):
 def adam_bytes(workload):
     """Bytes an Adam step moves: 7 streams (p, g, m, v read; p, m, v written) of 4 bytes."""
     return 7 * 4 * {"adam_10m": 10_000_000, "adam_many": 200 * 50_000}[workload]
+
+
+# ---- layer workloads (WORKLOADS.md) ------------------------------------------------------
+
+LAYER_WORKLOADS = {
+    "conv_mnist1": ("conv", dict(B=64, C=1, H=28, W=28, O=32, K=3, S=1, P=1)),
+    "conv_mnist2": ("conv", dict(B=64, C=32, H=14, W=14, O=64, K=3, S=1, P=1)),
+    "conv_resnet": ("conv", dict(B=32, C=64, H=56, W=56, O=64, K=3, S=1, P=1)),
+    "conv_stride": ("conv", dict(B=16, C=3, H=64, W=64, O=32, K=5, S=2, P=2)),
+    "pool_mnist": ("pool", dict(B=64, C=32, H=28, W=28, K=2, S=2, P=0)),
+    "pool_stem": ("pool", dict(B=32, C=64, H=112, W=112, K=3, S=2, P=1)),
+    "bn_mnist": ("bn", dict(B=64, C=32, H=28, W=28)),
+    "linear_mlp": ("linear", dict(B=256, I=784, O=512)),
+}
+
+
+def layer_work(name, mode):
+    """(amount, unit) for the GFLOP/s or GB/s column: a multiply-add counts as 2 FLOPs;
+    memory-bound kernels count the bytes they must move at least."""
+    kind, d = LAYER_WORKLOADS[name]
+    if kind == "conv":
+        ho = (d["H"] + 2 * d["P"] - d["K"]) // d["S"] + 1
+        wo = (d["W"] + 2 * d["P"] - d["K"]) // d["S"] + 1
+        macs = d["B"] * d["O"] * ho * wo * d["C"] * d["K"] ** 2
+        return (2 * macs * (3 if mode == "fwd+bwd" else 1), "GFLOP")
+    if kind == "linear":
+        macs = d["B"] * d["I"] * d["O"]
+        return (2 * macs * (3 if mode == "fwd+bwd" else 1), "GFLOP")
+    n = d["B"] * d["C"] * d["H"] * d["W"]
+    if kind == "pool":
+        ho = (d["H"] + 2 * d["P"] - d["K"]) // d["S"] + 1
+        m = d["B"] * d["C"] * ho * ho
+        fwd = 4 * n + 4 * m + 8 * m              # read x; write y and int64 indices
+        bwd = 4 * m + 8 * m + 4 * n              # read dy, indices; write dx
+        return (fwd + (bwd if mode == "fwd+bwd" else 0), "GB")
+    # batch norm: fwd reads x, writes y; bwd reads dy, x, writes dx
+    return (4 * n * (2 + (3 if mode == "fwd+bwd" else 0)), "GB")
+
+
+def layer_contenders(name, mode, threads, with_torch=True, with_reference=True):
+    """{name: fn} running workload `name` ("fwd" or "fwd+bwd") in float32 for dlkern
+    native, the NumPy reference and PyTorch's CPU kernel (autograd for the backward)."""
+    import dlkern
+    from dlkern import native, reference
+    kind, d = LAYER_WORKLOADS[name]
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+
+    def rand(*shape, scale=1.0):
+        return (rng.standard_normal(shape) * scale).astype(f32)
+
+    if kind == "conv":
+        x, w, b = rand(d["B"], d["C"], d["H"], d["W"]), rand(d["O"], d["C"], d["K"], d["K"],
+                                                             scale=0.1), rand(d["O"])
+        args, kw = (x, w, b), dict(stride=d["S"], padding=d["P"])
+
+        def ours(m):
+            y = m.conv2d(*args, **kw)
+            if mode == "fwd+bwd":
+                m.conv2d_backward(y, x, w, **kw)
+
+        def theirs(torch, F, t):
+            tx, tw, tb = (t(a) for a in args)
+            y = F.conv2d(tx, tw, tb, d["S"], d["P"])
+            if mode == "fwd+bwd":
+                y.backward(y.detach())
+    elif kind == "pool":
+        x = rand(d["B"], d["C"], d["H"], d["W"])
+        kw = dict(kernel_size=d["K"], stride=d["S"], padding=d["P"])
+
+        def ours(m):
+            y, idx = m.max_pool2d(x, **kw)
+            if mode == "fwd+bwd":
+                m.max_pool2d_backward(y, idx, x.shape)
+
+        def theirs(torch, F, t):
+            tx = t(x)
+            y = F.max_pool2d(tx, d["K"], d["S"], d["P"])
+            if mode == "fwd+bwd":
+                y.backward(y.detach())
+    elif kind == "bn":
+        x, g, bt = rand(d["B"], d["C"], d["H"], d["W"]), rand(d["C"]), rand(d["C"])
+
+        def ours(m):
+            y, mean, invstd = m.batch_norm2d(x, g, bt)
+            if mode == "fwd+bwd":
+                m.batch_norm2d_backward(y, x, g, mean, invstd)
+
+        def theirs(torch, F, t):
+            tx, tg, tb = t(x), t(g), t(bt)
+            y = F.batch_norm(tx, None, None, tg, tb, training=True)
+            if mode == "fwd+bwd":
+                y.backward(y.detach())
+    else:
+        x, w, b = rand(d["B"], d["I"]), rand(d["O"], d["I"], scale=0.05), rand(d["O"])
+
+        def ours(m):
+            y = m.linear(x, w, b)
+            if mode == "fwd+bwd":
+                m.linear_backward(y, x, w)
+
+        def theirs(torch, F, t):
+            tx, tw, tb = t(x), t(w), t(b)
+            y = F.linear(tx, tw, tb)
+            if mode == "fwd+bwd":
+                y.backward(y.detach())
+
+    def with_threads(fn):
+        def call():
+            with dlkern.threads(threads):
+                fn()
+        return call
+
+    out = {"dlkern": with_threads(lambda: ours(native))}
+    if with_reference:
+        out["reference"] = with_threads(lambda: ours(reference))
+    if with_torch:
+        try:
+            import torch
+            import torch.nn.functional as F
+        except ImportError:
+            return out
+        grad = mode == "fwd+bwd"
+
+        def t(a):
+            return torch.from_numpy(a).requires_grad_(grad)
+
+        def call():
+            torch.set_num_threads(threads)
+            if grad:
+                theirs(torch, F, t)
+            else:
+                with torch.no_grad():
+                    theirs(torch, F, t)
+        out["torch"] = call
+    return out

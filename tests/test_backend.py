@@ -71,16 +71,18 @@ def test_threads_context_and_validation():
         dlkern.set_num_threads(1.5)
 
 
-def test_blas_follows_thread_count_as_threadpoolctl_sees_it():
+def test_blas_stays_at_one_thread_as_threadpoolctl_sees_it():
+    # dlkern threads its products itself (dlk_gemm_par); its BLAS pool never runs
     threadpoolctl = pytest.importorskip("threadpoolctl")
     from dlkern._native import gemm
     path = gemm.library_path()
     for n in (1, 2):
         with dlkern.threads(n):
+            dlkern.linear(np.ones((64, 64), np.float32), np.ones((64, 64), np.float32))
             infos = [i for i in threadpoolctl.threadpool_info()
                      if os.path.realpath(i["filepath"]) == os.path.realpath(path)]
             assert infos, "threadpoolctl does not see dlkern's BLAS"
-            assert infos[0]["num_threads"] == n
+            assert infos[0]["num_threads"] == 1
 
 
 def test_every_contract_name_is_reachable_on_both_backends():
@@ -109,7 +111,7 @@ def test_info_reports_build():
     assert d["native"] == "built"
     assert d["openmp"] in (True, False)
     assert "OpenBLAS" in d["blas"]
-    assert d["blas_threads"] == dlkern.get_num_threads()
+    assert d["blas_threads"] == 1
 
 
 def test_gemm_wrapper_matches_numpy():

@@ -13,6 +13,12 @@ cdef extern from "gemm.h" nogil:
     int dlk_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, double alpha,
                      const double *A, int64_t lda, const double *B, int64_t ldb, double beta,
                      double *C, int64_t ldc)
+    int dlk_gemm_par_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                         float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                         float beta, float *C, int64_t ldc, int nthreads)
+    int dlk_gemm_par_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                         double alpha, const double *A, int64_t lda, const double *B,
+                         int64_t ldb, double beta, double *C, int64_t ldc, int nthreads)
     int dlk_gemm_many_f32(int64_t count, int64_t M, int64_t N, int64_t K, const float *A,
                           const float *B, float *C, int nthreads)
 

@@ -40,8 +40,10 @@ def library_path():
     return _blas.library()[0]
 
 
-def matmul(a, b):
-    """C = a @ b for 2-D float32/float64 C-contiguous arrays, through the engine."""
+def matmul(a, b, int nthreads=0):
+    """C = a @ b for 2-D float32/float64 arrays, through the engine: one call on the
+    engine's own threads (nthreads=0), or split over `nthreads` OpenMP threads with
+    the engine at one thread, as dlkern's kernels do (dlk_gemm_par)."""
     fn = "matmul"
     if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or a.ndim != 2 \
             or b.ndim != 2 or a.dtype != b.dtype or a.dtype not in (np.float32, np.float64):
@@ -54,9 +56,15 @@ def matmul(a, b):
     cdef int status
     cdef bint single = cnp.PyArray_TYPE(A) == cnp.NPY_FLOAT32
     with nogil:
-        if single:
+        if single and nthreads:
+            status = dlk_gemm_par_f32(0, 0, M, N, K, 1.0, <float *>A.data, K,
+                                      <float *>B.data, N, 0.0, <float *>C.data, N, nthreads)
+        elif single:
             status = dlk_gemm_f32(0, 0, M, N, K, 1.0, <float *>A.data, K, <float *>B.data,
                                   N, 0.0, <float *>C.data, N)
+        elif nthreads:
+            status = dlk_gemm_par_f64(0, 0, M, N, K, 1.0, <double *>A.data, K,
+                                      <double *>B.data, N, 0.0, <double *>C.data, N, nthreads)
         else:
             status = dlk_gemm_f64(0, 0, M, N, K, 1.0, <double *>A.data, K,
                                   <double *>B.data, N, 0.0, <double *>C.data, N)
