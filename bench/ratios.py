@@ -63,7 +63,7 @@ def layers(repeat, names):
                 continue
             amount, unit = layer_work(name, mode)
             for threads in (1, 2):
-                runs = [interleaved(layer_contenders(name, mode, threads), rounds=5, inner=1)
+                runs = [interleaved(layer_contenders(name, mode, threads), rounds=5, inner=5)
                         for _ in range(repeat)]
                 med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
                 t = med["dlkern"]

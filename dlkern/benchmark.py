@@ -10,19 +10,29 @@ import numpy as np
 
 
 def _once(fn, inner):
-    t = time.perf_counter()
+    """The median of `inner` timed calls: a 2-thread call that loses a core to the
+    hypervisor for one 4 ms tick (seen every 5-10 calls of a 0.2 ms convolution here)
+    spoils one call, not the sample."""
+    times = []
     for _ in range(inner):
+        t = time.perf_counter()
         fn()
-    return (time.perf_counter() - t) / inner
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
 
 
-def interleaved(contenders, rounds=7, inner=3, warmup=1, pause=0.005):
+def interleaved(contenders, rounds=7, inner=3, warmup=1, pause=0.1):
     """{name: fn} -> {name: median seconds per call}, the contenders taking turns.
 
-    `pause` seconds of sleep separate the samples: an OpenMP runtime's idle threads
-    spin for a while after a parallel region (libgomp's default wait policy), and
+    `pause` seconds of sleep separate the samples: idle pool threads keep spinning
+    after their work — libgomp's for a fraction of a millisecond, OpenBLAS's (behind
+    NumPy, so behind the reference) calling sched_yield for up to ~70 ms — and
     PyTorch brings its own runtime, so without the pause whoever runs next shares the
-    two cores with the previous contender's spinning threads."""
+    two cores with the previous contender's threads (measured: a 0.5 ms convolution
+    took 7 ms right after the NumPy reference).  After the pause one untimed call
+    runs first: this KVM guest parks an idle vCPU, and the first parallel regions
+    after a sleep wait milliseconds for it to come back (measured: a 0.44 ms product
+    took 6-7 ms after a 1 s sleep)."""
     for fn in contenders.values():
         for _ in range(warmup):
             fn()
@@ -34,6 +44,7 @@ def interleaved(contenders, rounds=7, inner=3, warmup=1, pause=0.005):
         # previous contender's dirty cache lines, so nobody always follows the same one
         for name in order.permutation(names):
             time.sleep(pause)
+            contenders[name]()          # untimed: wakes the other vCPU, warms the caches
             samples[name].append(_once(contenders[name], inner))
     return {name: float(np.median(ts)) for name, ts in samples.items()}
 
