@@ -26,6 +26,10 @@
  * when more buffers run at once): block sizes, and with them the order of every sum,
  * then do not change between 1 and 4 threads. */
 #define WS_SLOTS(buffers) ((buffers) > 8 ? (buffers) : 8)
+/* Columns a product should have at least when samples are small (see group_samples_). */
+#ifndef GROUP_COLS
+#define GROUP_COLS 1024
+#endif
 
 #define T float
 #define SFX f32

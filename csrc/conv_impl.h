@@ -96,17 +96,36 @@ static int64_t FN(block_rows_)(const dlk_conv_shape *s, int64_t bytes)
     return r < 1 ? 1 : (r > s->Ho ? s->Ho : r);
 }
 
+/* Samples per item when whole samples fit a slot: enough that a product has about
+ * GROUP_COLS columns (a 64×288×196 product runs at half the speed of a 64×288×1568
+ * one), no more than fit `bytes` with the product's output beside the columns. */
+static int64_t FN(group_samples_)(const dlk_conv_shape *s, int64_t bytes)
+{
+    int64_t plane = s->Ho * s->Wo, K = s->C * s->kh * s->kw;
+    int64_t nb = GROUP_COLS / (plane > 0 ? plane : 1);
+    int64_t fit = bytes / ((K + s->O) * plane * (int64_t)sizeof(T));
+    if (nb > fit) nb = fit;
+    if (nb > s->B) nb = s->B;
+    return nb < 1 ? 1 : nb;
+}
+
 int FN(dlk_conv2d_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b, T *y,
                     int64_t workspace, int nthreads)
 {
     const int64_t K = s->C * s->kh * s->kw, plane = s->Ho * s->Wo;
     const int64_t sample_in = s->C * s->H * s->W, sample_out = s->O * plane;
-    /* items: (sample, block of output rows); few items: the BLAS threads each GEMM */
     int64_t nt = nthreads < 1 ? 1 : nthreads;
-    int64_t rows = FN(block_rows_)(s, workspace / WS_SLOTS(nt));
-    int64_t blocks = (s->Ho + rows - 1) / rows, items = s->B * blocks;
+    int64_t slot = workspace / WS_SLOTS(nt);
+    /* an item is either a group of nb whole samples (small images: one product for
+     * several samples, its output scattered into y) or one sample's block of rows
+     * (large images: the product writes straight into y) */
+    int64_t rows = FN(block_rows_)(s, slot);
+    int64_t nb = rows == s->Ho ? FN(group_samples_)(s, slot) : 1;
+    int64_t blocks = nb > 1 ? 1 : (s->Ho + rows - 1) / rows;
+    int64_t items = nb > 1 ? (s->B + nb - 1) / nb : s->B * blocks;
+    int64_t per_thread = nb > 1 ? (K + s->O) * nb * plane : K * rows * s->Wo;
     int outer = items >= nt ? (int)nt : 1;
-    T *ws = malloc((size_t)outer * (size_t)(K * rows * s->Wo) * sizeof(T));
+    T *ws = malloc((size_t)outer * (size_t)per_thread * sizeof(T));
     if (!ws) return DLK_ENOMEM;
     /* few items: one at a time, each product split over the threads instead */
     int inner = outer > 1 ? 1 : (int)nt, status = DLK_OK;
@@ -114,21 +133,38 @@ int FN(dlk_conv2d_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b,
     {
         int t = 0;
         DLK_THREAD_NUM(t);
-        T *cols = ws + (int64_t)t * K * rows * s->Wo;
+        T *cols = ws + (int64_t)t * per_thread;
 #pragma omp for schedule(static)
         for (int64_t it = 0; it < items; it++) {
-            int64_t bi = it / blocks, oh0 = (it % blocks) * rows;
-            int64_t oh1 = oh0 + rows < s->Ho ? oh0 + rows : s->Ho, n = (oh1 - oh0) * s->Wo;
-            FN(im2col_rows_)(s, x + bi * sample_in, oh0, oh1, cols, n);
-            T *yb = y + bi * sample_out + oh0 * s->Wo;
-            int st = GEMM(0, 0, s->O, n, K, (T)1, w, K, cols, n, (T)0, yb, plane, inner);
-            if (st != DLK_OK) status = st;
-            if (b)
-                for (int64_t o = 0; o < s->O; o++) {
-                    T bo = b[o], *yo = yb + o * plane;
+            int st;
+            if (nb > 1) {
+                int64_t b0 = it * nb, cnt = b0 + nb <= s->B ? nb : s->B - b0, n = cnt * plane;
+                T *out = cols + K * n;
+                for (int64_t j = 0; j < cnt; j++)
+                    FN(im2col_rows_)(s, x + (b0 + j) * sample_in, 0, s->Ho, cols + j * plane,
+                                     n);
+                st = GEMM(0, 0, s->O, n, K, (T)1, w, K, cols, n, (T)0, out, n, inner);
+                for (int64_t j = 0; j < cnt; j++)
+                    for (int64_t o = 0; o < s->O; o++) {
+                        const T *src = out + o * n + j * plane;
+                        T bo = b ? b[o] : (T)0, *dst = y + (b0 + j) * sample_out + o * plane;
 #pragma omp simd
-                    for (int64_t q = 0; q < n; q++) yo[q] += bo;
-                }
+                        for (int64_t q = 0; q < plane; q++) dst[q] = src[q] + bo;
+                    }
+            } else {
+                int64_t bi = it / blocks, oh0 = (it % blocks) * rows;
+                int64_t oh1 = oh0 + rows < s->Ho ? oh0 + rows : s->Ho, n = (oh1 - oh0) * s->Wo;
+                FN(im2col_rows_)(s, x + bi * sample_in, oh0, oh1, cols, n);
+                T *yb = y + bi * sample_out + oh0 * s->Wo;
+                st = GEMM(0, 0, s->O, n, K, (T)1, w, K, cols, n, (T)0, yb, plane, inner);
+                if (b)
+                    for (int64_t o = 0; o < s->O; o++) {
+                        T bo = b[o], *yo = yb + o * plane;
+#pragma omp simd
+                        for (int64_t q = 0; q < n; q++) yo[q] += bo;
+                    }
+            }
+            if (st != DLK_OK) status = st;
         }
     }
     free(ws);
