@@ -26,6 +26,7 @@ FAMILIES = {
     "norm": ["norm.c"],
     "dense": ["dense.c", "gemm.c"],
     "conv": ["conv.c", "gemm.c"],
+    "rnn": ["rnn.c", "gemm.c"],
 }
 
 

@@ -7,13 +7,14 @@
 #include <math.h>
 #include "dense.h"
 #include "gemm.h"
+#include "dlk_math.h"
 
 /* Elements below which a second thread costs more than it brings. */
 #define DENSE_GRAIN ((int64_t)1 << 16)
 
 #define T float
 #define SFX f32
-#define EXP expf
+#define EXP dlk_expf
 #define FABS fabsf
 #define GEMM dlk_gemm_par_f32
 #include "dense_impl.h"

@@ -25,6 +25,7 @@ DLK_CLONES static void FN(relu_bwd_range_)(const T *DLK_RESTRICT dy, const T *DL
 DLK_CLONES static void FN(sigmoid_range_)(const T *DLK_RESTRICT x, T *DLK_RESTRICT y,
                                           int64_t n)
 {
+#pragma omp simd
     for (int64_t i = 0; i < n; i++) {
         T e = EXP(-FABS(x[i]));                /* never overflows */
         y[i] = x[i] >= 0 ? (T)1 / ((T)1 + e) : e / ((T)1 + e);

@@ -343,3 +343,49 @@ def col2im_args(fn, cols, x_shape, kernel_size, stride, padding):
     k, s, p, (ho, wo) = im2col_args(fn, (B, C, H, W), kernel_size, stride, padding)
     shape_is(fn, "cols", cols, (C * k[0] * k[1], B * ho * wo), "(C·K_h·K_w, B·H_out·W_out)")
     return (B, C, H, W), k, s, p, (ho, wo)
+
+
+RNN_NONLINEARITIES = ("tanh", "relu")
+
+
+def rnn_args(fn, x, h0, W, U, b, nonlinearity, lengths):
+    float_array(fn, "x", x, 3, "(B, T, D)")
+    B, T, D = x.shape
+    float_array(fn, "h0", h0, 2, "(B, H)")
+    H = h0.shape[1]
+    float_array(fn, "W", W, 2, "(H, H)")
+    float_array(fn, "U", U, 2, "(H, D)")
+    for name, v in (("h0", h0), ("W", W), ("U", U)):
+        same_dtype(fn, name, v, "x", x)
+    if h0.shape[0] != B:
+        raise ValueError(f"{fn}: h0 has batch {h0.shape[0]}, x has batch {B}")
+    shape_is(fn, "W", W, (H, H), "(H, H)")
+    shape_is(fn, "U", U, (H, D), "(H, D)")
+    if b is not None:
+        bias(fn, b, H, x)
+    if not isinstance(nonlinearity, str) or nonlinearity not in RNN_NONLINEARITIES:
+        raise ValueError(f"{fn}: nonlinearity must be one of {RNN_NONLINEARITIES}, "
+                         f"got {nonlinearity!r}")
+    if T < 1:
+        raise ValueError(f"{fn}: x must have at least one time step, got shape {x.shape}")
+    if lengths is None:
+        return np.full(B, T, dtype=np.int64)
+    if not isinstance(lengths, np.ndarray) or lengths.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: lengths must be an integer array of shape ({B},), got "
+                        f"{_describe(lengths)}")
+    shape_is(fn, "lengths", lengths, (B,), "(B,)")
+    if lengths.size and (lengths.min() < 1 or lengths.max() > T):
+        raise ValueError(f"{fn}: lengths must lie in [1, T] = [1, {T}], got values in "
+                         f"[{lengths.min()}, {lengths.max()}]")
+    return lengths.astype(np.int64)
+
+
+def rnn_backward_args(fn, dhs, x, hs, h0, W, U, nonlinearity, lengths):
+    lengths = rnn_args(fn, x, h0, W, U, None, nonlinearity, lengths)
+    B, T, _ = x.shape
+    H = h0.shape[1]
+    for name, v in (("dhs", dhs), ("hs", hs)):
+        float_array(fn, name, v, 3, "(B, T, H)")
+        same_dtype(fn, name, v, "x", x)
+        shape_is(fn, name, v, (B, T, H), "(B, T, H)")
+    return lengths

@@ -113,6 +113,8 @@ LAYER_WORKLOADS = {
     "pool_stem": ("pool", dict(B=32, C=64, H=112, W=112, K=3, S=2, P=1)),
     "bn_mnist": ("bn", dict(B=64, C=32, H=28, W=28)),
     "linear_mlp": ("linear", dict(B=256, I=784, O=512)),
+    "rnn_temp": ("rnn", dict(B=32, T=168, D=8, H=128)),
+    "rnn_wide": ("rnn", dict(B=64, T=50, D=64, H=256)),
 }
 
 
@@ -127,6 +129,9 @@ def layer_work(name, mode):
         return (2 * macs * (3 if mode == "fwd+bwd" else 1), "GFLOP")
     if kind == "linear":
         macs = d["B"] * d["I"] * d["O"]
+        return (2 * macs * (3 if mode == "fwd+bwd" else 1), "GFLOP")
+    if kind == "rnn":
+        macs = d["B"] * d["T"] * d["H"] * (d["H"] + d["D"])
         return (2 * macs * (3 if mode == "fwd+bwd" else 1), "GFLOP")
     n = d["B"] * d["C"] * d["H"] * d["W"]
     if kind == "pool":
@@ -193,6 +198,30 @@ def layer_contenders(name, mode, threads, with_torch=True, with_reference=True):
             y = F.batch_norm(tx, None, None, tg, tb, training=True)
             if mode == "fwd+bwd":
                 y.backward(y.detach())
+    elif kind == "rnn":
+        B, T, D, H = d["B"], d["T"], d["D"], d["H"]
+        x, h0 = rand(B, T, D), rand(B, H, scale=0.1)
+        W, U, bias = rand(H, H, scale=H ** -0.5), rand(H, D, scale=D ** -0.5), rand(H)
+
+        def ours(m):
+            hs = m.rnn_forward(x, h0, W, U, bias)
+            if mode == "fwd+bwd":
+                m.rnn_backward(hs, x, hs, h0, W, U)
+
+        rnn_cache = {}
+
+        def theirs(torch, F, t):
+            if "rnn" not in rnn_cache:
+                rnn = torch.nn.RNN(D, H, batch_first=True)
+                with torch.no_grad():
+                    rnn.weight_hh_l0.copy_(torch.from_numpy(W))
+                    rnn.weight_ih_l0.copy_(torch.from_numpy(U))
+                    rnn.bias_ih_l0.copy_(torch.from_numpy(bias))
+                    rnn.bias_hh_l0.zero_()
+                rnn_cache["rnn"] = rnn
+            hs, _ = rnn_cache["rnn"](t(x), t(h0[None]))
+            if mode == "fwd+bwd":
+                hs.backward(hs.detach())
     else:
         x, w, b = rand(d["B"], d["I"]), rand(d["O"], d["I"], scale=0.05), rand(d["O"])
 

@@ -31,10 +31,11 @@ def cmd_check(args):
             failed += not ok
             rows.append((name, np.dtype(dtype).name, count, worst_abs, worst_rel,
                          "OK" if ok else "FAIL"))
-    print(f"{'function':<16} {'dtype':<8} {'cases':>5} {'max abs err':>12} "
+    width = max([len("function")] + [len(r[0]) for r in rows])
+    print(f"{'function':<{width}} {'dtype':<8} {'cases':>5} {'max abs err':>12} "
           f"{'max rel err':>12}  result")
     for name, dt, n, a, r, res in rows:
-        print(f"{name:<16} {dt:<8} {n:>5} {a:>12.3e} {r:>12.3e}  {res}")
+        print(f"{name:<{width}} {dt:<8} {n:>5} {a:>12.3e} {r:>12.3e}  {res}")
     missing = [n for n in native.__all__ if n not in native.implemented()]
     if missing:
         print(f"\nno native kernel yet (the NumPy reference runs): {', '.join(missing)}")

@@ -10,7 +10,7 @@ from . import reference as _reference
 
 try:
     from ._native import (conv as _conv, dense as _dense, norm as _norm, optim as _optim,
-                          pool as _pool)
+                          pool as _pool, rnn as _rnn)
 except ImportError as exc:  # pragma: no cover - only without a build
     raise ImportError(
         "dlkern's native extensions are not built. Install the package with "
@@ -38,6 +38,8 @@ _KERNELS = {
     "conv2d_backward": _conv.conv2d_backward,
     "im2col": _conv.im2col,
     "col2im": _conv.col2im,
+    "rnn_forward": _rnn.rnn_forward,
+    "rnn_backward": _rnn.rnn_backward,
 }
 
 _warned = set()

@@ -261,6 +261,50 @@ def _col2im_samples(rng, dtype):
         yield label, lambda m, c=cols, xs=xs, k=(kh, kw), s=s, p=p: m.col2im(c, xs, k, s, p)
 
 
+# ---- recurrent ---------------------------------------------------------------------------
+
+_RNN_CASES = [  # label, B, T, D, H, nonlinearity, lengths
+    ("rnn_temp-like", 4, 24, 8, 128, "tanh", None),
+    ("relu, H != D", 3, 7, 5, 9, "relu", None),
+    ("T = 1", 2, 1, 3, 4, "tanh", None),
+    ("B = 1", 1, 6, 2, 33, "tanh", None),
+    ("lengths 1..T", 4, 9, 3, 20, "tanh", [9, 1, 4, 9]),
+    ("relu with lengths", 3, 5, 2, 17, "relu", [2, 5, 1]),
+    ("long T = 300", 2, 300, 4, 16, "tanh", None),
+]
+
+
+def _rnn_inputs(rng, dtype, B, T, D, H):
+    x = rng.standard_normal((B, T, D)).astype(dtype)
+    h0 = rng.standard_normal((B, H)).astype(dtype) * dtype(0.5)
+    W = (rng.standard_normal((H, H)) / np.sqrt(H)).astype(dtype)
+    U = (rng.standard_normal((H, D)) / np.sqrt(D)).astype(dtype)
+    b = rng.standard_normal(H).astype(dtype) * dtype(0.1)
+    return x, h0, W, U, b
+
+
+@_register("rnn_forward")
+def _rnn_forward_samples(rng, dtype):
+    for label, B, T, D, H, f, lengths in _RNN_CASES:
+        x, h0, W, U, b = _rnn_inputs(rng, dtype, B, T, D, H)
+        lens = None if lengths is None else np.array(lengths)
+        yield label, lambda m, a=(x, h0, W, U, b, f, lens): m.rnn_forward(*a)
+    x, h0, W, U, b = _rnn_inputs(rng, dtype, 2, 5, 6, 8)
+    yield "non-contiguous x, no bias", lambda m: m.rnn_forward(x[:, :, ::2], h0, W, U[:, ::2],
+                                                               None)
+
+
+@_register("rnn_backward")
+def _rnn_backward_samples(rng, dtype):
+    from . import reference
+    for label, B, T, D, H, f, lengths in _RNN_CASES:
+        x, h0, W, U, b = _rnn_inputs(rng, dtype, B, T, D, H)
+        lens = None if lengths is None else np.array(lengths)
+        hs = reference.rnn_forward(x, h0, W, U, b, f, lens)
+        dhs = rng.standard_normal(hs.shape).astype(dtype)
+        yield label, lambda m, a=(dhs, x, hs, h0, W, U, f, lens): m.rnn_backward(*a)
+
+
 def compare(actual, expected):
     """(max abs error, max error relative to each expected array's largest magnitude);
     NaN where the other has NaN counts as equal, an integer array must match exactly."""

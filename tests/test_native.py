@@ -67,3 +67,40 @@ def test_conv_in_one_row_blocks_matches_reference(name, tiny_workspace):
 def test_workspace_limit_validation():
     with pytest.raises(ValueError, match="set_workspace_limit: megabytes must be a number > 0"):
         dlkern.set_workspace_limit(0)
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_rnn_long_sequence_stays_finite_and_matches(nonlinearity):
+    rng = np.random.default_rng(11)
+    B, T, D, H = 2, 1000, 3, 16
+    x = rng.standard_normal((B, T, D))
+    h0 = rng.standard_normal((B, H)) * 0.1
+    W = rng.standard_normal((H, H)) / np.sqrt(H) * 0.9
+    U = rng.standard_normal((H, D)) / np.sqrt(D)
+    b = rng.standard_normal(H) * 0.1
+    hs = native.rnn_forward(x, h0, W, U, b, nonlinearity)
+    np.testing.assert_allclose(hs, reference.rnn_forward(x, h0, W, U, b, nonlinearity),
+                               rtol=1e-9, atol=1e-10)
+    dhs = rng.standard_normal(hs.shape)
+    got = native.rnn_backward(dhs, x, hs, h0, W, U, nonlinearity)
+    want = reference.rnn_backward(dhs, x, hs, h0, W, U, nonlinearity)
+    for a, e in zip(got, want):
+        assert np.all(np.isfinite(a))
+        np.testing.assert_allclose(a, e, rtol=1e-9, atol=1e-9 * np.max(np.abs(e)))
+
+
+def test_vectorised_exp_and_tanh_are_accurate_to_a_few_ulp():
+    # float32 sigmoid uses dlk_expf, the float32 RNN dlk_tanhf (csrc/dlk_math.h)
+    x = np.concatenate([np.linspace(-100, 100, 200001), np.linspace(-1, 1, 200001),
+                        [0.0, -0.0, 1e-30, -1e-30, 88.5, -87.5]]).astype(np.float32)
+    x64 = x.astype(np.float64)
+    sig = 1 / (1 + np.exp(-x64))
+    normal = sig > np.finfo(np.float32).tiny          # below it float32 has fewer bits
+    assert np.max(np.abs(native.sigmoid(x) - sig)[normal] / sig[normal]) < 1e-6
+    assert np.max(np.abs(native.sigmoid(x) - sig)[~normal]) < 1e-44   # a few subnormal ulp
+    assert np.isnan(native.sigmoid(np.array([np.nan], np.float32)))[0]
+    hs = native.rnn_forward(x.reshape(1, -1, 1), np.zeros((1, 1), np.float32),
+                            np.zeros((1, 1), np.float32), np.ones((1, 1), np.float32), None)
+    t = np.tanh(x64)
+    rel = np.abs(hs.reshape(-1) - t) / np.maximum(np.abs(t), 1e-38)
+    assert rel.max() < 1e-6

@@ -11,46 +11,11 @@ import numpy as np
 
 from .. import _checks
 
-NONLINEARITIES = ("tanh", "relu")
-
-
-def _rnn_args(fn, x, h0, W, U, b, nonlinearity, lengths):
-    _checks.float_array(fn, "x", x, 3, "(B, T, D)")
-    B, T, D = x.shape
-    _checks.float_array(fn, "h0", h0, 2, "(B, H)")
-    H = h0.shape[1]
-    _checks.float_array(fn, "W", W, 2, "(H, H)")
-    _checks.float_array(fn, "U", U, 2, "(H, D)")
-    for name, v in (("h0", h0), ("W", W), ("U", U)):
-        _checks.same_dtype(fn, name, v, "x", x)
-    if h0.shape[0] != B:
-        raise ValueError(f"{fn}: h0 has batch {h0.shape[0]}, x has batch {B}")
-    _checks.shape_is(fn, "W", W, (H, H), "(H, H)")
-    _checks.shape_is(fn, "U", U, (H, D), "(H, D)")
-    if b is not None:
-        _checks.bias(fn, b, H, x)
-    if nonlinearity not in NONLINEARITIES:
-        raise ValueError(f"{fn}: nonlinearity must be one of {NONLINEARITIES}, "
-                         f"got {nonlinearity!r}")
-    if T < 1:
-        raise ValueError(f"{fn}: x must have at least one time step, got shape {x.shape}")
-    if lengths is None:
-        return np.full(B, T, dtype=np.int64)
-    if not isinstance(lengths, np.ndarray) or lengths.dtype.kind not in "iu":
-        raise TypeError(f"{fn}: lengths must be an integer array of shape ({B},), got "
-                        f"{_checks._describe(lengths)}")
-    _checks.shape_is(fn, "lengths", lengths, (B,), "(B,)")
-    if lengths.size and (lengths.min() < 1 or lengths.max() > T):
-        raise ValueError(f"{fn}: lengths must lie in [1, T] = [1, {T}], got values in "
-                         f"[{lengths.min()}, {lengths.max()}]")
-    return lengths.astype(np.int64)
-
-
 def rnn_forward(x, h0, W, U, b, nonlinearity="tanh", lengths=None):
     """hs[:, t] = h_t = f(W h_{t−1} + U x_t + b) for t = 0 … T−1 (seed section 4);
     x (B, T, D), h0 (B, H), W (H, H), U (H, D), b (H,) → hs (B, T, H)."""
     fn = "rnn_forward"
-    lengths = _rnn_args(fn, x, h0, W, U, b, nonlinearity, lengths)
+    lengths = _checks.rnn_args(fn, x, h0, W, U, b, nonlinearity, lengths)
     f = np.tanh if nonlinearity == "tanh" else (lambda a: np.maximum(a, 0))
     B, T, _ = x.shape
     hs = np.empty((B, T, h0.shape[1]), dtype=x.dtype)
@@ -71,13 +36,9 @@ def rnn_backward(dhs, x, hs, h0, W, U, nonlinearity="tanh", lengths=None):
     dW += δ_tᵀ h_{t−1}, dU += δ_tᵀ x_t, db += Σ δ_t, dx_t = δ_t U, carry = δ_t W.
     A frozen step passes g_t on unchanged.  Returns (dx, dh0, dW, dU, db)."""
     fn = "rnn_backward"
-    lengths = _rnn_args(fn, x, h0, W, U, None, nonlinearity, lengths)
+    lengths = _checks.rnn_backward_args(fn, dhs, x, hs, h0, W, U, nonlinearity, lengths)
     B, T, D = x.shape
     H = h0.shape[1]
-    for name, v in (("dhs", dhs), ("hs", hs)):
-        _checks.float_array(fn, name, v, 3, "(B, T, H)")
-        _checks.same_dtype(fn, name, v, "x", x)
-        _checks.shape_is(fn, name, v, (B, T, H), "(B, T, H)")
     dx = np.zeros_like(x)
     dW = np.zeros_like(W)
     dU = np.zeros_like(U)
