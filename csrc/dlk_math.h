@@ -19,7 +19,9 @@
 static inline float dlk_expf(float x)
 {
     float xc = x < -104.0f ? -104.0f : (x > 88.7f ? 88.7f : x);
-    float k = rintf(xc * 1.44269504f);
+    /* round to nearest by adding and removing 1.5 · 2^23 (rintf would be a libm call
+     * on baseline x86-64 and stop the loop from vectorising) */
+    float k = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;
     float r = xc - k * 0.693145752f - k * 1.42860677e-6f;
     float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666672e-1f + r * (4.16666679e-2f +
               r * (8.33333377e-3f + r * 1.38888892e-3f)))));

@@ -11,6 +11,23 @@
     if (n1 > (H)) n1 = (H);                                                   \
     if (n0 > (H)) n0 = (H)
 
+/* a = f(a + b) over one slice of a state row; vector code via the clones */
+DLK_CLONES static void FN(activate_)(T *DLK_RESTRICT a, const T *DLK_RESTRICT b, int64_t n,
+                                     int relu)
+{
+    if (b) {
+#pragma omp simd
+        for (int64_t j = 0; j < n; j++) a[j] += b[j];
+    }
+    if (relu) {
+#pragma omp simd
+        for (int64_t j = 0; j < n; j++) a[j] = a[j] < 0 ? (T)0 : a[j];
+    } else {
+#pragma omp simd
+        for (int64_t j = 0; j < n; j++) a[j] = TANH(a[j]);
+    }
+}
+
 int FN(dlk_rnn_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *x, const T *h0,
                          const T *W, const T *U, const T *b, const int64_t *lengths, int relu,
                          T *hs, int nthreads)
@@ -41,15 +58,7 @@ int FN(dlk_rnn_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *x
                     for (int64_t j = n0; j < n1; j++) a[j] = hp[j];
                     continue;
                 }
-                if (b)
-                    for (int64_t j = n0; j < n1; j++) a[j] += b[j];
-                if (relu) {
-#pragma omp simd
-                    for (int64_t j = n0; j < n1; j++) a[j] = a[j] < 0 ? (T)0 : a[j];
-                } else {
-#pragma omp simd
-                    for (int64_t j = n0; j < n1; j++) a[j] = TANH(a[j]);
-                }
+                FN(activate_)(a + n0, b ? b + n0 : NULL, n1 - n0, relu);
             }
 #pragma omp barrier
         }
