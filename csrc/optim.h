@@ -25,4 +25,14 @@ int dlk_optim_step_f32(const dlk_optim_hparams *h, int64_t count, const int64_t 
 int dlk_optim_step_f64(const dlk_optim_hparams *h, int64_t count, const int64_t *n,
                        double *const *p, const double *const *g,
                        double *const *s1, double *const *s2, int nthreads);
+/* Σ x² over `count` arrays in double, summed in fixed chunks of OPTIM_CHUNK elements
+ * added in order (the same bits at any thread count); returns DLK_ENOMEM or DLK_OK. */
+int dlk_sumsq_f32(int64_t count, const int64_t *n, const float *const *x, double *out,
+                  int nthreads);
+int dlk_sumsq_f64(int64_t count, const int64_t *n, const double *const *x, double *out,
+                  int nthreads);
+/* x *= factor over `count` arrays. */
+int dlk_scale_f32(int64_t count, const int64_t *n, float *const *x, double factor, int nthreads);
+int dlk_scale_f64(int64_t count, const int64_t *n, double *const *x, double factor,
+                  int nthreads);
 #endif

@@ -169,6 +169,78 @@ int FN(dlk_optim_step_)(const dlk_optim_hparams *h, int64_t count, const int64_t
     return DLK_OK;
 }
 
+DLK_CLONES static double FN(sumsq_range_)(const T *DLK_RESTRICT x, int64_t n)
+{
+    double s = 0;
+#pragma omp simd reduction(+:s)
+    for (int64_t i = 0; i < n; i++) s += (double)x[i] * (double)x[i];
+    return s;
+}
+
+DLK_CLONES static void FN(scale_range_)(T *DLK_RESTRICT x, int64_t n, T f)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) x[i] *= f;
+}
+
+/* Chunk c of the flat index space [0, total) covers [c·OPTIM_CHUNK, (c+1)·OPTIM_CHUNK). */
+static double FN(chunk_sumsq_)(int64_t count, const int64_t *n, const T *const *x, int64_t lo,
+                               int64_t hi)
+{
+    double s = 0;
+    int64_t base = 0;
+    for (int64_t a = 0; a < count && base < hi; base += n[a], a++) {
+        int64_t from = lo > base ? lo - base : 0, to = hi < base + n[a] ? hi - base : n[a];
+        if (from < to) s += FN(sumsq_range_)(x[a] + from, to - from);
+    }
+    return s;
+}
+
+int FN(dlk_sumsq_)(int64_t count, const int64_t *n, const T *const *x, double *out,
+                   int nthreads)
+{
+    int64_t total = 0;
+    for (int64_t a = 0; a < count; a++) total += n[a];
+    int64_t chunks = (total + OPTIM_CHUNK - 1) / OPTIM_CHUNK;
+    double *part = malloc((size_t)(chunks > 0 ? chunks : 1) * sizeof(double));
+    if (!part) return DLK_ENOMEM;
+    int nt = dlk_threads_for(total, OPTIM_GRAIN, nthreads);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t c = 0; c < chunks; c++)
+        part[c] = FN(chunk_sumsq_)(count, n, x, c * OPTIM_CHUNK,
+                                   c * OPTIM_CHUNK + OPTIM_CHUNK < total
+                                       ? c * OPTIM_CHUNK + OPTIM_CHUNK : total);
+    double s = 0;
+    for (int64_t c = 0; c < chunks; c++) s += part[c];
+    free(part);
+    *out = s;
+    return DLK_OK;
+}
+
+int FN(dlk_scale_)(int64_t count, const int64_t *n, T *const *x, double factor, int nthreads)
+{
+    int64_t total = 0;
+    for (int64_t a = 0; a < count; a++) total += n[a];
+    int nt = dlk_threads_for(total, OPTIM_GRAIN, nthreads);
+    const T f = (T)factor;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int t = 0, nthr = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        nthr = omp_get_num_threads();
+#endif
+        int64_t lo = (total * t / nthr) & ~(int64_t)15;
+        int64_t hi = t == nthr - 1 ? total : (total * (t + 1) / nthr) & ~(int64_t)15;
+        int64_t base = 0;
+        for (int64_t a = 0; a < count && base < hi; base += n[a], a++) {
+            int64_t from = lo > base ? lo - base : 0, to = hi < base + n[a] ? hi - base : n[a];
+            if (from < to) FN(scale_range_)(x[a] + from, to - from, f);
+        }
+    }
+    return DLK_OK;
+}
+
 #undef FN
 #undef CAT
 #undef CAT_

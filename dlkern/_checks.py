@@ -123,6 +123,31 @@ def optimizer_arrays(fn: str, p, g, **state):
     return lists
 
 
+def inplace_arrays(fn: str, x, name: str = "grads"):
+    """One array or a list of arrays of one float dtype, all updated in place (so
+    writeable and C-contiguous).  Returns ``[list_of_arrays]``."""
+    single = isinstance(x, np.ndarray)
+    if not single and not isinstance(x, (list, tuple)):
+        raise TypeError(f"{fn}: {name} must be an array or a list of arrays, "
+                        f"got {_describe(x)}")
+    items = [x] if single else list(x)
+    dtype = None
+    for i, a in enumerate(items):
+        label = name if single else f"{name}[{i}]"
+        float_array(fn, label, a)
+        if dtype is None:
+            dtype = a.dtype
+        elif a.dtype != dtype:
+            raise TypeError(f"{fn}: {label} is {a.dtype}, {name}[0] is {dtype}; "
+                            "pass every array in one dtype")
+        if not a.flags.writeable:
+            raise ValueError(f"{fn}: {label} is read-only; it is updated in place")
+        if not a.flags.c_contiguous:
+            raise ValueError(f"{fn}: {label} is not C-contiguous; it is updated in place, "
+                             "so pass a contiguous array")
+    return [items]
+
+
 def optimizer_hparams(fn: str, *, lr, weight_decay, eps=None, beta=None, betas=(),
                       step=None):
     """Check an optimizer step's scalars; betas is a list of (name, value)."""

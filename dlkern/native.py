@@ -24,6 +24,7 @@ _KERNELS = {
     "adagrad_step": _optim.adagrad_step,
     "rmsprop_step": _optim.rmsprop_step,
     "adam_step": _optim.adam_step,
+    "clip_grad_norm": _optim.clip_grad_norm,
     "max_pool2d": _pool.max_pool2d,
     "max_pool2d_backward": _pool.max_pool2d_backward,
     "batch_norm2d": _norm.batch_norm2d,

@@ -305,6 +305,19 @@ def _rnn_backward_samples(rng, dtype):
         yield label, lambda m, a=(dhs, x, hs, h0, W, U, f, lens): m.rnn_backward(*a)
 
 
+@_register("clip_grad_norm")
+def _clip_samples(rng, dtype):
+    for label, shapes, max_norm in [("clipped list", [(1000,), (33, 7), (70_001,)], 1.0),
+                                    ("not clipped", [(10,)], 1e6), ("one array", [(5, 5)], 0.5)]:
+        gs = [rng.standard_normal(s).astype(dtype) for s in shapes]
+
+        def run(m, gs=gs, max_norm=max_norm, single=label == "one array"):
+            mine = [g.copy() for g in gs]
+            norm = m.clip_grad_norm(mine[0] if single else mine, max_norm)
+            return mine + [np.array([norm])]
+        yield label, run
+
+
 def compare(actual, expected):
     """(max abs error, max error relative to each expected array's largest magnitude);
     NaN where the other has NaN counts as equal, an integer array must match exactly."""

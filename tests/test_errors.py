@@ -65,6 +65,9 @@ ERRORS = [
     ("batch_norm2d_backward", (x4(2, 3, 4, 4), x4(2, 3, 4, 4), x4(3), x4(3), x4(4)), {}, ValueError, r"batch_norm2d_backward: invstd must have shape \(3,\), got \(4,\)"),
     ("rnn_backward", (x4(2, 5, 4), x4(2, 5, 3), x4(2, 4, 4), x4(2, 4), x4(4, 4), x4(4, 3)), {}, ValueError, r"rnn_backward: hs must have shape \(2, 5, 4\) \(B, T, H\), got \(2, 4, 4\)"),
     ("scaled_dot_product_attention_backward", (x4(2, 5, 4), x4(2, 5, 4), x4(2, 5, 4), x4(2, 5, 4), x4(2, 5, 4), x4(2, 4)), {}, ValueError, r"scaled_dot_product_attention_backward: lse must have shape \(2, 5\), got \(2, 4\)"),
+    ("clip_grad_norm", ([x4(3), np.ones(2)], 1.0), {}, TypeError, r"clip_grad_norm: grads\[1\] is float64, grads\[0\] is float32"),
+    ("clip_grad_norm", ([x4(3)], 0.0), {}, ValueError, r"clip_grad_norm: max_norm must be a finite number"),
+    ("clip_grad_norm", ([x4(6)[::2]], 1.0), {}, ValueError, r"clip_grad_norm: grads\[0\] is not C-contiguous"),
     ("bce_with_logits", (x4(3, 1), x4(3)), {}, ValueError, r"bce_with_logits: y has shape \(3,\), z has shape \(3, 1\)"),
 ]
 

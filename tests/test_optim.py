@@ -215,3 +215,20 @@ def test_other_steps_reject_wrong_dtype(module, name):
         getattr(module, name)(p, np.zeros(3, np.int32), *states, lr=0.1)
     with pytest.raises(ValueError, match=rf"{name}: lr must be a finite number"):
         getattr(module, name)(p, p.copy(), *states, lr=float("inf"))
+
+
+@needs_torch
+@pytest.mark.parametrize("module", [reference, native], ids=["numpy", "native"])
+@pytest.mark.parametrize("max_norm", [0.5, 1e3])
+def test_clip_grad_norm_matches_torch(module, max_norm):
+    rng = np.random.default_rng(4)
+    gs = [rng.standard_normal(s) for s in [(7, 3), (100,), (2, 2, 2)]]
+    ts = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in gs]
+    for t, g in zip(ts, gs):
+        t.grad = torch.tensor(g)
+    expected = torch.nn.utils.clip_grad_norm_(ts, max_norm)
+    mine = [g.copy() for g in gs]
+    norm = module.clip_grad_norm(mine, max_norm)
+    assert norm == pytest.approx(float(expected), rel=1e-12)
+    for a, t in zip(mine, ts):
+        np.testing.assert_allclose(a, t.grad.numpy(), rtol=1e-12)

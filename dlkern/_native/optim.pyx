@@ -32,6 +32,10 @@ cdef extern from "optim.h" nogil:
     int dlk_optim_step_f64(const dlk_optim_hparams *h, int64_t count, const int64_t *n,
                            double **p, const double **g, double **s1, double **s2,
                            int nthreads)
+    int dlk_sumsq_f32(int64_t count, const int64_t *n, const float **x, double *out, int nt)
+    int dlk_sumsq_f64(int64_t count, const int64_t *n, const double **x, double *out, int nt)
+    int dlk_scale_f32(int64_t count, const int64_t *n, float **x, double factor, int nt)
+    int dlk_scale_f64(int64_t count, const int64_t *n, double **x, double factor, int nt)
 
 
 cdef inline bint _array_ok(object x, int typenum, object ref, bint inplace):
@@ -178,3 +182,44 @@ def adam_step(p, g, m, v, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
                                         bool(decoupled))
     _step("adam_step", &h, p, g, m, v, ("m", "v"))
 
+
+
+def clip_grad_norm(grads, max_norm, eps=1e-6):
+    fn = "clip_grad_norm"
+    _checks.real(fn, "max_norm", max_norm, low=0.0, low_open=True)
+    _checks.real(fn, "eps", eps, low=0.0)
+    (gs,) = _checks.inplace_arrays(fn, grads)
+    cdef Py_ssize_t count = len(gs), i
+    if count == 0:
+        return 0.0
+    cdef int64_t *n = <int64_t *>malloc(count * sizeof(int64_t))
+    cdef void **ptrs = <void **>malloc(count * sizeof(void *))
+    if n == NULL or ptrs == NULL:
+        free(n); free(ptrs)
+        raise MemoryError(f"{fn}: out of memory for {count} array pointers")
+    cdef double total = 0, factor
+    cdef int status, nt = _backend.get_num_threads()
+    cdef bint single = cnp.PyArray_TYPE(<cnp.ndarray>gs[0]) == cnp.NPY_FLOAT32
+    try:
+        for i in range(count):
+            n[i] = cnp.PyArray_SIZE(<cnp.ndarray>gs[i])
+            ptrs[i] = cnp.PyArray_DATA(<cnp.ndarray>gs[i])
+        with nogil:
+            if single:
+                status = dlk_sumsq_f32(count, n, <const float **>ptrs, &total, nt)
+            else:
+                status = dlk_sumsq_f64(count, n, <const double **>ptrs, &total, nt)
+        check_status(status, fn)
+        total = total ** 0.5
+        factor = max_norm / (total + eps)
+        if factor < 1:
+            with nogil:
+                if single:
+                    status = dlk_scale_f32(count, n, <float **>ptrs, factor, nt)
+                else:
+                    status = dlk_scale_f64(count, n, <double **>ptrs, factor, nt)
+            check_status(status, fn)
+    finally:
+        free(n)
+        free(ptrs)
+    return total

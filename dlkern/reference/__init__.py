@@ -7,7 +7,8 @@ from .pool import max_pool2d, max_pool2d_backward
 from .norm import batch_norm2d, batch_norm2d_backward
 from .rnn import rnn_forward, rnn_backward
 from .attention import scaled_dot_product_attention, scaled_dot_product_attention_backward
-from .optim import sgd_step, momentum_step, adagrad_step, rmsprop_step, adam_step
+from .optim import (sgd_step, momentum_step, adagrad_step, rmsprop_step, adam_step,
+                    clip_grad_norm)
 from .losses import bce, bce_with_logits, cross_entropy, mse, sequence_mse
 
 __all__ = [
@@ -18,5 +19,6 @@ __all__ = [
     "rnn_forward", "rnn_backward",
     "scaled_dot_product_attention", "scaled_dot_product_attention_backward",
     "sgd_step", "momentum_step", "adagrad_step", "rmsprop_step", "adam_step",
+    "clip_grad_norm",
     "bce", "bce_with_logits", "cross_entropy", "mse", "sequence_mse",
 ]

@@ -78,3 +78,21 @@ def adam_step(p, g, m, v, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
         m_hat = m / (1 - beta1 ** step)
         v_hat = v / (1 - beta2 ** step)
         p -= lr * m_hat / (np.sqrt(v_hat) + eps)
+
+
+def clip_grad_norm(grads, max_norm, eps=1e-6):
+    """Scale the gradients in place so that their joint L2 norm ‖(g_1, …, g_n)‖ is at
+    most max_norm: with N = √(Σ_i Σ g_i²) (summed in double), every g_i is multiplied
+    by max_norm / (N + eps) when that is below 1 (PyTorch's clip_grad_norm_ rule).
+    Returns N, the norm before clipping.  Recurrent training needs it (seed section 4:
+    δ_t is multiplied by Wᵀ at every step and can grow without bound)."""
+    fn = "clip_grad_norm"
+    _checks.real(fn, "max_norm", max_norm, low=0.0, low_open=True)
+    _checks.real(fn, "eps", eps, low=0.0)
+    (gs,) = _checks.inplace_arrays(fn, grads)
+    total = float(np.sqrt(sum(np.sum(g.astype(np.float64) ** 2) for g in gs)))
+    factor = max_norm / (total + eps)
+    if factor < 1:
+        for g in gs:
+            g *= g.dtype.type(factor)
+    return total
