@@ -414,3 +414,49 @@ def rnn_backward_args(fn, dhs, x, hs, h0, W, U, nonlinearity, lengths):
         same_dtype(fn, name, v, "x", x)
         shape_is(fn, name, v, (B, T, H), "(B, T, H)")
     return lengths
+
+
+def attention_args(fn, q, k, v, causal, scale, mask):
+    """Shapes, dtypes, the scale (default 1/√d_k) and the mask broadcast to
+    (..., T_q, T_k) (or None)."""
+    for name, a in (("q", q), ("k", k), ("v", v)):
+        float_array(fn, name, a)
+        if a.ndim < 2:
+            raise ValueError(f"{fn}: {name} must have at least 2 dimensions (..., T, d), "
+                             f"got shape {a.shape}")
+        if a.shape[-1] < 1 or a.shape[-2] < 1:
+            raise ValueError(f"{fn}: {name} must have T >= 1 and d >= 1, got shape "
+                             f"{a.shape}")
+    same_dtype(fn, "k", k, "q", q)
+    same_dtype(fn, "v", v, "q", q)
+    if not (q.shape[:-2] == k.shape[:-2] == v.shape[:-2]):
+        raise ValueError(f"{fn}: q, k and v must share their leading dimensions, got "
+                         f"{q.shape}, {k.shape}, {v.shape}")
+    if k.shape[-1] != q.shape[-1]:
+        raise ValueError(f"{fn}: k has d_k = {k.shape[-1]}, q has d_k = {q.shape[-1]}")
+    if v.shape[-2] != k.shape[-2]:
+        raise ValueError(f"{fn}: v has T_k = {v.shape[-2]}, k has T_k = {k.shape[-2]}")
+    if not isinstance(causal, (bool, np.bool_)):
+        raise TypeError(f"{fn}: causal must be a bool, got {type(causal).__name__}")
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else real(fn, "scale", scale)
+    if mask is not None:
+        if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_:
+            raise TypeError(f"{fn}: mask must be a boolean array, got {_describe(mask)}")
+        target = q.shape[:-2] + (q.shape[-2], k.shape[-2])
+        try:
+            mask = np.broadcast_to(mask, target)
+        except ValueError:
+            raise ValueError(f"{fn}: mask of shape {mask.shape} does not broadcast to "
+                             f"{target} (..., T_q, T_k)") from None
+    return scale, mask
+
+
+def attention_backward_args(fn, dout, q, k, v, out, lse, causal, scale, mask):
+    scale, mask = attention_args(fn, q, k, v, causal, scale, mask)
+    out_shape = q.shape[:-1] + (v.shape[-1],)
+    for name, a, shape in (("dout", dout, out_shape), ("out", out, out_shape),
+                           ("lse", lse, q.shape[:-1])):
+        float_array(fn, name, a)
+        same_dtype(fn, name, a, "q", q)
+        shape_is(fn, name, a, shape)
+    return scale, mask

@@ -9,8 +9,8 @@ import warnings
 from . import reference as _reference
 
 try:
-    from ._native import (conv as _conv, dense as _dense, norm as _norm, optim as _optim,
-                          pool as _pool, rnn as _rnn)
+    from ._native import (attention as _attention, conv as _conv, dense as _dense,
+                          norm as _norm, optim as _optim, pool as _pool, rnn as _rnn)
 except ImportError as exc:  # pragma: no cover - only without a build
     raise ImportError(
         "dlkern's native extensions are not built. Install the package with "
@@ -41,6 +41,8 @@ _KERNELS = {
     "col2im": _conv.col2im,
     "rnn_forward": _rnn.rnn_forward,
     "rnn_backward": _rnn.rnn_backward,
+    "scaled_dot_product_attention": _attention.scaled_dot_product_attention,
+    "scaled_dot_product_attention_backward": _attention.scaled_dot_product_attention_backward,
 }
 
 _warned = set()

@@ -318,6 +318,59 @@ def _clip_samples(rng, dtype):
         yield label, run
 
 
+# ---- attention ---------------------------------------------------------------------------
+
+_ATTN_CASES = [  # label, leading dims, T_q, T_k, d_k, d_v, causal, mask kind
+    ("attn_512-like", (2, 2), 200, 200, 64, 64, False, None),
+    ("causal, T not a multiple of the blocks", (2,), 300, 300, 16, 16, True, None),
+    ("T_q != T_k", (3,), 70, 130, 8, 12, False, None),
+    ("causal T_q != T_k", (2,), 130, 70, 8, 8, True, None),
+    ("T_q = 1", (2,), 1, 3, 4, 4, False, None),   # T_k = 1 would make dq, dk exactly 0
+    ("odd T, d_v != d_k", (1, 3), 37, 41, 5, 7, False, None),
+    ("shared mask", (2, 2), 50, 60, 8, 8, False, "shared"),
+    ("per-head mask and causal", (2, 2), 40, 40, 8, 8, True, "per-head"),
+    ("a query that sees nothing", (2,), 20, 30, 4, 4, False, "empty row"),
+]
+
+
+def _attn_inputs(rng, dtype, lead, tq, tk, dk, dv, mask_kind):
+    q = rng.standard_normal(lead + (tq, dk)).astype(dtype)
+    k = rng.standard_normal(lead + (tk, dk)).astype(dtype)
+    v = rng.standard_normal(lead + (tk, dv)).astype(dtype)
+    mask = None
+    if mask_kind == "shared":
+        mask = rng.random((tq, tk)) > 0.3
+    elif mask_kind == "per-head":
+        mask = rng.random(lead + (tq, tk)) > 0.3
+        mask[..., 0] = True
+    elif mask_kind == "empty row":
+        mask = np.ones((tq, tk), bool)
+        mask[3] = False
+    return q, k, v, mask
+
+
+@_register("scaled_dot_product_attention")
+def _attention_samples(rng, dtype):
+    for label, lead, tq, tk, dk, dv, causal, mk in _ATTN_CASES:
+        q, k, v, mask = _attn_inputs(rng, dtype, lead, tq, tk, dk, dv, mk)
+        yield label, lambda m, a=(q, k, v, causal, None, mask): \
+            m.scaled_dot_product_attention(*a)
+    q, k, v, _ = _attn_inputs(rng, dtype, (2,), 20, 20, 8, 8, None)
+    yield "non-contiguous q, scale 0.3", lambda m: m.scaled_dot_product_attention(
+        np.swapaxes(np.swapaxes(q, 0, 1).copy(), 0, 1), k, v, False, 0.3)
+
+
+@_register("scaled_dot_product_attention_backward")
+def _attention_backward_samples(rng, dtype):
+    from . import reference
+    for label, lead, tq, tk, dk, dv, causal, mk in _ATTN_CASES:
+        q, k, v, mask = _attn_inputs(rng, dtype, lead, tq, tk, dk, dv, mk)
+        out, lse = reference.scaled_dot_product_attention(q, k, v, causal, mask=mask)
+        dout = rng.standard_normal(out.shape).astype(dtype)
+        yield label, lambda m, a=(dout, q, k, v, out, lse, causal, None, mask): \
+            m.scaled_dot_product_attention_backward(*a)
+
+
 def compare(actual, expected):
     """(max abs error, max error relative to each expected array's largest magnitude);
     NaN where the other has NaN counts as equal, an integer array must match exactly."""

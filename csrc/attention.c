@@ -1,0 +1,51 @@
+/* attention.c — fused scaled dot-product attention (seed section 5).
+ *
+ * Forward (flash-style): one item per (head, block of BQ queries), items spread over
+ * the threads (dynamic schedule: causal items differ in length).  An item walks the
+ * key blocks of BK keys: S = scale·Q Kᵀ by one GEMM, masks, then the online softmax —
+ * keep the running max m and sum l per query; when the max grows, rescale l and the
+ * output accumulator by e^(m_old − m_new) (the log-sum-exp identity), then add this
+ * tile's e^(S − m) and P·V (one GEMM).  out = acc / l, lse = m + log l.  Causal key
+ * blocks wholly in the future are skipped.  The T_q × T_k matrix never exists: the
+ * workspace is one BQ × BK tile and one BQ × d_v accumulator per thread.
+ * Backward: P is recomputed from q, k and lse.  Pass 1 gives each (head, key block)
+ * to one thread, which accumulates dV = Σ Pᵀ dO and dK = scale Σ dSᵀ Q over the query
+ * blocks, dS = P ∘ (dP − D), dP = dO Vᵀ, D = rowsum(dO ∘ O); pass 2 gives each (head,
+ * query block) to one thread for dQ = scale Σ dS K.  Every accumulator has one owner
+ * and a fixed order: no atomics, the same bits at any thread count.  Extra memory:
+ * D (one value per query) and a few tiles per thread — linear in T.
+ * GEMMs run on one BLAS thread each, inside the parallel loop. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "attention.h"
+#include "gemm.h"
+#include "dlk_math.h"
+
+/* Query and key block sizes (the tile is BQ × BK). */
+#define BQ 64
+#define BK 128
+
+#define T float
+#define SFX f32
+#define EXP dlk_expf
+#define LOG logf
+#define GEMM dlk_gemm_f32
+#include "attention_impl.h"
+#undef T
+#undef SFX
+#undef EXP
+#undef LOG
+#undef GEMM
+
+#define T double
+#define SFX f64
+#define EXP exp
+#define LOG log
+#define GEMM dlk_gemm_f64
+#include "attention_impl.h"
+#undef T
+#undef SFX
+#undef EXP
+#undef LOG
+#undef GEMM

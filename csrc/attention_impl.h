@@ -1,0 +1,221 @@
+/* attention_impl.h — attention loops for one element type T (suffix SFX, GEMM = the
+ * one-thread product, EXP = vector-friendly exp); see attention.c. */
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, SFX)
+
+/* S[r, c] = −inf where query q0 + r may not see key k0 + c. */
+static void FN(apply_mask_)(const dlk_attention_shape *s, int64_t h, int64_t q0, int64_t nq,
+                            int64_t k0, int64_t nk, T *S)
+{
+    const uint8_t *m = s->mask ? s->mask + h * s->mask_stride : NULL;
+    for (int64_t r = 0; r < nq; r++) {
+        T *row = S + r * BK;
+        int64_t qi = q0 + r;
+        if (s->causal)
+            for (int64_t c = qi - k0 + 1 > 0 ? qi - k0 + 1 : 0; c < nk; c++)
+                row[c] = -(T)INFINITY;
+        if (m) {
+            const uint8_t *mr = m + qi * s->Tk + k0;
+            for (int64_t c = 0; c < nk; c++)
+                if (!mr[c]) row[c] = -(T)INFINITY;
+        }
+    }
+}
+
+/* Does any query of [q0, q0+nq) see any key of [k0, ...)?  (causal: k0 <= last query) */
+static inline int FN(block_visible_)(const dlk_attention_shape *s, int64_t q0, int64_t nq,
+                                     int64_t k0)
+{
+    return !s->causal || k0 <= q0 + nq - 1;
+}
+
+/* P[r, c] = exp(S[r, c] − ref[r]); 0 for masked entries and for rows whose ref is −inf. */
+DLK_CLONES static void FN(exp_rows_)(T *DLK_RESTRICT S, int64_t nq, int64_t nk,
+                                     const T *DLK_RESTRICT ref)
+{
+    for (int64_t r = 0; r < nq; r++) {
+        T *row = S + r * BK;
+        T m = ref[r];
+        if (m == -(T)INFINITY) {
+            for (int64_t c = 0; c < nk; c++) row[c] = 0;
+            continue;
+        }
+#pragma omp simd
+        for (int64_t c = 0; c < nk; c++)
+            row[c] = row[c] == -(T)INFINITY ? (T)0 : EXP(row[c] - m);   /* masked: 0 */
+    }
+}
+
+int FN(dlk_attention_)(const dlk_attention_shape *s, const T *q, const T *k, const T *v,
+                       T *out, T *lse, int nthreads)
+{
+    const int64_t Tq = s->Tq, Tk = s->Tk, dk = s->dk, dv = s->dv;
+    const int64_t qblocks = (Tq + BQ - 1) / BQ, items = s->BH * qblocks;
+    int nt = dlk_threads_for(items, 1, nthreads);
+    const int64_t per_thread = BQ * BK + BQ * dv + 3 * BQ;
+    T *ws = malloc((size_t)(nt * per_thread) * sizeof(T));
+    if (!ws) return DLK_ENOMEM;
+    int status = DLK_OK;
+    /* one item = (head, block of queries); its outputs have one writer.  dynamic:
+     * causal items differ in length */
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int t = 0;
+        DLK_THREAD_NUM(t);
+        T *S = ws + t * per_thread, *acc = S + BQ * BK, *m = acc + BQ * dv;
+        T *l = m + BQ, *mt = l + BQ;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t it = 0; it < items; it++) {
+            int64_t h = it / qblocks, q0 = (it % qblocks) * BQ;
+            int64_t nq = Tq - q0 < BQ ? Tq - q0 : BQ;
+            const T *Q = q + (h * Tq + q0) * dk, *K = k + h * Tk * dk, *V = v + h * Tk * dv;
+            for (int64_t r = 0; r < nq; r++) { m[r] = -(T)INFINITY; l[r] = 0; }
+            memset(acc, 0, (size_t)(nq * dv) * sizeof(T));
+            for (int64_t k0 = 0; k0 < Tk && FN(block_visible_)(s, q0, nq, k0); k0 += BK) {
+                int64_t nk = Tk - k0 < BK ? Tk - k0 : BK;
+                /* S = scale · Q Kᵀ for this tile */
+                int st = GEMM(0, 1, nq, nk, dk, (T)s->scale, Q, dk, K + k0 * dk, dk, (T)0,
+                              S, BK);
+                if (st != DLK_OK) status = st;
+                FN(apply_mask_)(s, h, q0, nq, k0, nk, S);
+                /* online softmax: new running max, rescale what was summed so far
+                 * by e^(m_old − m_new), add this tile's e^(S − m_new) */
+                for (int64_t r = 0; r < nq; r++) {
+                    const T *row = S + r * BK;
+                    T tm = -(T)INFINITY;
+                    for (int64_t c = 0; c < nk; c++) tm = row[c] > tm ? row[c] : tm;
+                    T mn = tm > m[r] ? tm : m[r];
+                    T alpha = m[r] == -(T)INFINITY ? (T)0 : EXP(m[r] - mn);
+                    mt[r] = mn;
+                    if (mn != -(T)INFINITY && alpha != (T)1) {
+                        l[r] *= alpha;
+                        for (int64_t c = 0; c < dv; c++) acc[r * dv + c] *= alpha;
+                    }
+                    m[r] = mn;
+                }
+                FN(exp_rows_)(S, nq, nk, mt);
+                for (int64_t r = 0; r < nq; r++) {
+                    T sum = 0;
+                    for (int64_t c = 0; c < nk; c++) sum += S[r * BK + c];
+                    l[r] += sum;
+                }
+                /* acc += P V */
+                st = GEMM(0, 0, nq, dv, nk, (T)1, S, BK, V + k0 * dv, dv, (T)1, acc, dv);
+                if (st != DLK_OK) status = st;
+            }
+            for (int64_t r = 0; r < nq; r++) {
+                T *o = out + (h * Tq + q0 + r) * dv;
+                if (l[r] > 0) {
+                    T inv = (T)1 / l[r];
+                    for (int64_t c = 0; c < dv; c++) o[c] = acc[r * dv + c] * inv;
+                    lse[h * Tq + q0 + r] = m[r] + LOG(l[r]);
+                } else {                          /* sees no key */
+                    for (int64_t c = 0; c < dv; c++) o[c] = 0;
+                    lse[h * Tq + q0 + r] = -(T)INFINITY;
+                }
+            }
+        }
+    }
+    free(ws);
+    return status;
+}
+
+/* P = exp(scale · Q Kᵀ − lse) on the visible entries of one tile, dP = dO Vᵀ and
+ * dS = P ∘ (dP − D) in dP; S holds P afterwards. */
+static int FN(tile_grad_)(const dlk_attention_shape *s, int64_t h, int64_t q0, int64_t nq,
+                          int64_t k0, int64_t nk, const T *Q, const T *K, const T *V,
+                          const T *dO, const T *lse_q, const T *D_q, T *S, T *dP)
+{
+    const int64_t dk = s->dk, dv = s->dv;
+    int st = GEMM(0, 1, nq, nk, dk, (T)s->scale, Q, dk, K, dk, (T)0, S, BK);
+    FN(apply_mask_)(s, h, q0, nq, k0, nk, S);
+    FN(exp_rows_)(S, nq, nk, lse_q);
+    if (st == DLK_OK) st = GEMM(0, 1, nq, nk, dv, (T)1, dO, dv, V, dv, (T)0, dP, BK);
+    for (int64_t r = 0; r < nq; r++) {
+        T d = D_q[r];
+        T *pr = S + r * BK, *gr = dP + r * BK;
+#pragma omp simd
+        for (int64_t c = 0; c < nk; c++) gr[c] = pr[c] * (gr[c] - d);
+    }
+    return st;
+}
+
+int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, const T *q,
+                                const T *k, const T *v, const T *out, const T *lse, T *dq,
+                                T *dk_out, T *dv_out, int nthreads)
+{
+    const int64_t Tq = s->Tq, Tk = s->Tk, dk = s->dk, dv = s->dv, BH = s->BH;
+    const T scale = (T)s->scale;
+    /* D = rowsum(dO ∘ O), one value per query */
+    T *D = malloc((size_t)(BH * Tq) * sizeof(T));
+    if (!D) return DLK_ENOMEM;
+    int nt0 = dlk_threads_for(BH * Tq * dv, 1 << 15, nthreads);
+#pragma omp parallel for num_threads(nt0) schedule(static) if (nt0 > 1)
+    for (int64_t i = 0; i < BH * Tq; i++) {
+        T acc = 0;
+        for (int64_t c = 0; c < dv; c++) acc += dout[i * dv + c] * out[i * dv + c];
+        D[i] = acc;
+    }
+    const int64_t qblocks = (Tq + BQ - 1) / BQ, kblocks = (Tk + BK - 1) / BK;
+    const int64_t per_thread = 2 * BQ * BK + BK * (dk + dv);
+    int nt = nthreads < 1 ? 1 : nthreads;
+    T *ws = malloc((size_t)(nt * per_thread) * sizeof(T));
+    if (!ws) { free(D); return DLK_ENOMEM; }
+    int status = DLK_OK;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int t = 0;
+        DLK_THREAD_NUM(t);
+        T *S = ws + t * per_thread, *dP = S + BQ * BK, *acc = dP + BQ * BK;
+        /* pass 1, one owner per (head, key block): dV = Σ Pᵀ dO, dK = scale Σ dSᵀ Q */
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t it = 0; it < BH * kblocks; it++) {
+            int64_t h = it / kblocks, k0 = (it % kblocks) * BK;
+            int64_t nk = Tk - k0 < BK ? Tk - k0 : BK;
+            T *dK = acc, *dV = acc + BK * dk;
+            memset(acc, 0, (size_t)(BK * (dk + dv)) * sizeof(T));
+            const T *K = k + (h * Tk + k0) * dk, *V = v + (h * Tk + k0) * dv;
+            for (int64_t q0 = 0; q0 < Tq; q0 += BQ) {
+                int64_t nq = Tq - q0 < BQ ? Tq - q0 : BQ;
+                if (!FN(block_visible_)(s, q0, nq, k0)) continue;
+                const T *Q = q + (h * Tq + q0) * dk, *dO = dout + (h * Tq + q0) * dv;
+                int st = FN(tile_grad_)(s, h, q0, nq, k0, nk, Q, K, V, dO,
+                                        lse + h * Tq + q0, D + h * Tq + q0, S, dP);
+                if (st == DLK_OK)
+                    st = GEMM(1, 0, nk, dv, nq, (T)1, S, BK, dO, dv, (T)1, dV, dv);
+                if (st == DLK_OK)
+                    st = GEMM(1, 0, nk, dk, nq, scale, dP, BK, Q, dk, (T)1, dK, dk);
+                if (st != DLK_OK) status = st;
+            }
+            memcpy(dk_out + (h * Tk + k0) * dk, dK, (size_t)(nk * dk) * sizeof(T));
+            memcpy(dv_out + (h * Tk + k0) * dv, dV, (size_t)(nk * dv) * sizeof(T));
+        }
+        /* pass 2, one owner per (head, query block): dQ = scale Σ dS K */
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t it = 0; it < BH * qblocks; it++) {
+            int64_t h = it / qblocks, q0 = (it % qblocks) * BQ;
+            int64_t nq = Tq - q0 < BQ ? Tq - q0 : BQ;
+            T *dQ = acc;
+            memset(dQ, 0, (size_t)(nq * dk) * sizeof(T));
+            const T *Q = q + (h * Tq + q0) * dk, *dO = dout + (h * Tq + q0) * dv;
+            for (int64_t k0 = 0; k0 < Tk && FN(block_visible_)(s, q0, nq, k0); k0 += BK) {
+                int64_t nk = Tk - k0 < BK ? Tk - k0 : BK;
+                const T *K = k + (h * Tk + k0) * dk, *V = v + (h * Tk + k0) * dv;
+                int st = FN(tile_grad_)(s, h, q0, nq, k0, nk, Q, K, V, dO,
+                                        lse + h * Tq + q0, D + h * Tq + q0, S, dP);
+                if (st == DLK_OK)
+                    st = GEMM(0, 0, nq, dk, nk, scale, dP, BK, K, dk, (T)1, dQ, dk);
+                if (st != DLK_OK) status = st;
+            }
+            memcpy(dq + (h * Tq + q0) * dk, dQ, (size_t)(nq * dk) * sizeof(T));
+        }
+    }
+    free(ws);
+    free(D);
+    return status;
+}
+
+#undef FN
+#undef CAT
+#undef CAT_

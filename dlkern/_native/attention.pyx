@@ -1,0 +1,113 @@
+"""Native fused attention: checks shared with the reference; the tiles, the online
+softmax and the GEMMs in csrc/attention.c without the GIL."""
+from libc.stdint cimport int64_t, uint8_t
+cimport numpy as cnp
+import numpy as np
+
+from .. import _checks, _backend
+from .common cimport check_status
+from .gemm cimport load_blas
+
+cnp.import_array()
+load_blas()
+
+cdef extern from "attention.h" nogil:
+    ctypedef struct dlk_attention_shape:
+        int64_t BH, Tq, Tk, dk, dv
+        double scale
+        int causal
+        const uint8_t *mask
+        int64_t mask_stride
+    int dlk_attention_f32(const dlk_attention_shape *s, const float *q, const float *k,
+                          const float *v, float *out, float *lse, int nthreads)
+    int dlk_attention_f64(const dlk_attention_shape *s, const double *q, const double *k,
+                          const double *v, double *out, double *lse, int nthreads)
+    int dlk_attention_backward_f32(const dlk_attention_shape *s, const float *dout,
+                                   const float *q, const float *k, const float *v,
+                                   const float *out, const float *lse, float *dq, float *dk,
+                                   float *dv, int nthreads)
+    int dlk_attention_backward_f64(const dlk_attention_shape *s, const double *dout,
+                                   const double *q, const double *k, const double *v,
+                                   const double *out, const double *lse, double *dq,
+                                   double *dk, double *dv, int nthreads)
+
+
+cdef dlk_attention_shape _shape(q, k, v, causal, double scale, mask, list keep):
+    """The C description of the call; the mask as uint8, one (T_q, T_k) matrix shared
+    by every head when it does not vary over the leading dimensions."""
+    cdef dlk_attention_shape s
+    lead = q.shape[:-2]
+    s.BH = int(np.prod(lead, dtype=np.int64)) if lead else 1
+    s.Tq = int(q.shape[q.ndim - 2])
+    s.dk = int(q.shape[q.ndim - 1])
+    s.Tk = int(k.shape[k.ndim - 2])
+    s.dv = int(v.shape[v.ndim - 1])
+    s.scale = scale
+    s.causal = bool(causal)
+    s.mask = NULL
+    s.mask_stride = 0
+    cdef cnp.ndarray m
+    if mask is not None:
+        if all(st == 0 for st in mask.strides[:-2]):
+            m = np.ascontiguousarray(mask[(0,) * len(lead)], dtype=np.uint8)
+            s.mask_stride = 0
+        else:
+            m = np.ascontiguousarray(mask, dtype=np.uint8)
+            s.mask_stride = s.Tq * s.Tk
+        keep.append(m)
+        s.mask = <const uint8_t *>m.data
+    return s
+
+
+def scaled_dot_product_attention(q, k, v, causal=False, scale=None, mask=None):
+    fn = "scaled_dot_product_attention"
+    sc, mask = _checks.attention_args(fn, q, k, v, causal, scale, mask)
+    cdef list keep = []
+    cdef dlk_attention_shape s = _shape(q, k, v, causal, sc, mask, keep)
+    cdef cnp.ndarray qc = np.ascontiguousarray(q), kc = np.ascontiguousarray(k)
+    cdef cnp.ndarray vc = np.ascontiguousarray(v)
+    cdef cnp.ndarray out = np.empty(q.shape[:-1] + (v.shape[-1],), dtype=q.dtype)
+    cdef cnp.ndarray lse = np.empty(q.shape[:-1], dtype=q.dtype)
+    cdef int status, nt = _backend.get_num_threads()
+    cdef bint single = cnp.PyArray_TYPE(qc) == cnp.NPY_FLOAT32
+    with nogil:
+        if single:
+            status = dlk_attention_f32(&s, <float *>qc.data, <float *>kc.data,
+                                       <float *>vc.data, <float *>out.data,
+                                       <float *>lse.data, nt)
+        else:
+            status = dlk_attention_f64(&s, <double *>qc.data, <double *>kc.data,
+                                       <double *>vc.data, <double *>out.data,
+                                       <double *>lse.data, nt)
+    check_status(status, fn)
+    return out, lse
+
+
+def scaled_dot_product_attention_backward(dout, q, k, v, out, lse, causal=False, scale=None,
+                                          mask=None):
+    fn = "scaled_dot_product_attention_backward"
+    sc, mask = _checks.attention_backward_args(fn, dout, q, k, v, out, lse, causal, scale,
+                                               mask)
+    cdef list keep = []
+    cdef dlk_attention_shape s = _shape(q, k, v, causal, sc, mask, keep)
+    cdef cnp.ndarray qc = np.ascontiguousarray(q), kc = np.ascontiguousarray(k)
+    cdef cnp.ndarray vc = np.ascontiguousarray(v), dc = np.ascontiguousarray(dout)
+    cdef cnp.ndarray oc = np.ascontiguousarray(out), lc = np.ascontiguousarray(lse)
+    cdef cnp.ndarray dq = np.empty(q.shape, dtype=q.dtype)
+    cdef cnp.ndarray dk = np.empty(k.shape, dtype=q.dtype)
+    cdef cnp.ndarray dv = np.empty(v.shape, dtype=q.dtype)
+    cdef int status, nt = _backend.get_num_threads()
+    cdef bint single = cnp.PyArray_TYPE(qc) == cnp.NPY_FLOAT32
+    with nogil:
+        if single:
+            status = dlk_attention_backward_f32(
+                &s, <float *>dc.data, <float *>qc.data, <float *>kc.data, <float *>vc.data,
+                <float *>oc.data, <float *>lc.data, <float *>dq.data, <float *>dk.data,
+                <float *>dv.data, nt)
+        else:
+            status = dlk_attention_backward_f64(
+                &s, <double *>dc.data, <double *>qc.data, <double *>kc.data,
+                <double *>vc.data, <double *>oc.data, <double *>lc.data, <double *>dq.data,
+                <double *>dk.data, <double *>dv.data, nt)
+    check_status(status, fn)
+    return dq, dk, dv
