@@ -115,6 +115,9 @@ LAYER_WORKLOADS = {
     "linear_mlp": ("linear", dict(B=256, I=784, O=512)),
     "rnn_temp": ("rnn", dict(B=32, T=168, D=8, H=128)),
     "rnn_wide": ("rnn", dict(B=64, T=50, D=64, H=256)),
+    "attn_512": ("attn", dict(B=8, heads=8, T=512, d=64, causal=False)),
+    "attn_512_causal": ("attn", dict(B=8, heads=8, T=512, d=64, causal=True)),
+    "attn_2k_causal": ("attn", dict(B=2, heads=8, T=2048, d=64, causal=True)),
 }
 
 
@@ -133,6 +136,11 @@ def layer_work(name, mode):
     if kind == "rnn":
         macs = d["B"] * d["T"] * d["H"] * (d["H"] + d["D"])
         return (2 * macs * (3 if mode == "fwd+bwd" else 1), "GFLOP")
+    if kind == "attn":
+        # Q Kᵀ and P V: 2 T² d multiply-adds per head (half when causal); the
+        # backward is counted as 2.5 forwards (dV, dP, dQ, dK products), as is usual
+        macs = d["B"] * d["heads"] * 2 * d["T"] ** 2 * d["d"] * (0.5 if d["causal"] else 1)
+        return (2 * macs * (3.5 if mode == "fwd+bwd" else 1), "GFLOP")
     n = d["B"] * d["C"] * d["H"] * d["W"]
     if kind == "pool":
         ho = (d["H"] + 2 * d["P"] - d["K"]) // d["S"] + 1
@@ -222,6 +230,20 @@ def layer_contenders(name, mode, threads, with_torch=True, with_reference=True):
             hs, _ = rnn_cache["rnn"](t(x), t(h0[None]))
             if mode == "fwd+bwd":
                 hs.backward(hs.detach())
+    elif kind == "attn":
+        shape = (d["B"], d["heads"], d["T"], d["d"])
+        q, k, v = rand(*shape), rand(*shape), rand(*shape)
+        causal = d["causal"]
+
+        def ours(m):
+            out, lse = m.scaled_dot_product_attention(q, k, v, causal)
+            if mode == "fwd+bwd":
+                m.scaled_dot_product_attention_backward(out, q, k, v, out, lse, causal)
+
+        def theirs(torch, F, t):
+            out = F.scaled_dot_product_attention(t(q), t(k), t(v), is_causal=causal)
+            if mode == "fwd+bwd":
+                out.backward(out.detach())
     else:
         x, w, b = rand(d["B"], d["I"]), rand(d["O"], d["I"], scale=0.05), rand(d["O"])
 
