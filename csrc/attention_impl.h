@@ -84,12 +84,14 @@ int FN(dlk_attention_)(const dlk_attention_shape *s, const T *q, const T *k, con
                 for (int64_t r = 0; r < nq; r++) {
                     const T *row = S + r * BK;
                     T tm = -(T)INFINITY;
+#pragma omp simd reduction(max:tm)
                     for (int64_t c = 0; c < nk; c++) tm = row[c] > tm ? row[c] : tm;
                     T mn = tm > m[r] ? tm : m[r];
                     T alpha = m[r] == -(T)INFINITY ? (T)0 : EXP(m[r] - mn);
                     mt[r] = mn;
                     if (mn != -(T)INFINITY && alpha != (T)1) {
                         l[r] *= alpha;
+#pragma omp simd
                         for (int64_t c = 0; c < dv; c++) acc[r * dv + c] *= alpha;
                     }
                     m[r] = mn;
@@ -97,6 +99,7 @@ int FN(dlk_attention_)(const dlk_attention_shape *s, const T *q, const T *k, con
                 FN(exp_rows_)(S, nq, nk, mt);
                 for (int64_t r = 0; r < nq; r++) {
                     T sum = 0;
+#pragma omp simd reduction(+:sum)
                     for (int64_t c = 0; c < nk; c++) sum += S[r * BK + c];
                     l[r] += sum;
                 }
