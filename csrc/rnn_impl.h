@@ -104,7 +104,9 @@ int FN(dlk_rnn_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *
             for (int64_t i = 0; i < B; i++)
                 if (s >= lengths[i])
                     for (int64_t j = n0; j < n1; j++) carry[i * H + j] = g[i * H + j];
-#pragma omp barrier
+            /* no barrier here: the next step reads only this thread's own columns of
+             * carry and g, and writes δ of another step than the one the other
+             * threads' products may still be reading */
         }
     }
     memcpy(dh0, carry, (size_t)(B * H) * sizeof(T));
