@@ -8,12 +8,16 @@
  * tile's e^(S − m) and P·V (one GEMM).  out = acc / l, lse = m + log l.  Causal key
  * blocks wholly in the future are skipped.  The T_q × T_k matrix never exists: the
  * workspace is one BQ × BK tile and one BQ × d_v accumulator per thread.
- * Backward: P is recomputed from q, k and lse.  Pass 1 gives each (head, key block)
- * to one thread, which accumulates dV = Σ Pᵀ dO and dK = scale Σ dSᵀ Q over the query
- * blocks, dS = P ∘ (dP − D), dP = dO Vᵀ, D = rowsum(dO ∘ O); pass 2 gives each (head,
- * query block) to one thread for dQ = scale Σ dS K.  Every accumulator has one owner
- * and a fixed order: no atomics, the same bits at any thread count.  Extra memory:
- * D (one value per query) and a few tiles per thread — linear in T.
+ * Backward: P is recomputed from q, k and lse; dP = dO Vᵀ, dS = P ∘ (dP − D),
+ * D = rowsum(dO ∘ O).  With at least as many heads as threads, each head has one
+ * owner that walks its tiles once, adding Pᵀ dO to dV, scale·dSᵀ Q to dK and scale·dS K
+ * to dQ.  With fewer heads, two passes split a head: pass 1 gives each (head, key
+ * block) to one thread for dV and dK, pass 2 each (head, query block) for dQ, at the
+ * price of computing P and dP twice.  Either way every accumulator has one owner and
+ * a fixed order: no atomics.  Both ways add the same products to each accumulator
+ * in the same order (query blocks, then key blocks, ascending), so the bits are the
+ * same at any thread count, whichever way is taken.  Extra memory: D (one value per
+ * query) and a few tiles per thread — linear in T.
  * GEMMs run on one BLAS thread each, inside the parallel loop. */
 #include <math.h>
 #include <stdlib.h>

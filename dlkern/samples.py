@@ -330,6 +330,8 @@ _ATTN_CASES = [  # label, leading dims, T_q, T_k, d_k, d_v, causal, mask kind
     ("shared mask", (2, 2), 50, 60, 8, 8, False, "shared"),
     ("per-head mask and causal", (2, 2), 40, 40, 8, 8, True, "per-head"),
     ("a query that sees nothing", (2,), 20, 30, 4, 4, False, "empty row"),
+    ("one head, no leading dims (the two-pass backward at 2 threads)", (), 150, 200, 16,
+     16, True, None),
 ]
 
 
