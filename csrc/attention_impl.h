@@ -124,14 +124,18 @@ int FN(dlk_attention_)(const dlk_attention_shape *s, const T *q, const T *k, con
     return status;
 }
 
-/* P = exp(scale · Q Kᵀ − lse) on the visible entries of one tile, dP = dO Vᵀ and
- * dS = P ∘ (dP − D) in dP; S holds P afterwards. */
-static int FN(tile_grad_)(const dlk_attention_shape *s, int64_t h, int64_t q0, int64_t nq,
-                          int64_t k0, int64_t nk, const T *Q, const T *K, const T *V,
-                          const T *dO, const T *lse_q, const T *D_q, T *S, T *dP)
+/* One tile's share of the backward pass: P = exp(scale · Q Kᵀ − lse) on the visible
+ * entries (into S), dP = dO Vᵀ and dS = P ∘ (dP − D) (into dP); then, for each
+ * accumulator given (NULL: skipped), dV += Pᵀ dO, dK += scale dSᵀ Q, dQ += scale dS K.
+ * Accumulators are row-major with rows d_v, d_k, d_k apart. */
+static int FN(tile_backward_)(const dlk_attention_shape *s, int64_t h, int64_t q0,
+                              int64_t nq, int64_t k0, int64_t nk, const T *Q, const T *K,
+                              const T *V, const T *dO, const T *lse_q, const T *D_q, T *S,
+                              T *dP, T *dV, T *dK, T *dQ)
 {
     const int64_t dk = s->dk, dv = s->dv;
-    int st = GEMM(0, 1, nq, nk, dk, (T)s->scale, Q, dk, K, dk, (T)0, S, BK);
+    const T scale = (T)s->scale;
+    int st = GEMM(0, 1, nq, nk, dk, scale, Q, dk, K, dk, (T)0, S, BK);
     FN(apply_mask_)(s, h, q0, nq, k0, nk, S);
     FN(exp_rows_)(S, nq, nk, lse_q);
     if (st == DLK_OK) st = GEMM(0, 1, nq, nk, dv, (T)1, dO, dv, V, dv, (T)0, dP, BK);
@@ -141,6 +145,9 @@ static int FN(tile_grad_)(const dlk_attention_shape *s, int64_t h, int64_t q0, i
 #pragma omp simd
         for (int64_t c = 0; c < nk; c++) gr[c] = pr[c] * (gr[c] - d);
     }
+    if (st == DLK_OK && dV) st = GEMM(1, 0, nk, dv, nq, (T)1, S, BK, dO, dv, (T)1, dV, dv);
+    if (st == DLK_OK && dK) st = GEMM(1, 0, nk, dk, nq, scale, dP, BK, Q, dk, (T)1, dK, dk);
+    if (st == DLK_OK && dQ) st = GEMM(0, 0, nq, dk, nk, scale, dP, BK, K, dk, (T)1, dQ, dk);
     return st;
 }
 
@@ -149,7 +156,6 @@ int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, con
                                 T *dk_out, T *dv_out, int nthreads)
 {
     const int64_t Tq = s->Tq, Tk = s->Tk, dk = s->dk, dv = s->dv, BH = s->BH;
-    const T scale = (T)s->scale;
     /* D = rowsum(dO ∘ O), one value per query */
     T *D = malloc((size_t)(BH * Tq) * sizeof(T));
     if (!D) return DLK_ENOMEM;
@@ -184,17 +190,9 @@ int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, con
                 for (int64_t k0 = 0; k0 < Tk && FN(block_visible_)(s, q0, nq, k0); k0 += BK) {
                     int64_t nk = Tk - k0 < BK ? Tk - k0 : BK;
                     const T *K = k + (h * Tk + k0) * dk, *V = v + (h * Tk + k0) * dv;
-                    int st = FN(tile_grad_)(s, h, q0, nq, k0, nk, Q, K, V, dO,
-                                            lse + h * Tq + q0, D + h * Tq + q0, S, dP);
-                    if (st == DLK_OK)
-                        st = GEMM(1, 0, nk, dv, nq, (T)1, S, BK, dO, dv, (T)1,
-                                  dVh + k0 * dv, dv);
-                    if (st == DLK_OK)
-                        st = GEMM(1, 0, nk, dk, nq, scale, dP, BK, Q, dk, (T)1,
-                                  dKh + k0 * dk, dk);
-                    if (st == DLK_OK)
-                        st = GEMM(0, 0, nq, dk, nk, scale, dP, BK, K, dk, (T)1,
-                                  dQh + q0 * dk, dk);
+                    int st = FN(tile_backward_)(s, h, q0, nq, k0, nk, Q, K, V, dO,
+                                                lse + h * Tq + q0, D + h * Tq + q0, S, dP,
+                                                dVh + k0 * dv, dKh + k0 * dk, dQh + q0 * dk);
                     if (st != DLK_OK) status = st;
                 }
             }
@@ -221,12 +219,9 @@ int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, con
                 int64_t nq = Tq - q0 < BQ ? Tq - q0 : BQ;
                 if (!FN(block_visible_)(s, q0, nq, k0)) continue;
                 const T *Q = q + (h * Tq + q0) * dk, *dO = dout + (h * Tq + q0) * dv;
-                int st = FN(tile_grad_)(s, h, q0, nq, k0, nk, Q, K, V, dO,
-                                        lse + h * Tq + q0, D + h * Tq + q0, S, dP);
-                if (st == DLK_OK)
-                    st = GEMM(1, 0, nk, dv, nq, (T)1, S, BK, dO, dv, (T)1, dV, dv);
-                if (st == DLK_OK)
-                    st = GEMM(1, 0, nk, dk, nq, scale, dP, BK, Q, dk, (T)1, dK, dk);
+                int st = FN(tile_backward_)(s, h, q0, nq, k0, nk, Q, K, V, dO,
+                                            lse + h * Tq + q0, D + h * Tq + q0, S, dP, dV, dK,
+                                            NULL);
                 if (st != DLK_OK) status = st;
             }
             memcpy(dk_out + (h * Tk + k0) * dk, dK, (size_t)(nk * dk) * sizeof(T));
@@ -243,10 +238,9 @@ int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, con
             for (int64_t k0 = 0; k0 < Tk && FN(block_visible_)(s, q0, nq, k0); k0 += BK) {
                 int64_t nk = Tk - k0 < BK ? Tk - k0 : BK;
                 const T *K = k + (h * Tk + k0) * dk, *V = v + (h * Tk + k0) * dv;
-                int st = FN(tile_grad_)(s, h, q0, nq, k0, nk, Q, K, V, dO,
-                                        lse + h * Tq + q0, D + h * Tq + q0, S, dP);
-                if (st == DLK_OK)
-                    st = GEMM(0, 0, nq, dk, nk, scale, dP, BK, K, dk, (T)1, dQ, dk);
+                int st = FN(tile_backward_)(s, h, q0, nq, k0, nk, Q, K, V, dO,
+                                            lse + h * Tq + q0, D + h * Tq + q0, S, dP, NULL,
+                                            NULL, dQ);
                 if (st != DLK_OK) status = st;
             }
             memcpy(dq + (h * Tq + q0) * dk, dQ, (size_t)(nq * dk) * sizeof(T));

@@ -12,6 +12,8 @@
 /* Elements below which a second thread costs more than it brings. */
 #define DENSE_GRAIN ((int64_t)1 << 16)
 
+enum { OP_RELU, OP_RELU_BACKWARD, OP_SIGMOID };
+
 #define T float
 #define SFX f32
 #define EXP dlk_expf

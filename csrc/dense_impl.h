@@ -4,11 +4,6 @@
 #define CAT(a, b) CAT_(a, b)
 #define FN(name) CAT(name, SFX)
 
-/* Thread t of nt takes elements [lo, hi) of n, cut on 16-element boundaries. */
-#define SPLIT(n, t, nt, lo, hi)                                              \
-    int64_t lo = ((n) * (t) / (nt)) & ~(int64_t)15;                          \
-    int64_t hi = (t) == (nt) - 1 ? (n) : ((n) * ((t) + 1) / (nt)) & ~(int64_t)15
-
 DLK_CLONES static void FN(relu_range_)(const T *DLK_RESTRICT x, T *DLK_RESTRICT y, int64_t n)
 {
 #pragma omp simd
@@ -32,49 +27,36 @@ DLK_CLONES static void FN(sigmoid_range_)(const T *DLK_RESTRICT x, T *DLK_RESTRI
     }
 }
 
-int FN(dlk_relu_)(int64_t n, const T *x, T *y, int nthreads)
+/* The element-wise kernels: one contiguous slice of the n elements per thread. */
+static int FN(elementwise_)(int op, int64_t n, const T *a, const T *b, T *y, int nthreads)
 {
-    int nt = dlk_threads_for(n, DENSE_GRAIN, nthreads);
+    int nt = dlk_threads_for(n, op == OP_SIGMOID ? DENSE_GRAIN / 8 : DENSE_GRAIN, nthreads);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int t = 0;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-#endif
-        SPLIT(n, t, nt, lo, hi);
-        FN(relu_range_)(x + lo, y + lo, hi - lo);
+        DLK_THREAD_NUM(t);
+        int64_t lo, hi;
+        dlk_slice(n, t, nt, &lo, &hi);
+        if (op == OP_RELU) FN(relu_range_)(a + lo, y + lo, hi - lo);
+        else if (op == OP_RELU_BACKWARD) FN(relu_bwd_range_)(a + lo, b + lo, y + lo, hi - lo);
+        else FN(sigmoid_range_)(a + lo, y + lo, hi - lo);
     }
     return DLK_OK;
+}
+
+int FN(dlk_relu_)(int64_t n, const T *x, T *y, int nthreads)
+{
+    return FN(elementwise_)(OP_RELU, n, x, NULL, y, nthreads);
 }
 
 int FN(dlk_relu_backward_)(int64_t n, const T *dy, const T *x, T *dx, int nthreads)
 {
-    int nt = dlk_threads_for(n, DENSE_GRAIN, nthreads);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int t = 0;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-#endif
-        SPLIT(n, t, nt, lo, hi);
-        FN(relu_bwd_range_)(dy + lo, x + lo, dx + lo, hi - lo);
-    }
-    return DLK_OK;
+    return FN(elementwise_)(OP_RELU_BACKWARD, n, dy, x, dx, nthreads);
 }
 
 int FN(dlk_sigmoid_)(int64_t n, const T *x, T *y, int nthreads)
 {
-    int nt = dlk_threads_for(n, DENSE_GRAIN / 8, nthreads);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int t = 0;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-#endif
-        SPLIT(n, t, nt, lo, hi);
-        FN(sigmoid_range_)(x + lo, y + lo, hi - lo);
-    }
-    return DLK_OK;
+    return FN(elementwise_)(OP_SIGMOID, n, x, NULL, y, nthreads);
 }
 
 int FN(dlk_softmax_)(int64_t rows, int64_t L, const T *x, T *y, int nthreads)
@@ -137,7 +119,6 @@ int FN(dlk_linear_backward_)(int64_t B, int64_t Din, int64_t Dout, const T *dy, 
     return DLK_OK;
 }
 
-#undef SPLIT
 #undef FN
 #undef CAT
 #undef CAT_

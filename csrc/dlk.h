@@ -47,6 +47,25 @@ static inline int dlk_threads_for(int64_t work, int64_t grain, int nthreads)
     return useful < nthreads ? (int)useful : nthreads;
 }
 
+/* Thread t's share [*lo, *hi) of a flat index space [0, n) split over nthr threads,
+ * cut on 16-element boundaries (one 64-byte line of floats) so that no two threads
+ * write the same cache line of an aligned array. */
+static inline void dlk_slice(int64_t n, int t, int nthr, int64_t *lo, int64_t *hi)
+{
+    *lo = (n * t / nthr) & ~(int64_t)15;
+    *hi = t == nthr - 1 ? n : (n * (t + 1) / nthr) & ~(int64_t)15;
+}
+
+/* Arrays 0 … count−1 of n[a] elements laid end to end form one flat index space; the
+ * body runs once for each array a that overlaps [lo, hi), with [from, to) the
+ * overlapping part in a's own indices.  (The inner `for` runs its body at most once.) */
+#define DLK_FOR_EACH_PART(count, n, lo, hi, a, from, to)                              \
+    for (int64_t a = 0, a##_base = 0; a < (count) && a##_base < (hi);                 \
+         a##_base += (n)[a], a++)                                                     \
+        for (int64_t from = (lo) > a##_base ? (lo) - a##_base : 0,                    \
+                     to = (hi) < a##_base + (n)[a] ? (hi) - a##_base : (n)[a];        \
+             from < to; from = to)
+
 /* Whether this build has OpenMP; reported by dlkern.info(). */
 int dlk_openmp_enabled(void);
 /* The instruction set the multiversioned loops run here: "avx512", "avx2" or "baseline". */

@@ -145,26 +145,16 @@ int FN(dlk_optim_step_)(const dlk_optim_hparams *h, int64_t count, const int64_t
     const FN(consts_) c = FN(make_consts_)(h);
     const int nt = dlk_threads_for(total, OPTIM_GRAIN, nthreads);
 
-    /* All arrays are one flat index space [0, total); thread t takes one contiguous
-     * slice of it, cut on 16-element boundaries so that no two threads write the
-     * same cache line of a 64-byte-aligned array. */
+    /* all arrays are one flat index space; each thread takes one contiguous slice */
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
-        int t = 0, nthr = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        nthr = omp_get_num_threads();
-#endif
-        int64_t lo = (total * t / nthr) & ~(int64_t)15;
-        int64_t hi = t == nthr - 1 ? total : (total * (t + 1) / nthr) & ~(int64_t)15;
-        int64_t base = 0;
-        for (int64_t a = 0; a < count && base < hi; base += n[a], a++) {
-            int64_t from = lo > base ? lo - base : 0;
-            int64_t to = hi < base + n[a] ? hi - base : n[a];
-            if (from >= to) continue;
+        int t = 0;
+        DLK_THREAD_NUM(t);
+        int64_t lo, hi;
+        dlk_slice(total, t, nt, &lo, &hi);
+        DLK_FOR_EACH_PART(count, n, lo, hi, a, from, to)
             FN(run_range_)(h->kind, &c, p[a] + from, g[a] + from,
                            s1 ? s1[a] + from : NULL, s2 ? s2[a] + from : NULL, to - from);
-        }
     }
     return DLK_OK;
 }
@@ -188,11 +178,8 @@ static double FN(chunk_sumsq_)(int64_t count, const int64_t *n, const T *const *
                                int64_t hi)
 {
     double s = 0;
-    int64_t base = 0;
-    for (int64_t a = 0; a < count && base < hi; base += n[a], a++) {
-        int64_t from = lo > base ? lo - base : 0, to = hi < base + n[a] ? hi - base : n[a];
-        if (from < to) s += FN(sumsq_range_)(x[a] + from, to - from);
-    }
+    DLK_FOR_EACH_PART(count, n, lo, hi, a, from, to)
+        s += FN(sumsq_range_)(x[a] + from, to - from);
     return s;
 }
 
@@ -225,18 +212,12 @@ int FN(dlk_scale_)(int64_t count, const int64_t *n, T *const *x, double factor, 
     const T f = (T)factor;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
-        int t = 0, nthr = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        nthr = omp_get_num_threads();
-#endif
-        int64_t lo = (total * t / nthr) & ~(int64_t)15;
-        int64_t hi = t == nthr - 1 ? total : (total * (t + 1) / nthr) & ~(int64_t)15;
-        int64_t base = 0;
-        for (int64_t a = 0; a < count && base < hi; base += n[a], a++) {
-            int64_t from = lo > base ? lo - base : 0, to = hi < base + n[a] ? hi - base : n[a];
-            if (from < to) FN(scale_range_)(x[a] + from, to - from, f);
-        }
+        int t = 0;
+        DLK_THREAD_NUM(t);
+        int64_t lo, hi;
+        dlk_slice(total, t, nt, &lo, &hi);
+        DLK_FOR_EACH_PART(count, n, lo, hi, a, from, to)
+            FN(scale_range_)(x[a] + from, to - from, f);
     }
     return DLK_OK;
 }

@@ -36,8 +36,13 @@ cdef inline bint _f32(cnp.ndarray a):
     return cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT32
 
 
-def relu(x):
-    _checks.float_array("relu", "x", x)
+ctypedef int (*unary_f32)(int64_t n, const float *x, float *y, int nthreads) noexcept nogil
+ctypedef int (*unary_f64)(int64_t n, const double *x, double *y, int nthreads) noexcept nogil
+
+
+cdef _unary(str fn, x, unary_f32 f32, unary_f64 f64):
+    """y = f(x) element-wise for the C pair (f32, f64)."""
+    _checks.float_array(fn, "x", x)
     cdef cnp.ndarray xc = np.ascontiguousarray(x)
     cdef cnp.ndarray y = np.empty(x.shape, dtype=x.dtype)
     cdef int64_t n = xc.size
@@ -45,11 +50,19 @@ def relu(x):
     cdef bint single = _f32(xc)
     with nogil:
         if single:
-            status = dlk_relu_f32(n, <float *>xc.data, <float *>y.data, nt)
+            status = f32(n, <float *>xc.data, <float *>y.data, nt)
         else:
-            status = dlk_relu_f64(n, <double *>xc.data, <double *>y.data, nt)
-    check_status(status, "relu")
+            status = f64(n, <double *>xc.data, <double *>y.data, nt)
+    check_status(status, fn)
     return y
+
+
+def relu(x):
+    return _unary("relu", x, dlk_relu_f32, dlk_relu_f64)
+
+
+def sigmoid(x):
+    return _unary("sigmoid", x, dlk_sigmoid_f32, dlk_sigmoid_f64)
 
 
 def relu_backward(dy, x):
@@ -68,22 +81,6 @@ def relu_backward(dy, x):
                                            <double *>dx.data, nt)
     check_status(status, "relu_backward")
     return dx
-
-
-def sigmoid(x):
-    _checks.float_array("sigmoid", "x", x)
-    cdef cnp.ndarray xc = np.ascontiguousarray(x)
-    cdef cnp.ndarray y = np.empty(x.shape, dtype=x.dtype)
-    cdef int64_t n = xc.size
-    cdef int status, nt = _backend.get_num_threads()
-    cdef bint single = _f32(xc)
-    with nogil:
-        if single:
-            status = dlk_sigmoid_f32(n, <float *>xc.data, <float *>y.data, nt)
-        else:
-            status = dlk_sigmoid_f64(n, <double *>xc.data, <double *>y.data, nt)
-    check_status(status, "sigmoid")
-    return y
 
 
 def softmax(x, axis=-1):
