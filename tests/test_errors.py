@@ -49,6 +49,8 @@ ERRORS = [
     ("rnn_forward", (x4(2, 5, 3), x4(2, 4), x4(4, 4), x4(4, 3), x4(4)), {"lengths": np.array([6, 1])}, ValueError, r"rnn_forward: lengths must lie in \[1, T\] = \[1, 5\]"),
     ("rnn_forward", (x4(2, 5, 3), x4(2, 4), x4(4, 4), x4(4, 3), x4(4)), {"lengths": np.array([0, 1])}, ValueError, r"rnn_forward: lengths must lie in"),
     ("rnn_forward", (np.ones((2, 5, 3), int), x4(2, 4), x4(4, 4), x4(4, 3), x4(4)), {}, TypeError, r"rnn_forward: x must be float32 or float64"),
+    ("rnn_forward", (x4(2, 5, 3), x4(2, 4), x4(4, 4), x4(4, 3), x4(3)), {}, ValueError, r"rnn_forward: b must have shape \(4,\), got \(3,\)"),
+    ("rnn_backward", (x4(2, 5, 4), x4(2, 5, 3), x4(2, 5, 4), x4(2, 4), x4(4, 4), x4(4, 3)), {"lengths": np.array([1.0, 2.0])}, TypeError, r"rnn_backward: lengths must be an integer array"),
     ("scaled_dot_product_attention", (x4(2, 5, 4), x4(2, 5, 3), x4(2, 5, 4)), {}, ValueError, r"scaled_dot_product_attention: k has d_k = 3, q has d_k = 4"),
     ("scaled_dot_product_attention", (x4(2, 5, 4), x4(3, 5, 4), x4(3, 5, 4)), {}, ValueError, r"scaled_dot_product_attention: q, k and v must share their leading dimensions"),
     ("scaled_dot_product_attention", (x4(2, 5, 4), x4(2, 6, 4), x4(2, 6, 4)), {"mask": np.ones((5, 5), bool)}, ValueError, r"scaled_dot_product_attention: mask of shape \(5, 5\) does not broadcast"),
