@@ -1,0 +1,11 @@
+"""Layers for NumPy models, with explicit forward and backward.
+
+Every layer calls only dlkern's public functions, so a whole model runs on whichever
+backend is active (`with dlkern.use_backend("numpy"): ...`).  A layer keeps only what
+its backward pass needs from the last forward call.
+"""
+from .layers import (Module, Sequential, Linear, Conv2d, MaxPool2d, BatchNorm2d, ReLU,
+                     Sigmoid, Flatten, Dropout, RNN, MultiHeadAttention)
+
+__all__ = ["Module", "Sequential", "Linear", "Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU",
+           "Sigmoid", "Flatten", "Dropout", "RNN", "MultiHeadAttention"]

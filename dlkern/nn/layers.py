@@ -1,0 +1,445 @@
+"""The layers of dlkern.nn: forward(x) -> y, backward(dy) -> dx (parameter gradients
+stored), parameters() and gradients() with the same keys, train() and eval()."""
+import numpy as np
+
+from .. import ops
+from ..init import generator, initialise
+
+
+class Module:
+    """Base class: a layer with named parameters (NumPy arrays) and their gradients."""
+
+    training = True
+
+    def __init__(self):
+        self._params = {}
+        self._grads = {}
+
+    def forward(self, x):
+        raise NotImplementedError
+
+    def backward(self, dy):
+        raise NotImplementedError
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def parameters(self):
+        """dict name -> array; the optimizers update these arrays in place."""
+        return dict(self._params)
+
+    def gradients(self):
+        """dict name -> gradient of the last backward pass (zeros before any)."""
+        return dict(self._grads)
+
+    def _param(self, name, value):
+        self._params[name] = value
+        self._grads[name] = np.zeros_like(value)
+
+    def train(self, mode=True):
+        self.training = bool(mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self):
+        for g in self.gradients().values():
+            g[...] = 0
+
+    def save(self, path):
+        """Write the parameters (and buffers such as running statistics) to .npz."""
+        np.savez(path, **self.state_dict())
+
+    def load(self, path):
+        with np.load(path) as data:
+            self.load_state_dict({k: data[k] for k in data.files})
+        return self
+
+    def state_dict(self):
+        return {k: v.copy() for k, v in self.parameters().items()}
+
+    def load_state_dict(self, state):
+        own = self.parameters()
+        missing = sorted(set(own) - set(state))
+        if missing:
+            raise ValueError(f"load_state_dict: missing {missing}")
+        for k, v in own.items():
+            if state[k].shape != v.shape:
+                raise ValueError(f"load_state_dict: {k} has shape {state[k].shape}, the "
+                                 f"model's has {v.shape}")
+            v[...] = state[k]
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+def _needs_forward(layer, what):
+    if what is None:
+        raise RuntimeError(f"{type(layer).__name__}.backward: call forward first")
+
+
+class Sequential(Module):
+    """Layers applied in order; backward runs them in reverse."""
+
+    def __init__(self, *layers):
+        super().__init__()
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(f"Sequential: layer {i} must be a dlkern.nn.Module, got "
+                                f"{type(layer).__name__}")
+        self.layers = list(layers)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dy):
+        for layer in reversed(self.layers):
+            dy = layer.backward(dy)
+        return dy
+
+    def parameters(self):
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers)
+                for k, v in layer.parameters().items()}
+
+    def gradients(self):
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers)
+                for k, v in layer.gradients().items()}
+
+    def state_dict(self):
+        out = {}
+        for i, layer in enumerate(self.layers):
+            out.update({f"{i}.{k}": v for k, v in layer.state_dict().items()})
+        return out
+
+    def load_state_dict(self, state):
+        for i, layer in enumerate(self.layers):
+            prefix = f"{i}."
+            layer.load_state_dict({k[len(prefix):]: v for k, v in state.items()
+                                   if k.startswith(prefix)})
+
+    def train(self, mode=True):
+        super().train(mode)
+        for layer in self.layers:
+            layer.train(mode)
+        return self
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __repr__(self):
+        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        return f"Sequential(\n  {inner}\n)"
+
+
+class Linear(Module):
+    """y = x Wᵀ + b (seed section 1), W (out_features, in_features), Xavier-initialised."""
+
+    def __init__(self, in_features, out_features, bias=True, dtype=np.float32, seed=None,
+                 init="xavier"):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self._param("weight", initialise((out_features, in_features), init, seed, dtype))
+        if bias:
+            self._param("bias", np.zeros(out_features, dtype))
+        self._x = None
+
+    def forward(self, x):
+        self._x = x
+        return ops.linear(x, self._params["weight"], self._params.get("bias"))
+
+    def backward(self, dy):
+        _needs_forward(self, self._x)
+        dx, dw, db = ops.linear_backward(dy, self._x, self._params["weight"])
+        self._grads["weight"][...] = dw
+        if "bias" in self._params:
+            self._grads["bias"][...] = db
+        return dx
+
+    def __repr__(self):
+        return (f"Linear({self.in_features}, {self.out_features}, "
+                f"bias={'bias' in self._params})")
+
+
+class Conv2d(Module):
+    """2-D convolution (seed section 3), He-initialised (it is usually followed by ReLU)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 bias=True, dtype=np.float32, seed=None, init="he"):
+        super().__init__()
+        kh, kw = (kernel_size, kernel_size) if np.isscalar(kernel_size) else kernel_size
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = (kh, kw), stride, padding
+        self._param("weight", initialise((out_channels, in_channels, kh, kw), init, seed,
+                                         dtype))
+        if bias:
+            self._param("bias", np.zeros(out_channels, dtype))
+        self._x = None
+
+    def forward(self, x):
+        self._x = x
+        return ops.conv2d(x, self._params["weight"], self._params.get("bias"), self.stride,
+                          self.padding)
+
+    def backward(self, dy):
+        _needs_forward(self, self._x)
+        dx, dw, db = ops.conv2d_backward(dy, self._x, self._params["weight"], self.stride,
+                                         self.padding)
+        self._grads["weight"][...] = dw
+        if "bias" in self._params:
+            self._grads["bias"][...] = db
+        return dx
+
+    def __repr__(self):
+        return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size="
+                f"{self.kernel_size}, stride={self.stride}, padding={self.padding})")
+
+
+class MaxPool2d(Module):
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self._cache = None
+
+    def forward(self, x):
+        y, idx = ops.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        self._cache = (idx, x.shape)
+        return y
+
+    def backward(self, dy):
+        _needs_forward(self, self._cache)
+        idx, shape = self._cache
+        return ops.max_pool2d_backward(dy, idx, shape)
+
+    def __repr__(self):
+        return (f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding})")
+
+
+class BatchNorm2d(Module):
+    """Batch normalisation over (B, H, W) per channel.  Training: batch statistics, and
+    running averages updated as r ← (1 − momentum) r + momentum · batch value (the
+    variance unbiased, as PyTorch does).  Eval: the running statistics."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, dtype=np.float32):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self._param("weight", np.ones(num_features, dtype))
+        self._param("bias", np.zeros(num_features, dtype))
+        self.running_mean = np.zeros(num_features, dtype)
+        self.running_var = np.ones(num_features, dtype)
+        self._cache = None
+
+    def forward(self, x):
+        g, b = self._params["weight"], self._params["bias"]
+        if self.training:
+            y, mean, invstd = ops.batch_norm2d(x, g, b, self.eps)
+            n = x.shape[0] * x.shape[2] * x.shape[3]
+            var = (1.0 / invstd.astype(np.float64) ** 2 - self.eps) * n / max(n - 1, 1)
+            m = self.momentum
+            self.running_mean[...] = (1 - m) * self.running_mean + m * mean
+            self.running_var[...] = (1 - m) * self.running_var + m * var
+            self._cache = ("train", x, mean, invstd)
+            return y
+        invstd = (1.0 / np.sqrt(self.running_var.astype(np.float64) + self.eps)).astype(x.dtype)
+        scale = (g * invstd).reshape(1, -1, 1, 1)
+        self._cache = ("eval", invstd)
+        return (x - self.running_mean.reshape(1, -1, 1, 1)) * scale + b.reshape(1, -1, 1, 1)
+
+    def backward(self, dy):
+        _needs_forward(self, self._cache)
+        if self._cache[0] == "train":
+            _, x, mean, invstd = self._cache
+            dx, dg, db = ops.batch_norm2d_backward(dy, x, self._params["weight"], mean, invstd)
+            self._grads["weight"][...] = dg
+            self._grads["bias"][...] = db
+            return dx
+        # eval: y is affine in x with the running statistics fixed
+        invstd = self._cache[1]
+        return dy * (self._params["weight"] * invstd).reshape(1, -1, 1, 1)
+
+    def state_dict(self):
+        out = super().state_dict()
+        out.update(running_mean=self.running_mean.copy(), running_var=self.running_var.copy())
+        return out
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        if "running_mean" in state:
+            self.running_mean[...] = state["running_mean"]
+            self.running_var[...] = state["running_var"]
+
+    def __repr__(self):
+        return f"BatchNorm2d({self.num_features})"
+
+
+class ReLU(Module):
+    def __init__(self):
+        super().__init__()
+        self._x = None
+
+    def forward(self, x):
+        self._x = x
+        return ops.relu(x)
+
+    def backward(self, dy):
+        _needs_forward(self, self._x)
+        return ops.relu_backward(dy, self._x)
+
+
+class Sigmoid(Module):
+    """σ(z) (seed section 1); backward σ'(z) = σ(z)(1 − σ(z)) from the stored output."""
+
+    def __init__(self):
+        super().__init__()
+        self._y = None
+
+    def forward(self, x):
+        self._y = ops.sigmoid(x)
+        return self._y
+
+    def backward(self, dy):
+        _needs_forward(self, self._y)
+        return dy * self._y * (1 - self._y)
+
+
+class Flatten(Module):
+    """(B, ...) -> (B, D): seed section 3's Flatten, D = C·H·W."""
+
+    def __init__(self):
+        super().__init__()
+        self._shape = None
+
+    def forward(self, x):
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dy):
+        _needs_forward(self, self._shape)
+        return dy.reshape(self._shape)
+
+
+class Dropout(Module):
+    """Inverted dropout (seed section 7): in training each value is kept with
+    probability 1 − p and scaled by 1/(1 − p); in eval mode the layer is the identity."""
+
+    def __init__(self, p=0.5, seed=None):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p!r}")
+        self.p = p
+        self._rng = generator(seed)
+        self._mask = None
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            self._mask = None
+            return x
+        keep = self._rng.random(x.shape) >= self.p
+        self._mask = keep.astype(x.dtype) / x.dtype.type(1 - self.p)
+        return x * self._mask
+
+    def backward(self, dy):
+        return dy if self._mask is None else dy * self._mask
+
+    def __repr__(self):
+        return f"Dropout(p={self.p})"
+
+
+class RNN(Module):
+    """Single-layer RNN (seed section 4): h_t = f(W h_{t−1} + U x_t + b).
+    forward(x, h0=None, lengths=None) -> hs (B, T, H); backward(dhs) -> dx.
+    For sequence-to-vector use hs[:, -1] (with `lengths`, every sequence's last state)."""
+
+    def __init__(self, input_size, hidden_size, nonlinearity="tanh", dtype=np.float32,
+                 seed=None):
+        super().__init__()
+        rng = generator(seed)
+        self.input_size, self.hidden_size, self.nonlinearity = input_size, hidden_size, \
+            nonlinearity
+        self._param("W", initialise((hidden_size, hidden_size), "xavier", rng, dtype))
+        self._param("U", initialise((hidden_size, input_size), "xavier", rng, dtype))
+        self._param("b", np.zeros(hidden_size, dtype))
+        self._cache = None
+
+    def forward(self, x, h0=None, lengths=None):
+        if h0 is None:
+            h0 = np.zeros((x.shape[0], self.hidden_size), x.dtype)
+        p = self._params
+        hs = ops.rnn_forward(x, h0, p["W"], p["U"], p["b"], self.nonlinearity, lengths)
+        self._cache = (x, hs, h0, lengths)
+        return hs
+
+    def backward(self, dhs):
+        _needs_forward(self, self._cache)
+        x, hs, h0, lengths = self._cache
+        p = self._params
+        dx, dh0, dW, dU, db = ops.rnn_backward(dhs, x, hs, h0, p["W"], p["U"],
+                                               self.nonlinearity, lengths)
+        self._grads["W"][...] = dW
+        self._grads["U"][...] = dU
+        self._grads["b"][...] = db
+        self.dh0 = dh0
+        return dx
+
+    def __repr__(self):
+        return f"RNN({self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r})"
+
+
+class MultiHeadAttention(Module):
+    """Self-attention with h heads (seed section 5): q = x W_Qᵀ, k = x W_Kᵀ, v = x W_Vᵀ,
+    split into h heads of d_k = d_model / h, fused scaled dot-product attention per
+    head, heads concatenated, then the output projection W_O (with bias).
+    forward(x) with x (B, T, d_model) -> (B, T, d_model)."""
+
+    def __init__(self, d_model, num_heads, causal=False, dtype=np.float32, seed=None):
+        super().__init__()
+        if d_model % num_heads:
+            raise ValueError(f"MultiHeadAttention: d_model {d_model} is not divisible by "
+                             f"num_heads {num_heads}")
+        rng = generator(seed)
+        self.d_model, self.num_heads, self.causal = d_model, num_heads, causal
+        for name in ("W_Q", "W_K", "W_V", "W_O"):
+            self._param(name, initialise((d_model, d_model), "xavier", rng, dtype))
+        self._param("b_O", np.zeros(d_model, dtype))
+        self._cache = None
+
+    def _split(self, a, B, T):
+        return np.ascontiguousarray(a.reshape(B, T, self.num_heads, -1).transpose(0, 2, 1, 3))
+
+    def forward(self, x):
+        B, T, D = x.shape
+        p = self._params
+        x2 = x.reshape(B * T, D)
+        q, k, v = (self._split(ops.linear(x2, p[n]), B, T) for n in ("W_Q", "W_K", "W_V"))
+        out, lse = ops.scaled_dot_product_attention(q, k, v, self.causal)
+        ctx = out.transpose(0, 2, 1, 3).reshape(B * T, D)
+        y = ops.linear(ctx, p["W_O"], p["b_O"])
+        self._cache = (x2, q, k, v, out, lse, ctx, B, T)
+        return y.reshape(B, T, D)
+
+    def backward(self, dy):
+        _needs_forward(self, self._cache)
+        x2, q, k, v, out, lse, ctx, B, T = self._cache
+        p, g = self._params, self._grads
+        D = self.d_model
+        dctx, g["W_O"][...], g["b_O"][...] = ops.linear_backward(dy.reshape(B * T, D), ctx,
+                                                                 p["W_O"])
+        dout = self._split(dctx, B, T)
+        dq, dk, dv = ops.scaled_dot_product_attention_backward(dout, q, k, v, out, lse,
+                                                               self.causal)
+        dx = np.zeros_like(x2)
+        for name, d in (("W_Q", dq), ("W_K", dk), ("W_V", dv)):
+            d2 = d.transpose(0, 2, 1, 3).reshape(B * T, D)
+            dxi, g[name][...], _ = ops.linear_backward(d2, x2, p[name])
+            dx += dxi
+        return dx.reshape(B, T, D)
+
+    def __repr__(self):
+        return (f"MultiHeadAttention(d_model={self.d_model}, num_heads={self.num_heads}, "
+                f"causal={self.causal})")
