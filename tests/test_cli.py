@@ -46,7 +46,14 @@ def test_bad_arguments_are_one_clear_line(argv):
     assert out.returncode == 2 and "Traceback" not in out.stderr
 
 
-def test_demo_quick_runs():
-    out = run("demo", "--quick")
+def test_demo_trains_the_seed_models():
+    out = run("demo")
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "adam_many" in out.stdout and "reference" in out.stdout and "ratio" in out.stdout
+    table = out.stdout.split("== results")[1]
+    rows = {line.split("  ")[0].strip(): line for line in table.splitlines()[2:]}
+    assert "100%" in rows["XOR, 2-2-1"]
+    acc = float(rows["CNN, digits"].split("%")[0].split()[-1])
+    assert acc >= 97.0, rows["CNN, digits"]
+    rnn = rows["RNN, temperature"].split()
+    mse, persistence = float(rnn[-9]), float(rnn[-8])
+    assert mse < persistence, rows["RNN, temperature"]
