@@ -75,3 +75,154 @@ def receptive_field(layers):
         stride = tuple(st * ss for st, ss in zip(stride, s))
         out.append((field, stride) if pairs else (field[0], stride[0]))
     return out
+
+
+class Row:
+    """One layer of a summary."""
+
+    def __init__(self, name, output_shape, params, macs, receptive_field, effective_stride):
+        self.name, self.output_shape, self.params, self.macs = name, output_shape, params, macs
+        self.receptive_field, self.effective_stride = receptive_field, effective_stride
+
+    def to_dict(self):
+        return dict(name=self.name, output_shape=self.output_shape, params=self.params,
+                    macs=self.macs, receptive_field=self.receptive_field,
+                    effective_stride=self.effective_stride)
+
+
+class Summary:
+    """summary(model, input_shape): .rows, .total_params, .total_macs, to_dict(); str()
+    is an aligned table."""
+
+    def __init__(self, rows, input_shape):
+        self.rows, self.input_shape = rows, tuple(input_shape)
+        self.total_params = sum(r.params for r in rows)
+        self.total_macs = sum(r.macs for r in rows)
+
+    def to_dict(self):
+        return dict(input_shape=self.input_shape, rows=[r.to_dict() for r in self.rows],
+                    total_params=self.total_params, total_macs=self.total_macs)
+
+    def __str__(self):
+        head = ("layer", "output shape", "params", "MACs", "receptive field", "stride")
+        body = [(r.name, str(r.output_shape), f"{r.params:,}", f"{r.macs:,}",
+                 "-" if r.receptive_field is None else str(r.receptive_field),
+                 "-" if r.effective_stride is None else str(r.effective_stride))
+                for r in self.rows]
+        widths = [max(len(x[i]) for x in [head] + body) for i in range(6)]
+        fmt = "  ".join("{:<%d}" % w if i < 2 else "{:>%d}" % w for i, w in enumerate(widths))
+        lines = [f"input shape {self.input_shape}", fmt.format(*head),
+                 "  ".join("-" * w for w in widths)]
+        lines += [fmt.format(*b) for b in body]
+        lines.append(f"total params {self.total_params:,}    total MACs {self.total_macs:,}")
+        return "\n".join(lines)
+
+
+def _count(arrays):
+    return sum(int(a.size) for a in arrays.values())
+
+
+def summary(model, input_shape):
+    """A row per layer of a dlkern.nn model: output shape, parameters, MACs (seed section
+    3's formula for convolutions, B·D_in·D_out for linear layers, 0 for layers without
+    products), receptive field and effective stride (after each spatial layer; both
+    axes as (h, w) pairs).  Shapes alone: no data passes through the model.
+    RNN rows count the MACs of one time step, B·H·(H + D); attention rows those of one
+    token position for the whole batch, B·(4·d² + 2·T·d) (four projections, scores and
+    context)."""
+    from . import nn
+    fn = "summary"
+    if not (isinstance(input_shape, (tuple, list)) and all(
+            isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in input_shape)):
+        raise ValueError(f"{fn}: input_shape must be a tuple of positive ints, got "
+                         f"{input_shape!r}")
+    layers = model.layers if isinstance(model, nn.Sequential) else [model]
+    rows, shape = [], tuple(input_shape)
+    field, stride = (1, 1), (1, 1)
+    spatial = False
+
+    def walk(layers, prefix):
+        nonlocal shape, field, stride, spatial
+        for i, layer in enumerate(layers):
+            name = f"{prefix}{i}: {type(layer).__name__}"
+            if isinstance(layer, nn.Sequential):
+                walk(layer.layers, f"{prefix}{i}.")
+                continue
+            params, macs = _count(layer.parameters()), 0
+            try:
+                new, macs, k, s = _layer_shape(fn, name, layer, shape)
+            except ValueError as exc:
+                msg = str(exc)
+                if not msg.startswith(f"{fn}: "):
+                    msg = f"{fn}: {name}: {msg}"
+                raise ValueError(msg) from None
+            if isinstance(layer, nn.Conv2d) or isinstance(layer, nn.MaxPool2d):
+                spatial = True
+            if isinstance(layer, nn.RNN):
+                name += " (MACs per step)"
+            if isinstance(layer, nn.MultiHeadAttention):
+                name += " (MACs per token)"
+            if k is not None:
+                k = _checks.pair(fn, "kernel", k, 1)
+                field = tuple(f + (kk - 1) * st for f, kk, st in zip(field, k, stride))
+                stride = tuple(st * ss for st, ss in zip(stride, s))
+            shape = tuple(new)
+            rows.append(Row(name, shape, params, macs, field if spatial else None,
+                            stride if spatial else None))
+
+    walk(layers, "")
+    return Summary(rows, input_shape)
+
+
+def _layer_shape(fn, name, layer, shape):
+    """(output shape, MACs, kernel or None, stride) of one layer on an input shape."""
+    from . import nn
+    macs, k, s = 0, None, (1, 1)
+    if isinstance(layer, nn.Conv2d):
+        if len(shape) != 4:
+            raise ValueError(f"{fn}: {name} needs (B, C, H, W) input, gets {shape}")
+        if shape[1] != layer.in_channels:
+            raise ValueError(f"{fn}: {name} expects {layer.in_channels} channels, "
+                             f"gets {shape[1]}")
+        macs = conv2d_macs(shape, layer.out_channels, layer.kernel_size, layer.stride,
+                           layer.padding)
+        new = conv2d_output_shape(shape, layer.out_channels, layer.kernel_size,
+                                  layer.stride, layer.padding)
+        k, s = layer.kernel_size, _checks.pair(fn, "stride", layer.stride, 1)
+    elif isinstance(layer, nn.MaxPool2d):
+        k, s, p, (ho, wo) = _checks.pool2d_args(fn, shape, layer.kernel_size,
+                                                layer.stride, layer.padding)
+        new = shape[:2] + (ho, wo)
+    elif isinstance(layer, nn.Linear):
+        if shape[-1] != layer.in_features:
+            raise ValueError(f"{fn}: {name} expects {layer.in_features} features, "
+                             f"gets shape {shape}")
+        new = shape[:-1] + (layer.out_features,)
+        rows_in = 1
+        for d in shape[:-1]:
+            rows_in *= d
+        macs = rows_in * layer.in_features * layer.out_features
+        k = None
+    elif isinstance(layer, nn.Flatten):
+        flat = 1
+        for d in shape[1:]:
+            flat *= d
+        new, k = (shape[0], flat), None
+    elif isinstance(layer, nn.RNN):
+        if len(shape) != 3 or shape[2] != layer.input_size:
+            raise ValueError(f"{fn}: {name} expects (B, T, {layer.input_size}), "
+                             f"gets {shape}")
+        B, T, D = shape
+        H = layer.hidden_size
+        new, macs, k = (B, T, H), B * H * (H + D), None
+    elif isinstance(layer, nn.MultiHeadAttention):
+        if len(shape) != 3 or shape[2] != layer.d_model:
+            raise ValueError(f"{fn}: {name} expects (B, T, {layer.d_model}), "
+                             f"gets {shape}")
+        B, T, d = shape
+        new, macs, k = shape, B * (4 * d * d + 2 * T * d), None
+    elif isinstance(layer, (nn.ReLU, nn.Sigmoid, nn.Dropout, nn.BatchNorm2d)):
+        new, k = shape, None
+    else:
+        raise TypeError(f"{fn}: no shape rule for layer {type(layer).__name__}")
+    return new, macs, k, s

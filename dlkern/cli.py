@@ -140,6 +140,111 @@ def cmd_demo(args):
     return 0
 
 
+def _vgg16():
+    from dlkern import nn
+    cfg = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+           512, 512, 512, "M"]
+    layers, c = [], 3
+    for v in cfg:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2))
+        else:
+            layers += [nn.Conv2d(c, v, 3, padding=1, seed=0), nn.ReLU()]
+            c = v
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(512 * 7 * 7, 4096), nn.ReLU(),
+                         nn.Linear(4096, 4096), nn.ReLU(), nn.Linear(4096, 1000))
+
+
+def cmd_summary(args):
+    from dlkern import analysis, models, nn
+    build = {
+        "xor": (lambda: models.xor_net(), (4, 2)),
+        "cnn": (lambda: models.digits_cnn(), (64, 1, 8, 8)),
+        "rnn": (lambda: nn.Sequential(nn.RNN(1, 32)), (64, 24, 1)),
+        "vgg16": (_vgg16, (1, 3, 224, 224)),
+    }
+    make, shape = build[args.model]
+    print(analysis.summary(make(), shape))
+    return 0
+
+
+def cmd_train(args):
+    """Train one of the seed's models with the given settings and print its history."""
+    import warnings
+    import dlkern
+    from dlkern import data, losses, models, optim, train
+    warnings.filterwarnings("ignore", message="dlkern: .* has no native kernel yet")
+    dlkern.set_backend(args.backend)
+    if args.model == "xor":
+        X, y = data.xor()
+        m, loss, metric, val = models.xor_net(seed=args.seed), losses.bce_with_logits, \
+            train.accuracy, None
+    elif args.model == "cnn":
+        X, y, Xv, yv = data.digits()
+        m, loss, metric, val = models.digits_cnn(seed=args.seed), losses.cross_entropy, \
+            train.accuracy, (Xv, yv)
+    else:
+        X, y, Xv, yv, _ = data.seattle_temperatures()
+        m, loss, metric, val = models.SequenceRegressor(seed=args.seed), losses.mse, None, \
+            (Xv, yv)
+    h = train.fit(m, loss, optim.Adam(m, lr=args.lr), X, y, epochs=args.epochs,
+                  batch_size=args.batch_size, validation=val, metric=metric,
+                  patience=args.patience, seed=args.seed, progress=not args.no_progress,
+                  description=args.model)
+    for e in range(len(h["loss"])):
+        line = f"epoch {e + 1:3d}  loss {h['loss'][e]:.5f}"
+        if h["metric"][e] is not None:
+            line += f"  metric {h['metric'][e]:.4f}"
+        if h["val_loss"]:
+            line += f"  val_loss {h['val_loss'][e]:.5f}"
+            if h["val_metric"][e] is not None:
+                line += f"  val_metric {h['val_metric'][e]:.4f}"
+        print(line)
+    if h.best_epoch is not None:
+        print(f"best epoch {h.best_epoch + 1}" + (" (early stop)" if h.stopped_early else ""))
+    if args.save:
+        m.save(args.save)
+        print(f"saved to {args.save}")
+    return 0
+
+
+def cmd_bench(args):
+    """The WORKLOADS.md ratios, interleaved (fewer rounds than bench/ratios.py)."""
+    import json
+    import numpy as np
+    from dlkern.benchmark import (LAYER_WORKLOADS, adam_bytes, adam_contenders, interleaved,
+                                  layer_contenders, layer_work)
+    rows = []
+    names = args.workloads or ["adam_10m", "adam_many"] + list(LAYER_WORKLOADS)
+    for name in names:
+        modes = ["step"] if name.startswith("adam") else (
+            ["fwd+bwd"] if name.startswith("bn") else ["fwd", "fwd+bwd"])
+        for mode in modes:
+            if name.startswith("adam"):
+                c, (amount, unit) = adam_contenders(name, args.threads), \
+                    (adam_bytes(name), "GB")
+            elif name in LAYER_WORKLOADS:
+                c, (amount, unit) = layer_contenders(name, mode, args.threads), \
+                    layer_work(name, mode)
+            else:
+                raise ValueError(f"unknown workload {name!r}")
+            t = interleaved(c, rounds=3, inner=3)
+            row = {"workload": name, "mode": mode, "threads": args.threads,
+                   "dlkern_ms": t["dlkern"] * 1e3,
+                   f"dlkern_{unit}_per_s": amount / t["dlkern"] / 1e9}
+            for k, v in t.items():
+                if k != "dlkern":
+                    row[f"{k} / dlkern"] = v / t["dlkern"]
+            rows.append(row)
+            if not args.json:
+                ratios = "  ".join(f"{k} {v:.2f}x" for k, v in row.items() if "/ dlkern" in k)
+                print(f"{name:<16} {mode:<8} {row['dlkern_ms']:9.2f} ms  "
+                      f"{amount / t['dlkern'] / 1e9:7.1f} {unit}/s  {ratios}", flush=True)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="dlkern", description="dlkern: fast CPU "
                                      "deep-learning kernels for NumPy models.")
@@ -153,6 +258,25 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0, help="random seed of the inputs")
     p.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
     p.set_defaults(fn=cmd_demo)
+    p = sub.add_parser("summary", help="layer table (shapes, params, MACs, receptive field)")
+    p.add_argument("model", choices=["xor", "cnn", "rnn", "vgg16"])
+    p.set_defaults(fn=cmd_summary)
+    p = sub.add_parser("train", help="train one of the seed's models")
+    p.add_argument("model", choices=["xor", "cnn", "rnn"])
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--patience", type=int, default=None, help="early stopping patience")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", choices=["native", "numpy"], default="native")
+    p.add_argument("--save", help="write the trained parameters to this .npz")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(fn=cmd_train)
+    p = sub.add_parser("bench", help="WORKLOADS.md ratios: dlkern vs reference vs PyTorch")
+    p.add_argument("workloads", nargs="*", help="names (default: all)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.set_defaults(fn=cmd_bench)
     args = parser.parse_args(argv)
     try:
         return args.fn(args)

@@ -166,3 +166,60 @@ def test_reconstruct_is_the_seed_formula():
 def test_pca_bad_input(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
+
+
+# ---- summary ---------------------------------------------------------------------------------
+
+def test_summary_of_the_section_11_cnn():
+    from dlkern import models
+    s = analysis.summary(models.digits_cnn(), (64, 1, 8, 8))
+    shapes = [r.output_shape for r in s.rows]
+    assert shapes[:5] == [(64, 16, 8, 8), (64, 16, 8, 8), (64, 32, 8, 8), (64, 32, 8, 8),
+                          (64, 2048)]
+    assert s.total_params == (16 * 9 + 16) + (32 * 16 * 9 + 32) + (2048 * 64 + 64) + \
+        (64 * 10 + 10)
+    assert s.rows[0].macs == 64 * 16 * 8 * 8 * 1 * 9
+    assert s.rows[5].macs == 64 * 2048 * 64
+    assert s.rows[2].receptive_field == (5, 5) and s.rows[2].effective_stride == (1, 1)
+    text = str(s)
+    assert "total params" in text and "(64, 2048)" in text and "136,586" in text
+    assert s.to_dict()["total_macs"] == s.total_macs
+
+
+def test_summary_of_vgg16_is_exact_and_fast():
+    import time
+    from dlkern import nn
+    cfg = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+           512, 512, 512, "M"]
+    layers, c = [], 3
+    for v in cfg:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2))
+        else:
+            layers += [nn.Conv2d(c, v, 3, padding=1, seed=0), nn.ReLU()]
+            c = v
+    layers += [nn.Flatten(), nn.Linear(512 * 7 * 7, 4096), nn.ReLU(), nn.Linear(4096, 4096),
+               nn.ReLU(), nn.Linear(4096, 1000)]
+    model = nn.Sequential(*layers)
+    t = time.perf_counter()
+    s = analysis.summary(model, (1, 3, 224, 224))
+    elapsed = time.perf_counter() - t
+    assert s.total_params == 138_357_544
+    assert s.total_macs == 15_346_630_656 + 512 * 7 * 7 * 4096 + 4096 * 4096 + 4096 * 1000
+    assert s.rows[-1].output_shape == (1, 1000)
+    # last max-pool: receptive field 212, effective stride 32 (VGG-16's known values)
+    pools = [r for r in s.rows if "MaxPool2d" in r.name]
+    assert pools[-1].receptive_field == (212, 212) and pools[-1].effective_stride == (32, 32)
+    assert elapsed < 1.0
+
+
+def test_summary_rnn_and_attention_rows_and_errors():
+    from dlkern import nn
+    s = analysis.summary(nn.RNN(8, 16), (4, 50, 8))
+    assert s.rows[0].output_shape == (4, 50, 16) and s.rows[0].macs == 4 * 16 * (16 + 8)
+    s = analysis.summary(nn.MultiHeadAttention(32, 4), (2, 10, 32))
+    assert s.rows[0].macs == 2 * (4 * 32 * 32 + 2 * 10 * 32)
+    with pytest.raises(ValueError, match="summary: 0: Linear expects 5 features"):
+        analysis.summary(nn.Sequential(nn.Linear(5, 2)), (3, 4))
+    with pytest.raises(ValueError, match="summary: 0: Conv2d: conv2d_output_shape: kernel height 9"):
+        analysis.summary(nn.Conv2d(1, 2, 9), (1, 1, 4, 4))

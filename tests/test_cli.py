@@ -57,3 +57,29 @@ def test_demo_trains_the_seed_models():
     rnn = rows["RNN, temperature"].split()
     mse, persistence = float(rnn[-9]), float(rnn[-8])
     assert mse < persistence, rows["RNN, temperature"]
+
+
+def test_summary_command():
+    out = run("summary", "cnn")
+    assert out.returncode == 0 and "total params 136,586" in out.stdout
+
+
+def test_train_command_saves(tmp_path):
+    out = run("train", "xor", "--epochs", "5", "--lr", "0.05", "--batch-size", "4",
+              "--no-progress", "--save", str(tmp_path / "xor.npz"))
+    assert out.returncode == 0, out.stderr
+    assert "epoch   5" in out.stdout and (tmp_path / "xor.npz").exists()
+
+
+def test_bench_command_json():
+    import json
+    out = run("bench", "pool_mnist", "--json", "--threads", "1")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert {r["mode"] for r in rows} == {"fwd", "fwd+bwd"}
+    assert all(r["dlkern_ms"] > 0 and "reference / dlkern" in r for r in rows)
+
+
+def test_errors_are_one_line():
+    out = run("train", "cnn", "--epochs", "0", "--no-progress", "--backend", "numpy")
+    assert "Traceback" not in out.stderr
