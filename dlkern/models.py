@@ -53,3 +53,60 @@ class SequenceRegressor(nn.Module):
     def gradients(self):
         return {**{f"rnn.{k}": v for k, v in self.rnn.gradients().items()},
                 **{f"head.{k}": v for k, v in self.head.gradients().items()}}
+
+
+class SequenceTransformer(nn.Module):
+    """A small encoder for token-to-token tasks: embedding + learned positions, `layers`
+    pre-norm transformer blocks, a final layer norm and a per-token output layer.
+    forward(tokens (B, T)) -> logits (B, T, vocab)."""
+
+    def __init__(self, vocab=10, max_len=32, d_model=64, num_heads=4, layers=2,
+                 dtype=np.float32, seed=0):
+        super().__init__()
+        rng = np.random.default_rng(seed)
+        self.vocab = vocab
+        self.embed = nn.Embedding(vocab, d_model, dtype, rng)
+        self.pos = nn.PositionalEmbedding(max_len, d_model, dtype, rng)
+        self.blocks = [nn.TransformerBlock(d_model, num_heads, dtype=dtype, seed=rng)
+                       for _ in range(layers)]
+        self.norm = nn.LayerNorm(d_model, dtype=dtype)
+        self.out = nn.TokenLinear(d_model, vocab, dtype=dtype, seed=rng)
+        self.parts = ([("embed", self.embed), ("pos", self.pos)]
+                      + [(f"block{i}", b) for i, b in enumerate(self.blocks)]
+                      + [("norm", self.norm), ("out", self.out)])
+
+    def forward(self, tokens):
+        x = self.pos.forward(self.embed.forward(tokens))
+        for b in self.blocks:
+            x = b.forward(x)
+        return self.out.forward(self.norm.forward(x))
+
+    def backward(self, dlogits):
+        d = self.norm.backward(self.out.backward(dlogits))
+        for b in reversed(self.blocks):
+            d = b.backward(d)
+        self.embed.backward(self.pos.backward(d))
+
+    def parameters(self):
+        return {f"{n}.{k}": v for n, m in self.parts for k, v in m.parameters().items()}
+
+    def gradients(self):
+        return {f"{n}.{k}": v for n, m in self.parts for k, v in m.gradients().items()}
+
+    def train(self, mode=True):
+        super().train(mode)
+        for _, m in self.parts:
+            m.train(mode)
+        return self
+
+
+def token_cross_entropy(logits, targets):
+    """Cross-entropy averaged over every token of (B, T, V) logits and (B, T) targets."""
+    from . import losses
+    B, T, V = logits.shape
+    loss, g = losses.cross_entropy(logits.reshape(B * T, V), targets.reshape(-1))
+    return loss, g.reshape(B, T, V)
+
+
+def token_accuracy(logits, targets):
+    return float(np.mean(np.argmax(logits, axis=-1) == targets))

@@ -26,6 +26,11 @@ def layers():
         ("RNN", lambda: nn.RNN(3, 5, dtype=F64, seed=0), (2, 4, 3)),
         ("MultiHeadAttention", lambda: nn.MultiHeadAttention(8, 2, causal=True, dtype=F64,
                                                              seed=0), (2, 5, 8)),
+        ("LayerNorm", lambda: nn.LayerNorm(6, dtype=F64), (2, 3, 6)),
+        ("PositionalEmbedding", lambda: nn.PositionalEmbedding(5, 4, dtype=F64, seed=0),
+         (2, 3, 4)),
+        ("TokenLinear", lambda: nn.TokenLinear(4, 3, dtype=F64, seed=0), (2, 5, 4)),
+        ("TransformerBlock", lambda: nn.TransformerBlock(8, 2, dtype=F64, seed=0), (2, 4, 8)),
         ("Sequential CNN", lambda: nn.Sequential(
             nn.Conv2d(1, 4, 3, padding=1, dtype=F64, seed=1), nn.BatchNorm2d(4, dtype=F64),
             nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16, 3, dtype=F64, seed=2)),
@@ -179,3 +184,47 @@ def test_layer_errors():
         nn.Linear(2, 2).backward(np.ones((1, 2), np.float32))
     with pytest.raises(ValueError, match="Dropout: p must be in"):
         nn.Dropout(1.0)
+
+
+def test_embedding_gradient_accumulates_repeated_tokens():
+    emb = nn.Embedding(5, 3, dtype=F64, seed=0)
+    tokens = np.array([[1, 2, 1], [4, 1, 0]])
+    y = emb.forward(tokens)
+    np.testing.assert_array_equal(y[0, 0], emb.parameters()["weight"][1])
+    dy = np.random.default_rng(0).standard_normal(y.shape)
+    assert emb.backward(dy) is None
+    g = emb.gradients()["weight"]
+    np.testing.assert_allclose(g[1], dy[0, 0] + dy[0, 2] + dy[1, 1])
+    np.testing.assert_allclose(g[3], 0)
+    with pytest.raises(ValueError, match="Embedding: tokens must lie in"):
+        emb.forward(np.array([[5]]))
+
+
+def test_layernorm_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 4, 6))
+    ln = nn.LayerNorm(6, dtype=F64)
+    ln.parameters()["weight"][...] = rng.standard_normal(6)
+    tln = torch.nn.LayerNorm(6).double()
+    with torch.no_grad():
+        tln.weight.copy_(torch.tensor(ln.parameters()["weight"]))
+    tx = torch.tensor(x, requires_grad=True)
+    ty = tln(tx)
+    np.testing.assert_allclose(ln.forward(x), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+    dy = rng.standard_normal(x.shape)
+    ty.backward(torch.tensor(dy))
+    np.testing.assert_allclose(ln.backward(dy), tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ln.gradients()["weight"], tln.weight.grad.numpy(), rtol=1e-9)
+
+
+def test_transformer_learns_to_reverse_digits():
+    from dlkern import data, models
+    Xtr, ytr = data.reverse_digits(3000, 8, seed=0)
+    Xte, yte = data.reverse_digits(500, 8, seed=1)
+    m = models.SequenceTransformer(d_model=32, num_heads=4, layers=2, max_len=8)
+    from dlkern import train
+    h = train.fit(m, models.token_cross_entropy, optim.Adam(m, lr=3e-3), Xtr, ytr, epochs=6,
+                  batch_size=64, validation=(Xte, yte), metric=models.token_accuracy,
+                  progress=False)
+    assert max(h["val_metric"]) >= 0.95

@@ -5,7 +5,9 @@ backend is active (`with dlkern.use_backend("numpy"): ...`).  A layer keeps only
 its backward pass needs from the last forward call.
 """
 from .layers import (Module, Sequential, Linear, Conv2d, MaxPool2d, BatchNorm2d, ReLU,
-                     Sigmoid, Flatten, Dropout, RNN, MultiHeadAttention)
+                     Sigmoid, Flatten, Dropout, RNN, MultiHeadAttention, Embedding,
+                     PositionalEmbedding, LayerNorm, TokenLinear, TransformerBlock)
 
 __all__ = ["Module", "Sequential", "Linear", "Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU",
-           "Sigmoid", "Flatten", "Dropout", "RNN", "MultiHeadAttention"]
+           "Sigmoid", "Flatten", "Dropout", "RNN", "MultiHeadAttention", "Embedding",
+           "PositionalEmbedding", "LayerNorm", "TokenLinear", "TransformerBlock"]

@@ -443,3 +443,136 @@ class MultiHeadAttention(Module):
     def __repr__(self):
         return (f"MultiHeadAttention(d_model={self.d_model}, num_heads={self.num_heads}, "
                 f"causal={self.causal})")
+
+
+class Embedding(Module):
+    """Token embedding: y[b, t] = W[tokens[b, t]]; backward adds dy into the rows used
+    (np.add.at: repeated tokens accumulate)."""
+
+    def __init__(self, num_embeddings, embedding_dim, dtype=np.float32, seed=None):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self._param("weight", generator(seed).normal(0, 1, (num_embeddings, embedding_dim))
+                    .astype(dtype))
+        self._tokens = None
+
+    def forward(self, tokens):
+        tokens = np.asarray(tokens)
+        if tokens.dtype.kind not in "iu":
+            raise TypeError(f"Embedding: tokens must be integers, got {tokens.dtype}")
+        if tokens.size and (tokens.min() < 0 or tokens.max() >= self.num_embeddings):
+            raise ValueError(f"Embedding: tokens must lie in [0, {self.num_embeddings})")
+        self._tokens = tokens
+        return self._params["weight"][tokens]
+
+    def backward(self, dy):
+        _needs_forward(self, self._tokens)
+        g = self._grads["weight"]
+        g[...] = 0
+        np.add.at(g, self._tokens.reshape(-1), dy.reshape(-1, self.embedding_dim))
+        return None                                     # no gradient for integer tokens
+
+
+class PositionalEmbedding(Module):
+    """A learned position vector added to each position: y[:, t] = x[:, t] + P[t]."""
+
+    def __init__(self, max_len, dim, dtype=np.float32, seed=None):
+        super().__init__()
+        self._param("weight", (generator(seed).normal(0, 0.1, (max_len, dim))).astype(dtype))
+        self._T = None
+
+    def forward(self, x):
+        T = x.shape[1]
+        if T > self._params["weight"].shape[0]:
+            raise ValueError(f"PositionalEmbedding: sequence length {T} exceeds max_len "
+                             f"{self._params['weight'].shape[0]}")
+        self._T = T
+        return x + self._params["weight"][:T]
+
+    def backward(self, dy):
+        _needs_forward(self, self._T)
+        g = self._grads["weight"]
+        g[...] = 0
+        g[:self._T] = dy.sum(axis=0)
+        return dy
+
+
+class LayerNorm(Module):
+    """Per token over the last axis: y = γ (x − μ) / √(σ² + ε) + β (biased σ², in
+    float64); backward dx = γ·invstd (dy − mean(dy) − x̂ mean(dy x̂)) in the same terms."""
+
+    def __init__(self, dim, eps=1e-5, dtype=np.float32):
+        super().__init__()
+        self.dim, self.eps = dim, eps
+        self._param("weight", np.ones(dim, dtype))
+        self._param("bias", np.zeros(dim, dtype))
+        self._cache = None
+
+    def forward(self, x):
+        x64 = x.astype(np.float64)
+        mu = x64.mean(axis=-1, keepdims=True)
+        invstd = 1.0 / np.sqrt(((x64 - mu) ** 2).mean(axis=-1, keepdims=True) + self.eps)
+        xhat = (x64 - mu) * invstd
+        self._cache = (xhat, invstd)
+        return (xhat * self._params["weight"] + self._params["bias"]).astype(x.dtype)
+
+    def backward(self, dy):
+        _needs_forward(self, self._cache)
+        xhat, invstd = self._cache
+        dy64 = dy.astype(np.float64)
+        lead = tuple(range(dy.ndim - 1))
+        self._grads["weight"][...] = (dy64 * xhat).sum(axis=lead)
+        self._grads["bias"][...] = dy64.sum(axis=lead)
+        g = dy64 * self._params["weight"]
+        dx = invstd * (g - g.mean(axis=-1, keepdims=True)
+                       - xhat * (g * xhat).mean(axis=-1, keepdims=True))
+        return dx.astype(dy.dtype)
+
+
+class TokenLinear(Linear):
+    """Linear applied to every position of a (B, T, D) input."""
+
+    def forward(self, x):
+        self._lead = x.shape[:-1]
+        return super().forward(x.reshape(-1, x.shape[-1])).reshape(*self._lead, -1)
+
+    def backward(self, dy):
+        return super().backward(dy.reshape(-1, dy.shape[-1])).reshape(*self._lead, -1)
+
+
+class TransformerBlock(Module):
+    """Pre-norm encoder block: x + MHA(LN(x)), then + FFN(LN(x)) with
+    FFN = Linear(d, 4d) → ReLU → Linear(4d, d) per token (seed section 5's multi-head
+    recap, plus the residuals and normalisation that let it train)."""
+
+    def __init__(self, d_model, num_heads, causal=False, dtype=np.float32, seed=None):
+        super().__init__()
+        rng = generator(seed)
+        self.ln1, self.ln2 = LayerNorm(d_model, dtype=dtype), LayerNorm(d_model, dtype=dtype)
+        self.attn = MultiHeadAttention(d_model, num_heads, causal, dtype, rng)
+        self.ff1 = TokenLinear(d_model, 4 * d_model, dtype=dtype, seed=rng, init="he")
+        self.act = ReLU()
+        self.ff2 = TokenLinear(4 * d_model, d_model, dtype=dtype, seed=rng)
+        self.parts = [("ln1", self.ln1), ("attn", self.attn), ("ln2", self.ln2),
+                      ("ff1", self.ff1), ("ff2", self.ff2)]
+
+    def forward(self, x):
+        x = x + self.attn.forward(self.ln1.forward(x))
+        return x + self.ff2.forward(self.act.forward(self.ff1.forward(self.ln2.forward(x))))
+
+    def backward(self, dy):
+        d = self.ff2.backward(dy)
+        dx = dy + self.ln2.backward(self.ff1.backward(self.act.backward(d)))
+        return dx + self.ln1.backward(self.attn.backward(dx))
+
+    def parameters(self):
+        return {f"{n}.{k}": v for n, m in self.parts for k, v in m.parameters().items()}
+
+    def gradients(self):
+        return {f"{n}.{k}": v for n, m in self.parts for k, v in m.gradients().items()}
+
+    def train(self, mode=True):
+        super().train(mode)
+        for _, m in self.parts:
+            m.train(mode)
+        return self
