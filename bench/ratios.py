@@ -14,7 +14,8 @@ import tempfile
 import numpy as np
 
 from dlkern.benchmark import (LAYER_WORKLOADS, adam_bytes, adam_contenders, adam_workload,
-                              interleaved, layer_contenders, layer_work)
+                              interleaved, layer_contenders, layer_work,
+                              training_contenders)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -73,13 +74,29 @@ def layers(repeat, names):
                       f"{amount / t / 1e9:.0f} {unit}/s | {ref} | {tor} |", flush=True)
 
 
+def training(repeat):
+    print("| workload | threads | dlkern ms | vs NumPy backend | vs torch |")
+    print("|---|---|---|---|---|")
+    for name in ("train_cnn", "train_xor"):
+        for threads in (1, 2):
+            runs = [interleaved(training_contenders(name, threads), rounds=5, inner=1)
+                    for _ in range(repeat)]
+            med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
+            t = med["dlkern"]
+            tor = f"{med['torch'] / t:.2f}x" if "torch" in med else "-"
+            print(f"| {name} | {threads} | {t * 1e3:.1f} | {med['numpy backend'] / t:.2f}x | "
+                  f"{tor} |", flush=True)
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["optim", "layers"])
+    ap.add_argument("what", choices=["optim", "layers", "training"])
     ap.add_argument("names", nargs="*", help="layer workloads (default: all)")
     ap.add_argument("--repeat", type=int, default=3, help="independent interleaved runs")
     args = ap.parse_args()
     if args.what == "optim":
         optim(args.repeat)
+    elif args.what == "training":
+        training(args.repeat)
     else:
         layers(args.repeat, args.names or list(LAYER_WORKLOADS))

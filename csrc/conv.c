@@ -13,7 +13,9 @@
  * Backward: items are groups of consecutive samples (at most DW_GROUPS groups); a
  * group's thread owns its samples' dx (col2im adds overlapping windows with no race)
  * and its own dW partial sum; partials are added in group order afterwards, so the
- * result does not depend on the thread count.  db is a per-channel sum in double. */
+ * result does not depend on the thread count.  Small images go nb samples to a
+ * product, as in the forward pass (their dY gathered into one buffer).  db is a
+ * per-channel sum in double. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -178,26 +178,52 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
     const int64_t sample_in = s->C * s->H * s->W, sample_out = s->O * plane;
     int64_t nt = nthreads < 1 ? 1 : nthreads;
     /* two buffers per thread: the columns (for dW) and their gradient (for dX) */
-    int64_t rows = FN(block_rows_)(s, workspace / WS_SLOTS(2 * nt));
+    int64_t slot = workspace / WS_SLOTS(2 * nt);
+    int64_t rows = FN(block_rows_)(s, slot);
+    /* small images: nb whole samples per product, their dY gathered into dyt */
+    int64_t nb = rows == s->Ho ? FN(group_samples_)(s, slot) : 1;
     /* dW partial sums in G groups of consecutive samples, fixed whatever the thread
      * count, then added in group order: the same bits at 1 or 2 threads */
     int64_t G = s->B < DW_GROUPS ? s->B : DW_GROUPS;
     int outer = G >= nt ? (int)nt : 1;
-    int64_t blk = K * rows * s->Wo;
-    T *ws = malloc((size_t)(2 * outer * blk + G * wsize) * sizeof(T));
+    int64_t blk = nb > 1 ? K * nb * plane : K * rows * s->Wo;
+    int64_t per_thread = 2 * blk + (nb > 1 ? s->O * nb * plane : 0);
+    T *ws = malloc((size_t)(outer * per_thread + G * wsize) * sizeof(T));
     if (!ws) return DLK_ENOMEM;
-    T *partial = ws + 2 * outer * blk;
+    T *partial = ws + outer * per_thread;
     int inner = outer > 1 ? 1 : (int)nt, status = DLK_OK;
 #pragma omp parallel num_threads(outer) if (outer > 1)
     {
         int t = 0;
         DLK_THREAD_NUM(t);
-        T *cols = ws + (int64_t)t * 2 * blk, *dcols = cols + blk;
+        T *cols = ws + (int64_t)t * per_thread, *dcols = cols + blk, *dyt = dcols + blk;
 #pragma omp for schedule(static)
         for (int64_t g = 0; g < G; g++) {
             T *dwg = partial + g * wsize;
             int first = 1;
-            for (int64_t bi = g * s->B / G; bi < (g + 1) * s->B / G; bi++) {
+            int64_t g0 = g * s->B / G, g1 = (g + 1) * s->B / G;
+            for (int64_t b0 = g0; nb > 1 && b0 < g1; b0 += nb) {
+                int64_t cnt = b0 + nb <= g1 ? nb : g1 - b0, n = cnt * plane;
+                for (int64_t j = 0; j < cnt; j++) {
+                    FN(im2col_rows_)(s, x + (b0 + j) * sample_in, 0, s->Ho, cols + j * plane,
+                                     n);
+                    for (int64_t o = 0; o < s->O; o++)
+                        memcpy(dyt + o * n + j * plane, dy + (b0 + j) * sample_out + o * plane,
+                               (size_t)plane * sizeof(T));
+                }
+                int st = GEMM(0, 1, s->O, K, n, (T)1, dyt, n, cols, n, first ? (T)0 : (T)1,
+                              dwg, K, inner);
+                first = 0;
+                if (st == DLK_OK)
+                    st = GEMM(1, 0, K, n, s->O, (T)1, w, K, dyt, n, (T)0, dcols, n, inner);
+                if (st != DLK_OK) status = st;
+                for (int64_t j = 0; j < cnt; j++) {
+                    T *dxb = dx + (b0 + j) * sample_in;
+                    memset(dxb, 0, (size_t)sample_in * sizeof(T));
+                    FN(col2im_rows_)(s, dcols + j * plane, n, 0, s->Ho, dxb);
+                }
+            }
+            for (int64_t bi = g0; nb == 1 && bi < g1; bi++) {
                 T *dxb = dx + bi * sample_in;
                 memset(dxb, 0, (size_t)sample_in * sizeof(T));
                 for (int64_t oh0 = 0; oh0 < s->Ho; oh0 += rows) {

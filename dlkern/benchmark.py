@@ -287,3 +287,63 @@ def layer_contenders(name, mode, threads, with_torch=True, with_reference=True):
                     theirs(torch, F, t)
         out["torch"] = call
     return out
+
+
+# ---- training workloads (WORKLOADS.md train_cnn, train_xor) ------------------------------
+
+def training_contenders(name, threads, with_torch=True):
+    """{name: fn}: "train_cnn" is one epoch of seed section 11's Conv–Conv–FC network on
+    the 8×8 digits (batch 64, Adam); "train_xor" 1,000 steps of the 2–2–1 network on
+    XOR (batch 4, Adam) — dlkern on its native backend, on its NumPy backend, and the
+    same model and optimiser written in PyTorch."""
+    import warnings
+    import dlkern
+    from dlkern import data, losses, models, optim, train
+    warnings.filterwarnings("ignore", message="dlkern: .* has no native kernel yet")
+    if name == "train_cnn":
+        X, y, _, _ = data.digits()
+        make, loss_fn, epochs, bs = models.digits_cnn, losses.cross_entropy, 1, 64
+    elif name == "train_xor":
+        X, y = data.xor()
+        make, loss_fn, epochs, bs = models.xor_net, losses.bce_with_logits, 1000, 4
+    else:
+        raise ValueError(f"unknown training workload {name!r}")
+
+    def ours(backend):
+        def call():
+            with dlkern.use_backend(backend), dlkern.threads(threads):
+                m = make()
+                train.fit(m, loss_fn, optim.Adam(m, lr=1e-3), X, y, epochs=epochs,
+                          batch_size=bs, progress=False, seed=0)
+        return call
+
+    out = {"dlkern": ours("native"), "numpy backend": ours("numpy")}
+    if not with_torch:
+        return out
+    try:
+        import torch
+    except ImportError:
+        return out
+    tX, ty = torch.from_numpy(X), torch.from_numpy(y)
+
+    def theirs():
+        torch.set_num_threads(threads)
+        if name == "train_cnn":
+            m = torch.nn.Sequential(
+                torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(),
+                torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
+                torch.nn.Linear(2048, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+            lf = torch.nn.CrossEntropyLoss()
+        else:
+            m = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU(),
+                                    torch.nn.Linear(2, 1))
+            lf = torch.nn.BCEWithLogitsLoss()
+        opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+        g = np.random.default_rng(0)
+        for _ in range(epochs):
+            for idx in train.batches(len(X), bs, g):
+                opt.zero_grad()
+                lf(m(tX[idx]), ty[idx]).backward()
+                opt.step()
+    out["torch"] = theirs
+    return out
