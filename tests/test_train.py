@@ -89,3 +89,23 @@ def test_datasets_are_real_and_shaped():
     assert 40 < mu < 60 and sd > 0
     x, r = data.reverse_digits(5, 7)
     np.testing.assert_array_equal(r, x[:, ::-1])
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_the_best_weights():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((32, 3)).astype(np.float32)
+    y = X @ np.array([[1.0], [2.0], [-1.0]], np.float32)
+    model = nn.Linear(3, 1, seed=0)
+    calls = {"n": 0}
+
+    def augment(xb, rng):
+        calls["n"] += 1
+        if calls["n"] > 12:                     # during the fourth epoch
+            raise KeyboardInterrupt
+        return xb
+
+    h = train.fit(model, losses.mse, optim.Adam(model, lr=0.05), X, y, epochs=50,
+                  batch_size=8, validation=(X, y), augment=augment, progress=False)
+    assert h.interrupted and len(h["val_loss"]) == 3
+    now, _ = train.evaluate(model, losses.mse, X, y)
+    assert now == pytest.approx(min(h["val_loss"]), rel=1e-6)
