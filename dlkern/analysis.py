@@ -129,7 +129,8 @@ def summary(model, input_shape):
     axes as (h, w) pairs).  Shapes alone: no data passes through the model.
     RNN rows count the MACs of one time step, B·H·(H + D); attention rows those of one
     token position for the whole batch, B·(4·d² + 2·T·d) (four projections, scores and
-    context)."""
+    context), transformer blocks that plus their feed-forward's 8·d² per token.
+    Embedding, positional embedding and layer norm rows count parameters and 0 MACs."""
     from . import nn
     fn = "summary"
     if not (isinstance(input_shape, (tuple, list)) and all(
@@ -160,7 +161,7 @@ def summary(model, input_shape):
                 spatial = True
             if isinstance(layer, nn.RNN):
                 name += " (MACs per step)"
-            if isinstance(layer, nn.MultiHeadAttention):
+            if isinstance(layer, (nn.MultiHeadAttention, nn.TransformerBlock)):
                 name += " (MACs per token)"
             if k is not None:
                 k = _checks.pair(fn, "kernel", k, 1)
@@ -221,7 +222,17 @@ def _layer_shape(fn, name, layer, shape):
                              f"gets {shape}")
         B, T, d = shape
         new, macs, k = shape, B * (4 * d * d + 2 * T * d), None
-    elif isinstance(layer, (nn.ReLU, nn.Sigmoid, nn.Dropout, nn.BatchNorm2d)):
+    elif isinstance(layer, nn.TransformerBlock):
+        if len(shape) != 3 or shape[2] != layer.attn.d_model:
+            raise ValueError(f"{fn}: {name} expects (B, T, {layer.attn.d_model}), "
+                             f"gets {shape}")
+        B, T, d = shape
+        # per token: attention's 4d² + 2Td, the feed-forward's d·4d + 4d·d
+        new, macs, k = shape, B * (4 * d * d + 2 * T * d + 8 * d * d), None
+    elif isinstance(layer, nn.Embedding):
+        new, k = tuple(shape) + (layer.embedding_dim,), None
+    elif isinstance(layer, (nn.ReLU, nn.Sigmoid, nn.Dropout, nn.BatchNorm2d, nn.LayerNorm,
+                            nn.PositionalEmbedding)):
         new, k = shape, None
     else:
         raise TypeError(f"{fn}: no shape rule for layer {type(layer).__name__}")

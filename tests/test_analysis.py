@@ -223,3 +223,16 @@ def test_summary_rnn_and_attention_rows_and_errors():
         analysis.summary(nn.Sequential(nn.Linear(5, 2)), (3, 4))
     with pytest.raises(ValueError, match="summary: 0: Conv2d: conv2d_output_shape: kernel height 9"):
         analysis.summary(nn.Conv2d(1, 2, 9), (1, 1, 4, 4))
+
+
+def test_summary_handles_every_layer_of_dlkern_nn():
+    from dlkern import nn
+    model = nn.Sequential(nn.Embedding(10, 16), nn.PositionalEmbedding(12, 16),
+                          nn.TransformerBlock(16, 4), nn.LayerNorm(16),
+                          nn.TokenLinear(16, 10), nn.Dropout(0.1))
+    s = analysis.summary(model, (8, 12))
+    assert [r.output_shape for r in s.rows] == [(8, 12, 16), (8, 12, 16), (8, 12, 16),
+                                                (8, 12, 16), (8, 12, 10), (8, 12, 10)]
+    assert s.total_params == sum(p.size for p in model.parameters().values())
+    assert s.rows[2].macs == 8 * (4 * 256 + 2 * 12 * 16 + 8 * 256)
+    assert s.rows[4].macs == 8 * 12 * 16 * 10
