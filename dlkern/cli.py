@@ -157,28 +157,13 @@ def cmd_demo(args):
     return 0
 
 
-def _vgg16():
-    from dlkern import nn
-    cfg = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
-           512, 512, 512, "M"]
-    layers, c = [], 3
-    for v in cfg:
-        if v == "M":
-            layers.append(nn.MaxPool2d(2))
-        else:
-            layers += [nn.Conv2d(c, v, 3, padding=1, seed=0), nn.ReLU()]
-            c = v
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(512 * 7 * 7, 4096), nn.ReLU(),
-                         nn.Linear(4096, 4096), nn.ReLU(), nn.Linear(4096, 1000))
-
-
 def cmd_summary(args):
     from dlkern import analysis, models, nn
     build = {
         "xor": (lambda: models.xor_net(), (4, 2)),
         "cnn": (lambda: models.digits_cnn(), (64, 1, 8, 8)),
         "rnn": (lambda: nn.Sequential(nn.RNN(1, 32)), (64, 24, 1)),
-        "vgg16": (_vgg16, (1, 3, 224, 224)),
+        "vgg16": (models.vgg16, (1, 3, 224, 224)),
     }
     make, shape = build[args.model]
     print(analysis.summary(make(), shape))

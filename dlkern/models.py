@@ -27,13 +27,14 @@ def digits_cnn(dtype=np.float32, seed=0, c1=16, c2=32, hidden=64, classes=10):
         nn.Linear(hidden, classes, dtype=dtype, seed=seed + 3))
 
 
-class SequenceRegressor(nn.Module):
+class SequenceRegressor(nn.Composite):
     """Seed section 4 sequence-to-vector: an RNN over the window, then ŷ = V h_T + c."""
 
     def __init__(self, input_size=1, hidden_size=32, dtype=np.float32, seed=0):
         super().__init__()
         self.rnn = nn.RNN(input_size, hidden_size, dtype=dtype, seed=seed)
         self.head = nn.Linear(hidden_size, 1, dtype=dtype, seed=seed + 1)
+        self.parts = [("rnn", self.rnn), ("head", self.head)]
         self._shape = None
 
     def forward(self, x):
@@ -46,16 +47,9 @@ class SequenceRegressor(nn.Module):
         dh[:, -1] = self.head.backward(dy)
         return self.rnn.backward(dh)
 
-    def parameters(self):
-        return {**{f"rnn.{k}": v for k, v in self.rnn.parameters().items()},
-                **{f"head.{k}": v for k, v in self.head.parameters().items()}}
-
-    def gradients(self):
-        return {**{f"rnn.{k}": v for k, v in self.rnn.gradients().items()},
-                **{f"head.{k}": v for k, v in self.head.gradients().items()}}
 
 
-class SequenceTransformer(nn.Module):
+class SequenceTransformer(nn.Composite):
     """A small encoder for token-to-token tasks: embedding + learned positions, `layers`
     pre-norm transformer blocks, a final layer norm and a per-token output layer.
     forward(tokens (B, T)) -> logits (B, T, vocab)."""
@@ -87,18 +81,6 @@ class SequenceTransformer(nn.Module):
             d = b.backward(d)
         self.embed.backward(self.pos.backward(d))
 
-    def parameters(self):
-        return {f"{n}.{k}": v for n, m in self.parts for k, v in m.parameters().items()}
-
-    def gradients(self):
-        return {f"{n}.{k}": v for n, m in self.parts for k, v in m.gradients().items()}
-
-    def train(self, mode=True):
-        super().train(mode)
-        for _, m in self.parts:
-            m.train(mode)
-        return self
-
 
 def token_cross_entropy(logits, targets):
     """Cross-entropy averaged over every token of (B, T, V) logits and (B, T) targets."""
@@ -110,3 +92,19 @@ def token_cross_entropy(logits, targets):
 
 def token_accuracy(logits, targets):
     return float(np.mean(np.argmax(logits, axis=-1) == targets))
+
+
+def vgg16(dtype=np.float32, seed=0):
+    """VGG-16 (configuration D) for 3 × 224 × 224 inputs: 138,357,544 parameters."""
+    cfg = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+           512, 512, 512, "M"]
+    layers, c = [], 3
+    for v in cfg:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2))
+        else:
+            layers += [nn.Conv2d(c, v, 3, padding=1, dtype=dtype, seed=seed), nn.ReLU()]
+            c = v
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(512 * 7 * 7, 4096, dtype=dtype),
+                         nn.ReLU(), nn.Linear(4096, 4096, dtype=dtype), nn.ReLU(),
+                         nn.Linear(4096, 1000, dtype=dtype))

@@ -188,19 +188,8 @@ def test_summary_of_the_section_11_cnn():
 
 def test_summary_of_vgg16_is_exact_and_fast():
     import time
-    from dlkern import nn
-    cfg = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
-           512, 512, 512, "M"]
-    layers, c = [], 3
-    for v in cfg:
-        if v == "M":
-            layers.append(nn.MaxPool2d(2))
-        else:
-            layers += [nn.Conv2d(c, v, 3, padding=1, seed=0), nn.ReLU()]
-            c = v
-    layers += [nn.Flatten(), nn.Linear(512 * 7 * 7, 4096), nn.ReLU(), nn.Linear(4096, 4096),
-               nn.ReLU(), nn.Linear(4096, 1000)]
-    model = nn.Sequential(*layers)
+    from dlkern import models
+    model = models.vgg16()
     t = time.perf_counter()
     s = analysis.summary(model, (1, 3, 224, 224))
     elapsed = time.perf_counter() - t

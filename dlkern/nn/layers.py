@@ -74,6 +74,33 @@ class Module:
         return f"{type(self).__name__}()"
 
 
+class Composite(Module):
+    """A module made of named sub-modules listed in self.parts = [(name, module), ...]:
+    parameters, gradients, state and train/eval mode are theirs, keys prefixed."""
+
+    parts = ()
+
+    def parameters(self):
+        return {f"{n}.{k}": v for n, m in self.parts for k, v in m.parameters().items()}
+
+    def gradients(self):
+        return {f"{n}.{k}": v for n, m in self.parts for k, v in m.gradients().items()}
+
+    def state_dict(self):
+        return {f"{n}.{k}": v for n, m in self.parts for k, v in m.state_dict().items()}
+
+    def load_state_dict(self, state):
+        for n, m in self.parts:
+            m.load_state_dict({k[len(n) + 1:]: v for k, v in state.items()
+                               if k.startswith(n + ".")})
+
+    def train(self, mode=True):
+        super().train(mode)
+        for _, m in self.parts:
+            m.train(mode)
+        return self
+
+
 def _needs_forward(layer, what):
     if what is None:
         raise RuntimeError(f"{type(layer).__name__}.backward: call forward first")
@@ -540,7 +567,7 @@ class TokenLinear(Linear):
         return super().backward(dy.reshape(-1, dy.shape[-1])).reshape(*self._lead, -1)
 
 
-class TransformerBlock(Module):
+class TransformerBlock(Composite):
     """Pre-norm encoder block: x + MHA(LN(x)), then + FFN(LN(x)) with
     FFN = Linear(d, 4d) → ReLU → Linear(4d, d) per token (seed section 5's multi-head
     recap, plus the residuals and normalisation that let it train)."""
@@ -564,15 +591,3 @@ class TransformerBlock(Module):
         d = self.ff2.backward(dy)
         dx = dy + self.ln2.backward(self.ff1.backward(self.act.backward(d)))
         return dx + self.ln1.backward(self.attn.backward(dx))
-
-    def parameters(self):
-        return {f"{n}.{k}": v for n, m in self.parts for k, v in m.parameters().items()}
-
-    def gradients(self):
-        return {f"{n}.{k}": v for n, m in self.parts for k, v in m.gradients().items()}
-
-    def train(self, mode=True):
-        super().train(mode)
-        for _, m in self.parts:
-            m.train(mode)
-        return self
