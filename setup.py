@@ -27,6 +27,7 @@ FAMILIES = {
     "conv": ["conv.c", "gemm.c"],
     "rnn": ["rnn.c", "gemm.c"],
     "attention": ["attention.c", "gemm.c"],
+    "losses": ["losses.c"],
 }
 
 

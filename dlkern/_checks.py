@@ -460,3 +460,46 @@ def attention_backward_args(fn, dout, q, k, v, out, lse, causal, scale, mask):
         same_dtype(fn, name, a, "q", q)
         shape_is(fn, name, a, shape)
     return scale, mask
+
+
+def loss_pair(fn, a_name, a, b_name, b):
+    float_array(fn, a_name, a)
+    float_array(fn, b_name, b)
+    same_dtype(fn, b_name, b, a_name, a)
+    if a.shape != b.shape:
+        raise ValueError(f"{fn}: {b_name} has shape {b.shape}, {a_name} has shape {a.shape}")
+    if a.ndim < 1 or a.shape[0] < 1:
+        raise ValueError(f"{fn}: {a_name} must have a batch dimension of at least 1, "
+                         f"got shape {a.shape}")
+    return a.shape[0]
+
+
+def cross_entropy_args(fn, logits, labels):
+    float_array(fn, "logits", logits, 2, "(B, C)")
+    B, C = logits.shape
+    if not isinstance(labels, np.ndarray) or labels.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: labels must be an integer array of shape ({B},), got "
+                        f"{_describe(labels)}")
+    shape_is(fn, "labels", labels, (B,), "(B,)")
+    if B < 1 or C < 1:
+        raise ValueError(f"{fn}: logits must have at least one row and one class, got "
+                         f"shape {logits.shape}")
+    if labels.min() < 0 or labels.max() >= C:
+        raise ValueError(f"{fn}: labels must lie in [0, C) = [0, {C}), got values in "
+                         f"[{labels.min()}, {labels.max()}]")
+    return B, C
+
+
+def sequence_mse_args(fn, y_hat, y, lengths):
+    N = loss_pair(fn, "y_hat", y_hat, "y", y)
+    if y_hat.ndim != 3:
+        raise ValueError(f"{fn}: y_hat must be 3-D (N, T, D), got shape {y_hat.shape}")
+    T = y_hat.shape[1]
+    if not isinstance(lengths, np.ndarray) or lengths.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: lengths must be an integer array of shape ({N},), got "
+                        f"{_describe(lengths)}")
+    shape_is(fn, "lengths", lengths, (N,), "(N,)")
+    if lengths.min() < 1 or lengths.max() > T:
+        raise ValueError(f"{fn}: lengths must lie in [1, T] = [1, {T}], got values in "
+                         f"[{lengths.min()}, {lengths.max()}]")
+    return N, T

@@ -10,7 +10,8 @@ from . import reference as _reference
 
 try:
     from ._native import (attention as _attention, conv as _conv, dense as _dense,
-                          norm as _norm, optim as _optim, pool as _pool, rnn as _rnn)
+                          losses as _losses, norm as _norm, optim as _optim, pool as _pool,
+                          rnn as _rnn)
 except ImportError as exc:  # pragma: no cover - only without a build
     raise ImportError(
         "dlkern's native extensions are not built. Install the package with "
@@ -43,6 +44,11 @@ _KERNELS = {
     "rnn_backward": _rnn.rnn_backward,
     "scaled_dot_product_attention": _attention.scaled_dot_product_attention,
     "scaled_dot_product_attention_backward": _attention.scaled_dot_product_attention_backward,
+    "bce": _losses.bce,
+    "bce_with_logits": _losses.bce_with_logits,
+    "cross_entropy": _losses.cross_entropy,
+    "mse": _losses.mse,
+    "sequence_mse": _losses.sequence_mse,
 }
 
 _warned = set()

@@ -373,6 +373,48 @@ def _attention_backward_samples(rng, dtype):
             m.scaled_dot_product_attention_backward(*a)
 
 
+# ---- losses ---------------------------------------------------------------------------------
+
+def _loss_samples(name):
+    def samples(rng, dtype):
+        for shape in [(1,), (7, 1), (64, 10), (5, 3, 4), (300, 70)]:
+            if name == "bce":
+                a = rng.uniform(0.02, 0.98, shape).astype(dtype)
+                y = rng.integers(0, 2, shape).astype(dtype)
+            elif name == "bce_with_logits":
+                a = (rng.standard_normal(shape) * 30).astype(dtype)      # huge logits too
+                y = rng.integers(0, 2, shape).astype(dtype)
+            else:
+                a, y = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+            yield f"{shape}", lambda m, a=a, y=y: _as_arrays(getattr(m, name)(a, y))
+    return samples
+
+
+def _as_arrays(result):
+    loss, grad = result
+    return [np.array([loss]), grad]
+
+
+for _name in ("mse", "bce", "bce_with_logits"):
+    _register(_name)(_loss_samples(_name))
+
+
+@_register("cross_entropy")
+def _cross_entropy_samples(rng, dtype):
+    for B, C in [(1, 2), (64, 10), (7, 1000), (33, 3)]:
+        z = (rng.standard_normal((B, C)) * 8).astype(dtype)
+        labels = rng.integers(0, C, B)
+        yield f"({B}, {C})", lambda m, z=z, l=labels: _as_arrays(m.cross_entropy(z, l))
+
+
+@_register("sequence_mse")
+def _sequence_mse_samples(rng, dtype):
+    for N, T, D, lengths in [(4, 6, 2, [6, 1, 3, 6]), (1, 1, 1, [1]), (8, 20, 3, None)]:
+        a, y = (rng.standard_normal((N, T, D)).astype(dtype) for _ in range(2))
+        L = np.array(lengths) if lengths else rng.integers(1, T + 1, N)
+        yield f"({N}, {T}, {D})", lambda m, a=a, y=y, L=L: _as_arrays(m.sequence_mse(a, y, L))
+
+
 def compare(actual, expected):
     """(max abs error, max error relative to each expected array's largest magnitude);
     NaN where the other has NaN counts as equal, an integer array must match exactly."""

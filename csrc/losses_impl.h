@@ -1,0 +1,105 @@
+/* losses_impl.h — loss loops for one element type T (suffix SFX); see losses.c. */
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, SFX)
+
+/* One chunk of an element-wise loss: its gradient, and its loss sum in double. */
+static double FN(loss_chunk_)(int kind, const T *a, const T *y, T *g, int64_t n, T inv_b)
+{
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) {
+        T ai = a[i], yi = y[i];
+        if (kind == DLK_LOSS_MSE) {
+            T d = ai - yi;
+            s += (double)d * (double)d;
+            g[i] = 2 * d * inv_b;
+        } else if (kind == DLK_LOSS_BCE) {
+            s -= (double)yi * log((double)ai) + (1.0 - (double)yi) * log(1.0 - (double)ai);
+            g[i] = -(yi / ai - (1 - yi) / (1 - ai)) * inv_b;
+        } else {
+            double z = (double)ai, e = exp(-fabs(z));
+            s += (z > 0 ? z : 0) - z * (double)yi + log1p(e);
+            T sig = (T)(z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e));
+            g[i] = (sig - yi) * inv_b;
+        }
+    }
+    return s;
+}
+
+int FN(dlk_loss_)(int kind, int64_t B, int64_t n, const T *a, const T *y, T *grad,
+                  double *loss, int nthreads)
+{
+    int64_t chunks = (n + LOSS_CHUNK - 1) / LOSS_CHUNK;
+    double *part = malloc((size_t)(chunks > 0 ? chunks : 1) * sizeof(double));
+    if (!part) return DLK_ENOMEM;
+    const T inv_b = (T)(1.0 / (double)B);
+    int nt = dlk_threads_for(n, LOSS_GRAIN, nthreads);
+    /* fixed chunks summed in order: the same loss at any thread count */
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t lo = c * LOSS_CHUNK, hi = lo + LOSS_CHUNK < n ? lo + LOSS_CHUNK : n;
+        part[c] = FN(loss_chunk_)(kind, a + lo, y + lo, grad + lo, hi - lo, inv_b);
+    }
+    double s = 0;
+    for (int64_t c = 0; c < chunks; c++) s += part[c];
+    free(part);
+    *loss = s / (double)B;
+    return DLK_OK;
+}
+
+int FN(dlk_cross_entropy_)(int64_t B, int64_t C, const T *z, const int64_t *labels, T *grad,
+                           double *loss, int nthreads)
+{
+    double *row = malloc((size_t)(B > 0 ? B : 1) * sizeof(double));
+    if (!row) return DLK_ENOMEM;
+    const double inv_b = 1.0 / (double)B;
+    int nt = dlk_threads_for(B * C, LOSS_GRAIN, nthreads);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t i = 0; i < B; i++) {
+        const T *zi = z + i * C;
+        T *gi = grad + i * C;
+        T m = zi[0];
+        for (int64_t c = 1; c < C; c++) m = zi[c] > m || zi[c] != zi[c] ? zi[c] : m;
+        double s = 0;
+        for (int64_t c = 0; c < C; c++) s += exp((double)zi[c] - (double)m);
+        double lse = (double)m + log(s);
+        for (int64_t c = 0; c < C; c++) gi[c] = (T)(exp((double)zi[c] - lse) * inv_b);
+        gi[labels[i]] -= (T)inv_b;
+        row[i] = lse - (double)zi[labels[i]];
+    }
+    double s = 0;
+    for (int64_t i = 0; i < B; i++) s += row[i];
+    free(row);
+    *loss = s * inv_b;
+    return DLK_OK;
+}
+
+int FN(dlk_sequence_mse_)(int64_t N, int64_t Tn, int64_t D, const T *a, const T *y,
+                          const int64_t *lengths, T *grad, double *loss, int nthreads)
+{
+    double *row = malloc((size_t)(N > 0 ? N : 1) * sizeof(double));
+    if (!row) return DLK_ENOMEM;
+    int nt = dlk_threads_for(N * Tn * D, LOSS_GRAIN, nthreads);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t i = 0; i < N; i++) {
+        const int64_t L = lengths[i], off = i * Tn * D;
+        const double w = 1.0 / ((double)N * (double)L);
+        double s = 0;
+        for (int64_t q = 0; q < L * D; q++) {
+            double d = (double)a[off + q] - (double)y[off + q];
+            s += d * d;
+            grad[off + q] = (T)(2.0 * w * d);
+        }
+        for (int64_t q = L * D; q < Tn * D; q++) grad[off + q] = 0;
+        row[i] = s * w;
+    }
+    double s = 0;
+    for (int64_t i = 0; i < N; i++) s += row[i];
+    free(row);
+    *loss = s;
+    return DLK_OK;
+}
+
+#undef FN
+#undef CAT
+#undef CAT_
