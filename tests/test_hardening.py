@@ -72,3 +72,20 @@ def test_repeated_calls_and_rejected_calls_do_not_leak():
             with pytest.raises(ValueError):
                 fn()
     assert _rss_mb() - before < 5.0
+
+
+@pytest.mark.parametrize("backend", ["numpy", "native"])
+def test_sizes_whose_products_overflow_are_refused_before_any_allocation(backend):
+    # broadcast views: huge shapes that take no memory
+    big = np.broadcast_to(np.float32(0), (2 ** 20, 1, 2 ** 16, 2 ** 16))
+    w = np.zeros((8, 1, 3, 3), np.float32)
+    with dlkern.use_backend(backend):
+        with pytest.raises(ValueError, match=r"conv2d: the output would have \d+ elements"):
+            dlkern.conv2d(big, w, padding=1)
+        with pytest.raises(ValueError, match=r"max_pool2d: the output would have \d+"):
+            dlkern.max_pool2d(big, 1)
+        with pytest.raises(ValueError, match=r"im2col: the column matrix would have \d+"):
+            dlkern.im2col(big, 3, 1, 1)
+        huge = np.broadcast_to(np.float32(0), (2 ** 46, 1, 1, 1))   # output 2^49 elements
+        with pytest.raises(ValueError, match=r"conv2d: the output would have"):
+            dlkern.conv2d(huge, np.zeros((2 ** 3, 1, 1, 1), np.float32))
