@@ -5,6 +5,7 @@ Environment switches (all optional):
   DLKERN_NO_OPENMP=1     build without OpenMP (serial kernels)
   DLKERN_NATIVE_ARCH=1   compile for this CPU only (-march=native) instead of the
                          portable build that picks AVX-512/AVX2 loops at run time
+  DLKERN_SANITIZE=1      AddressSanitizer + UndefinedBehaviorSanitizer build (tools/sanitize.sh)
 """
 import os
 import sys
@@ -67,9 +68,11 @@ class BuildExt(build_ext):
                   "building SERIAL kernels (one thread).\n" + "!" * 72 + "\n",
                   file=sys.stderr)
         arch = ["-march=native"] if flag("DLKERN_NATIVE_ARCH") else []
+        sanitize = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"] \
+            if flag("DLKERN_SANITIZE") else []
         for ext in self.extensions:
-            ext.extra_compile_args += openmp + arch
-            ext.extra_link_args += openmp
+            ext.extra_compile_args += openmp + arch + sanitize
+            ext.extra_link_args += openmp + sanitize
             if arch:
                 ext.define_macros.append(("DLK_NO_CLONES", "1"))
         super().build_extensions()
