@@ -114,13 +114,18 @@ def optimizer_arrays(fn: str, p, g, **state):
                 raise ValueError(f"{fn}: {label} has shape {x.shape}, "
                                  f"{p_label} has shape {p_i.shape}")
             if name != "g":
-                if not x.flags.writeable:
-                    raise ValueError(f"{fn}: {label} is read-only; it is updated in place")
-                if not x.flags.c_contiguous:
-                    raise ValueError(f"{fn}: {label} is not C-contiguous; it is updated "
-                                     "in place, so pass a contiguous array "
-                                     "(numpy.ascontiguousarray) and keep that one")
+                updatable(fn, label, x)
     return lists
+
+
+def updatable(fn: str, label: str, x) -> None:
+    """x is updated in place: it must be writeable and C-contiguous (a hidden copy
+    would be updated instead)."""
+    if not x.flags.writeable:
+        raise ValueError(f"{fn}: {label} is read-only; it is updated in place")
+    if not x.flags.c_contiguous:
+        raise ValueError(f"{fn}: {label} is not C-contiguous; it is updated in place, so "
+                         "pass a contiguous array (numpy.ascontiguousarray) and keep that one")
 
 
 def inplace_arrays(fn: str, x, name: str = "grads"):
@@ -140,11 +145,7 @@ def inplace_arrays(fn: str, x, name: str = "grads"):
         elif a.dtype != dtype:
             raise TypeError(f"{fn}: {label} is {a.dtype}, {name}[0] is {dtype}; "
                             "pass every array in one dtype")
-        if not a.flags.writeable:
-            raise ValueError(f"{fn}: {label} is read-only; it is updated in place")
-        if not a.flags.c_contiguous:
-            raise ValueError(f"{fn}: {label} is not C-contiguous; it is updated in place, "
-                             "so pass a contiguous array")
+        updatable(fn, label, a)
     return [items]
 
 
