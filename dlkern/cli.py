@@ -193,10 +193,19 @@ def cmd_train(args):
         X, y, Xv, yv, _ = data.seattle_temperatures()
         m, loss, metric, val = models.SequenceRegressor(seed=args.seed), losses.mse, None, \
             (Xv, yv)
+    if args.resume and not args.checkpoint:
+        raise ValueError("--resume needs --checkpoint PATH")
+    rank = 0
+    if args.distributed:
+        from dlkern import distributed
+        rank = distributed.world()[0]
     h = train.fit(m, loss, optim.Adam(m, lr=args.lr), X, y, epochs=args.epochs,
                   batch_size=args.batch_size, validation=val, metric=metric,
                   patience=args.patience, seed=args.seed, progress=not args.no_progress,
-                  description=args.model)
+                  description=args.model, distributed=args.distributed,
+                  checkpoint=args.checkpoint, resume=args.resume)
+    if rank != 0:   # the ranks hold the same model: rank 0 reports and saves
+        return 0
     for e in range(len(h["loss"])):
         line = f"epoch {e + 1:3d}  loss {h['loss'][e]:.5f}"
         if h["metric"][e] is not None:
@@ -277,6 +286,13 @@ def main(argv=None):
     p.add_argument("--backend", choices=["native", "numpy"], default="native")
     p.add_argument("--save", help="write the trained parameters to this .npz")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel over MPI: run as mpiexec -n N dlkern train ... "
+                   "--distributed (needs dlkern[mpi])")
+    p.add_argument("--checkpoint", help="write the training state to this .npz after "
+                   "every epoch")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from --checkpoint when it exists")
     p.set_defaults(fn=cmd_train)
     p = sub.add_parser("bench", help="WORKLOADS.md ratios: dlkern vs reference vs PyTorch")
     p.add_argument("workloads", nargs="*", help="names (default: all)")

@@ -45,6 +45,26 @@ class Optimizer:
         for g in self.model.gradients().values():
             g[...] = 0
 
+    def state_dict(self):
+        """The step count and copies of the per-parameter state ("<slot>.<name>")."""
+        out = {"steps": np.array(self.steps)}
+        for i, slot in enumerate(self.state):
+            out.update({f"{i}.{n}": s.copy() for n, s in zip(self.names, slot)})
+        return out
+
+    def load_state_dict(self, state):
+        want = {"steps"} | {f"{i}.{n}" for i in range(self.n_states) for n in self.names}
+        if set(state) != want:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: expected keys "
+                             f"{sorted(want)}, got {sorted(state)}")
+        for i, slot in enumerate(self.state):
+            for n, s in zip(self.names, slot):
+                if state[f"{i}.{n}"].shape != s.shape:
+                    raise ValueError(f"{type(self).__name__}.load_state_dict: {i}.{n} has "
+                                     f"shape {state[f'{i}.{n}'].shape}, expected {s.shape}")
+                s[...] = state[f"{i}.{n}"]
+        self.steps = int(state["steps"])
+
     def _update(self, p, g):
         raise NotImplementedError
 

@@ -85,3 +85,18 @@ def test_bench_command_json():
 def test_errors_are_one_line():
     out = run("train", "cnn", "--epochs", "0", "--no-progress", "--backend", "numpy")
     assert "Traceback" not in out.stderr
+
+
+def test_train_checkpoint_and_resume(tmp_path):
+    ck = str(tmp_path / "ck.npz")
+    args = ["train", "xor", "--lr", "0.05", "--batch-size", "4", "--no-progress",
+            "--checkpoint", ck]
+    first = run(*args, "--epochs", "3")
+    assert first.returncode == 0, first.stderr
+    more = run(*args, "--epochs", "5", "--resume")
+    assert more.returncode == 0, more.stderr
+    whole = run("train", "xor", "--lr", "0.05", "--batch-size", "4", "--no-progress",
+                "--epochs", "5")
+    assert more.stdout == whole.stdout       # epochs 1-3 from the checkpoint, then 4-5
+    out = run("train", "xor", "--resume")
+    assert out.returncode == 1 and "--resume needs --checkpoint" in out.stderr

@@ -109,3 +109,26 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_best_weights():
     assert h.interrupted and len(h["val_loss"]) == 3
     now, _ = train.evaluate(model, losses.mse, X, y)
     assert now == pytest.approx(min(h["val_loss"]), rel=1e-6)
+
+
+def test_optimizer_state_round_trip_and_bad_state():
+    model = nn.Linear(3, 2, seed=0)
+    opt = optim.Adam(model)
+    model.gradients()["weight"][...] = 1.0
+    opt.step()
+    state = opt.state_dict()
+    fresh = optim.Adam(nn.Linear(3, 2, seed=0))
+    fresh.load_state_dict(state)
+    assert fresh.steps == 1
+    for k, v in state.items():
+        np.testing.assert_array_equal(fresh.state_dict()[k], v)
+    with pytest.raises(ValueError, match="Adam.load_state_dict: expected keys"):
+        fresh.load_state_dict({"steps": np.array(1)})
+
+
+def test_fit_rejects_a_bad_distributed_argument():
+    model = nn.Linear(3, 1, seed=0)
+    X, y = np.zeros((4, 3), np.float32), np.zeros((4, 1), np.float32)
+    with pytest.raises(TypeError, match="fit: distributed must be"):
+        train.fit(model, losses.mse, optim.SGD(model, 0.1), X, y, distributed="yes",
+                  progress=False)
