@@ -62,10 +62,11 @@ int FN(dlk_cross_entropy_)(int64_t B, int64_t C, const T *z, const int64_t *labe
         for (int64_t c = 1; c < C; c++) m = zi[c] > m || zi[c] != zi[c] ? zi[c] : m;
         double s = 0;
         for (int64_t c = 0; c < C; c++) s += exp((double)zi[c] - (double)m);
-        double lse = (double)m + log(s);
-        for (int64_t c = 0; c < C; c++) gi[c] = (T)(exp((double)zi[c] - lse) * inv_b);
+        /* relative to m throughout: m + log(s) loses log(s) when |m| is huge */
+        const double scale = inv_b / s;
+        for (int64_t c = 0; c < C; c++) gi[c] = (T)(exp((double)zi[c] - (double)m) * scale);
         gi[labels[i]] -= (T)inv_b;
-        row[i] = lse - (double)zi[labels[i]];
+        row[i] = log(s) - ((double)zi[labels[i]] - (double)m);
     }
     double s = 0;
     for (int64_t i = 0; i < B; i++) s += row[i];

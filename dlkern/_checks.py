@@ -61,12 +61,14 @@ def real(fn: str, name: str, value, *, low=None, high=None, low_open=False,
     return v
 
 
-def integer(fn: str, name: str, value, *, low=None) -> int:
+def integer(fn: str, name: str, value, *, low=None, high=None) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{fn}: {name} must be an integer, got {_describe(value)}")
     v = int(value)
     if low is not None and v < low:
         raise ValueError(f"{fn}: {name} must be an integer >= {low}, got {v}")
+    if high is not None and v > high:
+        raise ValueError(f"{fn}: {name} must be an integer <= {high}, got {v}")
     return v
 
 
@@ -149,17 +151,20 @@ def inplace_arrays(fn: str, x, name: str = "grads"):
     return [items]
 
 
-def optimizer_hparams(fn: str, *, lr, weight_decay, eps=None, beta=None, betas=(),
-                      step=None):
+_UNUSED = object()     # "this step has no such argument" (None is a bad value)
+
+
+def optimizer_hparams(fn: str, *, lr, weight_decay, eps=_UNUSED, beta=_UNUSED, betas=(),
+                      step=_UNUSED):
     """Check an optimizer step's scalars; betas is a list of (name, value)."""
     real(fn, "lr", lr, low=0.0)
     real(fn, "weight_decay", weight_decay, low=0.0)
-    if eps is not None:
+    if eps is not _UNUSED:
         real(fn, "eps", eps, low=0.0)
-    for name, value in ([("beta", beta)] if beta is not None else []) + list(betas):
+    for name, value in ([("beta", beta)] if beta is not _UNUSED else []) + list(betas):
         real(fn, name, value, low=0.0, high=1.0, high_open=True)
-    if step is not None:
-        integer(fn, "step", step, low=1)
+    if step is not _UNUSED:
+        integer(fn, "step", step, low=1, high=MAX_ELEMENTS)
 
 
 # ---- helpers for the layer functions ------------------------------------------------
@@ -176,6 +181,8 @@ def pair(fn: str, name: str, value, low: int):
                             f"got {value!r}")
         if v < low:
             raise ValueError(f"{fn}: {name} must be >= {low}, got {value!r}")
+        if v > MAX_ELEMENTS:
+            raise ValueError(f"{fn}: {name} must be <= {MAX_ELEMENTS}, got {value!r}")
         out.append(int(v))
     return tuple(out)
 
@@ -352,6 +359,9 @@ def softmax_args(fn, x, axis):
     if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) \
             or not -x.ndim <= axis < x.ndim:
         raise ValueError(f"{fn}: axis must be an int in [{-x.ndim}, {x.ndim}), got {axis!r}")
+    if x.shape[axis] == 0:
+        raise ValueError(f"{fn}: axis {axis} of x has length 0; a softmax over no values "
+                         f"is undefined")
     return int(axis) % x.ndim
 
 

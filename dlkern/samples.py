@@ -405,6 +405,10 @@ def _cross_entropy_samples(rng, dtype):
         z = (rng.standard_normal((B, C)) * 8).astype(dtype)
         labels = rng.integers(0, C, B)
         yield f"({B}, {C})", lambda m, z=z, l=labels: _as_arrays(m.cross_entropy(z, l))
+    # huge equal logits: max + log Σ loses the log Σ (found by tests/test_fuzz.py)
+    big = np.finfo(dtype).max / 4
+    z = np.array([[-big, -big, -big], [big, big, 0.0]], dtype)
+    yield "huge logits", lambda m, z=z: _as_arrays(m.cross_entropy(z, np.array([0, 2])))
 
 
 @_register("sequence_mse")

@@ -1,5 +1,6 @@
 """First steps of the hardening work: native kernels called from many Python threads
 at once give the serial results, and repeated calls do not grow memory."""
+import os
 import resource
 import threading
 
@@ -9,6 +10,8 @@ import pytest
 import dlkern
 from dlkern import native
 from dlkern.samples import SAMPLES, compare
+
+from calls import VALID
 
 
 def _first_sample(name):
@@ -44,34 +47,42 @@ def _rss_mb():
         return int(f.read().split()[1]) * resource.getpagesize() / 2 ** 20
 
 
+LEAK_CALLS = int(os.environ.get("DLKERN_LEAK_CALLS", 10_000))
+
+
+def _fresh(args):
+    """Copies of the list arguments (the optimizers update them in place)."""
+    return [[a.copy() for a in v] if isinstance(v, list) else v for v in args]
+
+
 def test_repeated_calls_and_rejected_calls_do_not_leak():
-    rng = np.random.default_rng(13)
-    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
-    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
-    q = rng.standard_normal((2, 9, 8)).astype(np.float32)
-    p, g = [np.zeros(100, np.float32)] * 2, [np.ones(100, np.float32)] * 2
-    calls = [
-        lambda: native.conv2d_backward(native.conv2d(x, w, None, 1, 1), x, w, 1, 1),
-        lambda: native.max_pool2d_backward(*native.max_pool2d(x, 2), x.shape),
-        lambda: native.scaled_dot_product_attention_backward(
-            q, q, q, q, *native.scaled_dot_product_attention(q, q, q, True), True),
-        lambda: native.adam_step([a.copy() for a in p], g, [a.copy() for a in p],
-                                 [a.copy() for a in p], step=1),
-    ]
-    bad = [lambda: native.conv2d(x, w[:, :2]), lambda: native.adam_step(p, g, p, p, step=0)]
-    for fn in calls + bad:                                  # warm-up: pools, caches
-        try:
-            fn()
-        except ValueError:
-            pass
-    before = _rss_mb()
-    for _ in range(2500):
-        for fn in calls:
-            fn()
-        for fn in bad:
-            with pytest.raises(ValueError):
-                fn()
-    assert _rss_mb() - before < 5.0
+    """Every native function, LEAK_CALLS valid calls and as many rejected ones (its first
+    argument in the wrong dtype): resident memory stays flat."""
+    growth = {}
+    for name in native.implemented():
+        fn = getattr(native, name)
+        args, kw = VALID[name]
+        args = _fresh(args)
+        first = args[0]
+        wrong = ([a.astype(np.int32) for a in first] if isinstance(first, list)
+                 else first.astype(np.int32))
+        bad = [wrong] + args[1:]
+        with np.errstate(all="ignore"):
+            for _ in range(50):                       # warm-up: pools, caches
+                fn(*args, **kw)
+            before = _rss_mb()
+            for _ in range(LEAK_CALLS):
+                fn(*args, **kw)
+                try:
+                    fn(*bad, **kw)
+                except (TypeError, ValueError):
+                    pass
+                else:
+                    raise AssertionError(f"{name}: an int32 first argument was accepted")
+        growth[name] = _rss_mb() - before
+    print("resident memory growth, MB:", {k: round(v, 2) for k, v in growth.items()})
+    worst = max(growth, key=growth.get)
+    assert growth[worst] < 5.0, f"{worst} grew resident memory by {growth[worst]:.1f} MB"
 
 
 @pytest.mark.parametrize("backend", ["numpy", "native"])

@@ -74,6 +74,8 @@ cdef void _step(str fn, dlk_optim_hparams *h, object p, object g, object s1, obj
     else:
         ok = False
     cdef Py_ssize_t count = len(ps) if ok else 0, i
+    # the kernel reads exactly the states its method names: a missing one is an error
+    ok = ok and (s1 is None) == (len(state_names) < 1) and (s2 is None) == (len(state_names) < 2)
     if ok:
         ok = len(gs) == count and (s1s is None or len(s1s) == count) \
             and (s2s is None or len(s2s) == count)
@@ -93,8 +95,7 @@ cdef void _step(str fn, dlk_optim_hparams *h, object p, object g, object s1, obj
                 break
     if not ok:
         # Let the shared checks say what is wrong, in the reference's words.
-        _checks.optimizer_arrays(fn, p, g, **{k: v for k, v in
-                                              zip(state_names, (s1, s2)) if v is not None})
+        _checks.optimizer_arrays(fn, p, g, **dict(zip(state_names, (s1, s2))))
         raise TypeError(f"{fn}: invalid arguments")  # not reached: the checks raise
 
     if count == 0:

@@ -30,10 +30,12 @@ def im2col(x, kernel_size, stride=1, padding=0):
     ``w.reshape(C_out, -1) @ im2col(x, ...)`` is the convolution; zero padding."""
     fn = "im2col"
     _checks.float_array(fn, "x", x, 4, "(B, C, H, W)")
-    (kh, kw), (sh, sw), (ph, pw), _ = _checks.im2col_args(fn, x.shape, kernel_size, stride, padding)
+    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = _checks.im2col_args(fn, x.shape, kernel_size,
+                                                                 stride, padding)
     B, C = x.shape[:2]
     win = _windows(x, kh, kw, sh, sw, ph, pw)            # (B, C, Ho, Wo, Kh, Kw)
-    return np.ascontiguousarray(win.transpose(1, 4, 5, 0, 2, 3)).reshape(C * kh * kw, -1)
+    return np.ascontiguousarray(win.transpose(1, 4, 5, 0, 2, 3)).reshape(C * kh * kw,
+                                                                         B * ho * wo)
 
 
 def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
