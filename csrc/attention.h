@@ -18,16 +18,18 @@ typedef struct {
 } dlk_attention_shape;
 
 int dlk_attention_f32(const dlk_attention_shape *s, const float *q, const float *k,
-                      const float *v, float *out, float *lse, int nthreads);
+                      const float *v, float *out, float *lse,
+                      const dlk_stop_flag *stop, int nthreads);
 int dlk_attention_f64(const dlk_attention_shape *s, const double *q, const double *k,
-                      const double *v, double *out, double *lse, int nthreads);
+                      const double *v, double *out, double *lse,
+                      const dlk_stop_flag *stop, int nthreads);
 /* dq, dk, dv from dout, recomputing the probabilities from q, k and lse. */
 int dlk_attention_backward_f32(const dlk_attention_shape *s, const float *dout,
                                const float *q, const float *k, const float *v,
                                const float *out, const float *lse, float *dq, float *dk,
-                               float *dv, int nthreads);
+                               float *dv, const dlk_stop_flag *stop, int nthreads);
 int dlk_attention_backward_f64(const dlk_attention_shape *s, const double *dout,
                                const double *q, const double *k, const double *v,
                                const double *out, const double *lse, double *dq, double *dk,
-                               double *dv, int nthreads);
+                               double *dv, const dlk_stop_flag *stop, int nthreads);
 #endif

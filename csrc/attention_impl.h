@@ -48,7 +48,7 @@ DLK_CLONES static void FN(exp_rows_)(T *DLK_RESTRICT S, int64_t nq, int64_t nk,
 }
 
 int FN(dlk_attention_)(const dlk_attention_shape *s, const T *q, const T *k, const T *v,
-                       T *out, T *lse, int nthreads)
+                       T *out, T *lse, const dlk_stop_flag *stop, int nthreads)
 {
     const int64_t Tq = s->Tq, Tk = s->Tk, dk = s->dk, dv = s->dv;
     const int64_t qblocks = (Tq + BQ - 1) / BQ, items = s->BH * qblocks;
@@ -67,6 +67,7 @@ int FN(dlk_attention_)(const dlk_attention_shape *s, const T *q, const T *k, con
         T *l = m + BQ, *mt = l + BQ;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t it = 0; it < items; it++) {
+            if (DLK_STOPPED(stop)) continue;
             int64_t h = it / qblocks, q0 = (it % qblocks) * BQ;
             int64_t nq = Tq - q0 < BQ ? Tq - q0 : BQ;
             const T *Q = q + (h * Tq + q0) * dk, *K = k + h * Tk * dk, *V = v + h * Tk * dv;
@@ -121,7 +122,7 @@ int FN(dlk_attention_)(const dlk_attention_shape *s, const T *q, const T *k, con
         }
     }
     free(ws);
-    return status;
+    return DLK_STOPPED(stop) ? DLK_EINTR : status;
 }
 
 /* One tile's share of the backward pass: P = exp(scale · Q Kᵀ − lse) on the visible
@@ -153,7 +154,8 @@ static int FN(tile_backward_)(const dlk_attention_shape *s, int64_t h, int64_t q
 
 int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, const T *q,
                                 const T *k, const T *v, const T *out, const T *lse, T *dq,
-                                T *dk_out, T *dv_out, int nthreads)
+                                T *dk_out, T *dv_out, const dlk_stop_flag *stop,
+                                int nthreads)
 {
     const int64_t Tq = s->Tq, Tk = s->Tk, dk = s->dk, dv = s->dv, BH = s->BH;
     /* D = rowsum(dO ∘ O), one value per query */
@@ -184,7 +186,7 @@ int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, con
             memset(dQh, 0, (size_t)(Tq * dk) * sizeof(T));
             memset(dKh, 0, (size_t)(Tk * dk) * sizeof(T));
             memset(dVh, 0, (size_t)(Tk * dv) * sizeof(T));
-            for (int64_t q0 = 0; q0 < Tq; q0 += BQ) {
+            for (int64_t q0 = 0; q0 < Tq && !DLK_STOPPED(stop); q0 += BQ) {
                 int64_t nq = Tq - q0 < BQ ? Tq - q0 : BQ;
                 const T *Q = q + (h * Tq + q0) * dk, *dO = dout + (h * Tq + q0) * dv;
                 for (int64_t k0 = 0; k0 < Tk && FN(block_visible_)(s, q0, nq, k0); k0 += BK) {
@@ -199,7 +201,7 @@ int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, con
         }
         free(ws);
         free(D);
-        return status;
+        return DLK_STOPPED(stop) ? DLK_EINTR : status;
     }
     /* few heads: split each head's work over the threads in two passes */
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -210,6 +212,7 @@ int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, con
         /* pass 1, one owner per (head, key block): dV = Σ Pᵀ dO, dK = scale Σ dSᵀ Q */
 #pragma omp for schedule(dynamic, 1)
         for (int64_t it = 0; it < BH * kblocks; it++) {
+            if (DLK_STOPPED(stop)) continue;
             int64_t h = it / kblocks, k0 = (it % kblocks) * BK;
             int64_t nk = Tk - k0 < BK ? Tk - k0 : BK;
             T *dK = acc, *dV = acc + BK * dk;
@@ -230,6 +233,7 @@ int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, con
         /* pass 2, one owner per (head, query block): dQ = scale Σ dS K */
 #pragma omp for schedule(dynamic, 1)
         for (int64_t it = 0; it < BH * qblocks; it++) {
+            if (DLK_STOPPED(stop)) continue;
             int64_t h = it / qblocks, q0 = (it % qblocks) * BQ;
             int64_t nq = Tq - q0 < BQ ? Tq - q0 : BQ;
             T *dQ = acc;
@@ -248,7 +252,7 @@ int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, con
     }
     free(ws);
     free(D);
-    return status;
+    return DLK_STOPPED(stop) ? DLK_EINTR : status;
 }
 
 #undef FN

@@ -17,14 +17,14 @@ int dlk_col2im_f64(const dlk_conv_shape *s, const double *cols, double *x, int n
 
 /* y = conv(x, w) + b (b may be NULL).  Scratch: at most `workspace` bytes in all. */
 int dlk_conv2d_f32(const dlk_conv_shape *s, const float *x, const float *w, const float *b,
-                   float *y, int64_t workspace, int nthreads);
+                   float *y, int64_t workspace, const dlk_stop_flag *stop, int nthreads);
 int dlk_conv2d_f64(const dlk_conv_shape *s, const double *x, const double *w, const double *b,
-                   double *y, int64_t workspace, int nthreads);
+                   double *y, int64_t workspace, const dlk_stop_flag *stop, int nthreads);
 /* dx, dw, db from dy; same workspace bound plus the dw partial sums (at most 8 × |w|). */
 int dlk_conv2d_backward_f32(const dlk_conv_shape *s, const float *dy, const float *x,
                             const float *w, float *dx, float *dw, float *db,
-                            int64_t workspace, int nthreads);
+                            int64_t workspace, const dlk_stop_flag *stop, int nthreads);
 int dlk_conv2d_backward_f64(const dlk_conv_shape *s, const double *dy, const double *x,
                             const double *w, double *dx, double *dw, double *db,
-                            int64_t workspace, int nthreads);
+                            int64_t workspace, const dlk_stop_flag *stop, int nthreads);
 #endif

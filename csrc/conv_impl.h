@@ -110,7 +110,7 @@ static int64_t FN(group_samples_)(const dlk_conv_shape *s, int64_t bytes)
 }
 
 int FN(dlk_conv2d_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b, T *y,
-                    int64_t workspace, int nthreads)
+                    int64_t workspace, const dlk_stop_flag *stop, int nthreads)
 {
     const int64_t K = s->C * s->kh * s->kw, plane = s->Ho * s->Wo;
     const int64_t sample_in = s->C * s->H * s->W, sample_out = s->O * plane;
@@ -137,6 +137,7 @@ int FN(dlk_conv2d_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b,
 #pragma omp for schedule(static)
         for (int64_t it = 0; it < items; it++) {
             int st;
+            if (DLK_STOPPED(stop)) continue;
             if (nb > 1) {
                 int64_t b0 = it * nb, cnt = b0 + nb <= s->B ? nb : s->B - b0, n = cnt * plane;
                 T *out = cols + K * n;
@@ -168,11 +169,12 @@ int FN(dlk_conv2d_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b,
         }
     }
     free(ws);
-    return status;
+    return DLK_STOPPED(stop) ? DLK_EINTR : status;
 }
 
 int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, const T *w,
-                             T *dx, T *dw, T *db, int64_t workspace, int nthreads)
+                             T *dx, T *dw, T *db, int64_t workspace,
+                             const dlk_stop_flag *stop, int nthreads)
 {
     const int64_t K = s->C * s->kh * s->kw, plane = s->Ho * s->Wo, wsize = s->O * K;
     const int64_t sample_in = s->C * s->H * s->W, sample_out = s->O * plane;
@@ -202,7 +204,7 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
             T *dwg = partial + g * wsize;
             int first = 1;
             int64_t g0 = g * s->B / G, g1 = (g + 1) * s->B / G;
-            for (int64_t b0 = g0; nb > 1 && b0 < g1; b0 += nb) {
+            for (int64_t b0 = g0; nb > 1 && b0 < g1 && !DLK_STOPPED(stop); b0 += nb) {
                 int64_t cnt = b0 + nb <= g1 ? nb : g1 - b0, n = cnt * plane;
                 for (int64_t j = 0; j < cnt; j++) {
                     FN(im2col_rows_)(s, x + (b0 + j) * sample_in, 0, s->Ho, cols + j * plane,
@@ -223,7 +225,7 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
                     FN(col2im_rows_)(s, dcols + j * plane, n, 0, s->Ho, dxb);
                 }
             }
-            for (int64_t bi = g0; nb == 1 && bi < g1; bi++) {
+            for (int64_t bi = g0; nb == 1 && bi < g1 && !DLK_STOPPED(stop); bi++) {
                 T *dxb = dx + bi * sample_in;
                 memset(dxb, 0, (size_t)sample_in * sizeof(T));
                 for (int64_t oh0 = 0; oh0 < s->Ho; oh0 += rows) {
@@ -244,6 +246,10 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
                 }
             }
         }
+    }
+    if (DLK_STOPPED(stop)) {
+        free(ws);
+        return DLK_EINTR;
     }
     /* dW = Σ_g partial_g in order; db = Σ over samples and pixels of dY, per channel */
     int nt2 = dlk_threads_for(wsize, 4096, nthreads);

@@ -1,5 +1,41 @@
-/* dlk.c — build facts that dlkern.info() reports. */
+/* dlk.c — build facts that dlkern.info() reports, and the Ctrl-C watch (dlk.h). */
+#include <string.h>
+
 #include "dlk.h"
+
+dlk_stop_flag dlk_sigint_seen = 0;
+static struct sigaction replaced;
+
+static void on_sigint(int sig, siginfo_t *info, void *context)
+{
+    dlk_sigint_seen = 1;
+    if (replaced.sa_flags & SA_SIGINFO) {
+        if (replaced.sa_sigaction) replaced.sa_sigaction(sig, info, context);
+    } else if (replaced.sa_handler != SIG_DFL && replaced.sa_handler != SIG_IGN) {
+        replaced.sa_handler(sig);
+    }
+}
+
+int dlk_sigint_watch(void)
+{
+    struct sigaction now, mine;
+    if (sigaction(SIGINT, NULL, &now) != 0) return 0;
+    /* ignored, or the default (the process ends): nothing to chain to */
+    if (!(now.sa_flags & SA_SIGINFO) && (now.sa_handler == SIG_DFL || now.sa_handler == SIG_IGN))
+        return 0;
+    memset(&mine, 0, sizeof mine);
+    mine.sa_sigaction = on_sigint;
+    mine.sa_flags = SA_SIGINFO | (now.sa_flags & SA_ONSTACK);
+    sigemptyset(&mine.sa_mask);
+    replaced = now;
+    dlk_sigint_seen = 0;
+    return sigaction(SIGINT, &mine, NULL) == 0;
+}
+
+void dlk_sigint_unwatch(void)
+{
+    sigaction(SIGINT, &replaced, NULL);
+}
 
 int dlk_openmp_enabled(void)
 {

@@ -7,6 +7,7 @@
 #ifndef DLK_H
 #define DLK_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -15,7 +16,21 @@ enum {
     DLK_ENOMEM = 1,      /* a workspace allocation failed */
     DLK_EINVAL = 2,      /* an argument the binding should have rejected */
     DLK_EBLAS = 3,       /* no BLAS entry has been loaded */
+    DLK_EINTR = 4,       /* stopped early by Ctrl-C; the outputs are incomplete */
 };
+
+/* Ctrl-C inside long kernels.  Python runs its SIGINT handler only between bytecodes,
+ * so a long call with the GIL released would finish before KeyboardInterrupt.  For a
+ * long call from the main thread the binding installs dlk_sigint_watch()'s handler,
+ * which sets dlk_sigint_seen and then calls the handler it replaced (Python's, which
+ * schedules the KeyboardInterrupt), and passes &dlk_sigint_seen as the kernel's
+ * `stop` flag.  Kernels that take one look at it between work items (DLK_STOPPED) and
+ * return DLK_EINTR; stop may be NULL (never stop). */
+typedef volatile sig_atomic_t dlk_stop_flag;
+extern dlk_stop_flag dlk_sigint_seen;
+int dlk_sigint_watch(void);     /* 1: installed (and the flag cleared); 0: not */
+void dlk_sigint_unwatch(void);  /* puts the replaced handler back */
+#define DLK_STOPPED(stop) ((stop) != NULL && *(stop))
 
 #define DLK_RESTRICT __restrict__
 

@@ -19,6 +19,11 @@
 
 /* Multiply-adds of one step below which a second thread costs more than it brings. */
 #define RNN_GRAIN ((int64_t)1 << 16)
+/* Steps per parallel region, and rows per input-projection product, when a call may
+ * be stopped by Ctrl-C (dlk.h): the stop flag is read between them, so that every
+ * thread leaves at the same step. */
+#define STOP_STEPS 64
+#define STOP_ROWS ((int64_t)1 << 14)
 
 #define T float
 #define SFX f32

@@ -28,24 +28,19 @@ DLK_CLONES static void FN(activate_)(T *DLK_RESTRICT a, const T *DLK_RESTRICT b,
     }
 }
 
-int FN(dlk_rnn_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *x, const T *h0,
-                         const T *W, const T *U, const T *b, const int64_t *lengths, int relu,
-                         T *hs, int nthreads)
+/* Steps [s0, s1) of the forward recursion in one parallel region: each thread owns a
+ * slice of the state units; a barrier per step publishes h_t before anyone reads it. */
+static void FN(forward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *h0, const T *W,
+                               const T *b, const int64_t *lengths, int relu, T *hs,
+                               int64_t s0, int64_t s1, int nt)
 {
     const int64_t ld = Tn * H;              /* hs[:, t] is B rows, ld apart */
-    /* the input projection of every step at once: hs = x Uᵀ (+ b below) */
-    int st = GEMM_PAR(0, 1, B * Tn, H, D, (T)1, x, D, U, D, (T)0, hs, H, nthreads);
-    if (st != DLK_OK) return st;
-    int nt = dlk_threads_for(B * H * H, RNN_GRAIN, nthreads);
-    if (nt > (H + 15) / 16) nt = (int)((H + 15) / 16);
-    /* one parallel region for the whole sequence: each thread owns a slice of the
-     * state units; a barrier per step publishes h_t before anyone reads it */
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int t = 0;
         DLK_THREAD_NUM(t);
         COLUMNS(H, t, nt, n0, n1);
-        for (int64_t s = 0; s < Tn && n1 > n0; s++) {
+        for (int64_t s = s0; s < s1 && n1 > n0; s++) {
             const T *prev = s == 0 ? h0 : hs + (s - 1) * H;
             int64_t lprev = s == 0 ? H : ld;
             T *cur = hs + s * H;
@@ -63,29 +58,47 @@ int FN(dlk_rnn_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *x
 #pragma omp barrier
         }
     }
+}
+
+int FN(dlk_rnn_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *x, const T *h0,
+                         const T *W, const T *U, const T *b, const int64_t *lengths, int relu,
+                         T *hs, const dlk_stop_flag *stop, int nthreads)
+{
+    /* the input projection of every step at once: hs = x Uᵀ (+ b below); in blocks of
+     * rows when the call may be stopped (the same bits: each row is its own product) */
+    const int64_t rows = B * Tn, block = stop ? STOP_ROWS : rows;
+    for (int64_t r0 = 0; r0 < rows; r0 += block) {
+        if (DLK_STOPPED(stop)) return DLK_EINTR;
+        int64_t n = rows - r0 < block ? rows - r0 : block;
+        int st = GEMM_PAR(0, 1, n, H, D, (T)1, x + r0 * D, D, U, D, (T)0, hs + r0 * H, H,
+                          nthreads);
+        if (st != DLK_OK) return st;
+    }
+    int nt = dlk_threads_for(B * H * H, RNN_GRAIN, nthreads);
+    if (nt > (H + 15) / 16) nt = (int)((H + 15) / 16);
+    /* the whole sequence in one region, or STOP_STEPS at a time when it may be stopped */
+    const int64_t chunk = stop ? STOP_STEPS : Tn;
+    for (int64_t s0 = 0; s0 < Tn; s0 += chunk) {
+        if (DLK_STOPPED(stop)) return DLK_EINTR;
+        FN(forward_steps_)(B, Tn, H, h0, W, b, lengths, relu, hs, s0,
+                           s0 + chunk < Tn ? s0 + chunk : Tn, nt);
+    }
     return DLK_OK;
 }
 
-int FN(dlk_rnn_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *dhs,
-                          const T *x, const T *hs, const T *h0, const T *W, const T *U,
-                          const int64_t *lengths, int relu, T *dx, T *dh0, T *dW, T *dU,
-                          T *db, int nthreads)
+/* Steps s1 − 1 down to s0 of BPTT in one parallel region (columns as forward_steps_):
+ * δ_t into delta, the carried gradient into carry (g: scratch). */
+static void FN(backward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *dhs, const T *hs,
+                                const T *W, const int64_t *lengths, int relu, T *delta,
+                                T *g, T *carry, int64_t s0, int64_t s1, int nt)
 {
-    const int64_t ld = Tn * H, BT = B * Tn;
-    /* delta (B, T, H) for the products after the loop, hprev (B, T, H) = h_{t−1},
-     * g and carry (B, H) for the recursion */
-    T *delta = malloc((size_t)(2 * BT * H + 2 * B * H) * sizeof(T));
-    if (!delta) return DLK_ENOMEM;
-    T *hprev = delta + BT * H, *g = hprev + BT * H, *carry = g + B * H;
-    memset(carry, 0, (size_t)(B * H) * sizeof(T));
-    int nt = dlk_threads_for(B * H * H, RNN_GRAIN, nthreads);
-    if (nt > (H + 15) / 16) nt = (int)((H + 15) / 16);
+    const int64_t ld = Tn * H;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int t = 0;
         DLK_THREAD_NUM(t);
         COLUMNS(H, t, nt, n0, n1);
-        for (int64_t s = Tn - 1; s >= 0 && n1 > n0; s--) {
+        for (int64_t s = s1 - 1; s >= s0 && n1 > n0; s--) {
             /* g = ∂L/∂h_t + carry; δ_t = g ⊙ f′(a_t), f′ from h_t; frozen steps pass g on */
             for (int64_t i = 0; i < B; i++) {
                 const T *gi = dhs + i * ld + s * H, *h = hs + i * ld + s * H;
@@ -108,6 +121,31 @@ int FN(dlk_rnn_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *
              * carry and g, and writes δ of another step than the one the other
              * threads' products may still be reading */
         }
+    }
+}
+
+int FN(dlk_rnn_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *dhs,
+                          const T *x, const T *hs, const T *h0, const T *W, const T *U,
+                          const int64_t *lengths, int relu, T *dx, T *dh0, T *dW, T *dU,
+                          T *db, const dlk_stop_flag *stop, int nthreads)
+{
+    const int64_t ld = Tn * H, BT = B * Tn;
+    /* delta (B, T, H) for the products after the loop, hprev (B, T, H) = h_{t−1},
+     * g and carry (B, H) for the recursion */
+    T *delta = malloc((size_t)(2 * BT * H + 2 * B * H) * sizeof(T));
+    if (!delta) return DLK_ENOMEM;
+    T *hprev = delta + BT * H, *g = hprev + BT * H, *carry = g + B * H;
+    memset(carry, 0, (size_t)(B * H) * sizeof(T));
+    int nt = dlk_threads_for(B * H * H, RNN_GRAIN, nthreads);
+    if (nt > (H + 15) / 16) nt = (int)((H + 15) / 16);
+    const int64_t chunk = stop ? STOP_STEPS : Tn;
+    for (int64_t s1 = Tn; s1 > 0; s1 -= chunk) {
+        if (DLK_STOPPED(stop)) {
+            free(delta);
+            return DLK_EINTR;
+        }
+        FN(backward_steps_)(B, Tn, H, dhs, hs, W, lengths, relu, delta, g, carry,
+                            s1 - chunk > 0 ? s1 - chunk : 0, s1, nt);
     }
     memcpy(dh0, carry, (size_t)(B * H) * sizeof(T));
     /* everything that does not feed the recursion: one product each, over all steps */

@@ -23,15 +23,18 @@ def test_native_matches_reference(name, dtype):
         assert rel_err <= TOLERANCE[np.dtype(dtype)], f"{name} [{label}]: rel err {rel_err}"
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", native.implemented())
-def test_same_bits_at_1_and_2_threads(name):
+def test_same_bits_at_any_thread_count_and_every_run(name, dtype):
+    """Fixed reduction orders: 1, 2, 3 and 4 threads and a second run agree bitwise."""
     rng = np.random.default_rng(8)
-    for label, run in SAMPLES[name](rng, np.float32):
+    for label, run in SAMPLES[name](rng, dtype):
         with dlkern.threads(1):
             a = run(native)
-        with dlkern.threads(2):
-            b = run(native)
-        assert compare(a, b)[0] == 0, f"{name} [{label}] differs between 1 and 2 threads"
+        for nt in (2, 3, 4, 2):
+            with dlkern.threads(nt):
+                b = run(native)
+            assert compare(a, b)[0] == 0, f"{name} [{label}] differs at 1 and {nt} threads"
 
 
 @pytest.mark.parametrize("name", native.implemented())

@@ -7,7 +7,11 @@ cdef extern from "dlk.h" nogil:
         DLK_ENOMEM
         DLK_EINVAL
         DLK_EBLAS
+        DLK_EINTR
+    ctypedef int dlk_stop_flag      # volatile sig_atomic_t in C
     int dlk_openmp_enabled()
     const char *dlk_isa_name()
 
 cdef int check_status(int status, str fn) except -1
+cdef const dlk_stop_flag *watch_sigint(double work)
+cdef void unwatch_sigint(const dlk_stop_flag *stop) noexcept

@@ -1,9 +1,42 @@
-"""Status codes to exceptions, and the build facts dlkern.info() reports."""
+"""Status codes to exceptions, the Ctrl-C watch of long calls, and the build facts
+dlkern.info() reports."""
+import threading
+
+from cpython.exc cimport PyErr_CheckSignals
+
+cdef extern from "dlk.h" nogil:
+    dlk_stop_flag dlk_sigint_seen
+    int dlk_sigint_watch()
+    void dlk_sigint_unwatch()
+
+# Calls of fewer multiply-adds than this (a few milliseconds) are not worth the two
+# system calls of the watch: Ctrl-C waits for them to end.
+cdef double WATCH_WORK = 1e7
+cdef object _main = threading.main_thread()
+
+
+cdef const dlk_stop_flag *watch_sigint(double work):
+    """The stop flag to give a kernel of `work` multiply-adds: NULL (never stop) for
+    short calls and off the main thread, where Python delivers no signal; else the
+    SIGINT watch of dlk.h is installed until unwatch_sigint."""
+    if work < WATCH_WORK or threading.current_thread() is not _main:
+        return NULL
+    if not dlk_sigint_watch():
+        return NULL
+    return &dlk_sigint_seen
+
+
+cdef void unwatch_sigint(const dlk_stop_flag *stop) noexcept:
+    if stop != NULL:
+        dlk_sigint_unwatch()
 
 
 cdef int check_status(int status, str fn) except -1:
     if status == DLK_OK:
         return 0
+    if status == DLK_EINTR:
+        PyErr_CheckSignals()          # Python's handler: raises KeyboardInterrupt
+        raise KeyboardInterrupt(f"{fn}: interrupted")
     if status == DLK_ENOMEM:
         raise MemoryError(f"{fn}: out of memory for the kernel's workspace")
     if status == DLK_EBLAS:

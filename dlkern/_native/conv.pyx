@@ -6,7 +6,7 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status
+from .common cimport check_status, dlk_stop_flag, watch_sigint, unwatch_sigint
 from .gemm cimport load_blas
 
 cnp.import_array()
@@ -20,15 +20,22 @@ cdef extern from "conv.h" nogil:
     int dlk_col2im_f32(const dlk_conv_shape *s, const float *cols, float *x, int nt)
     int dlk_col2im_f64(const dlk_conv_shape *s, const double *cols, double *x, int nt)
     int dlk_conv2d_f32(const dlk_conv_shape *s, const float *x, const float *w,
-                       const float *b, float *y, int64_t workspace, int nt)
+                       const float *b, float *y, int64_t workspace,
+                       const dlk_stop_flag *stop, int nt)
     int dlk_conv2d_f64(const dlk_conv_shape *s, const double *x, const double *w,
-                       const double *b, double *y, int64_t workspace, int nt)
+                       const double *b, double *y, int64_t workspace,
+                       const dlk_stop_flag *stop, int nt)
     int dlk_conv2d_backward_f32(const dlk_conv_shape *s, const float *dy, const float *x,
                                 const float *w, float *dx, float *dw, float *db,
-                                int64_t workspace, int nt)
+                                int64_t workspace, const dlk_stop_flag *stop, int nt)
     int dlk_conv2d_backward_f64(const dlk_conv_shape *s, const double *dy, const double *x,
                                 const double *w, double *dx, double *dw, double *db,
-                                int64_t workspace, int nt)
+                                int64_t workspace, const dlk_stop_flag *stop, int nt)
+
+
+cdef double _macs(const dlk_conv_shape *s):
+    """Multiply-adds of the forward product."""
+    return <double>s.B * s.O * s.Ho * s.Wo * s.C * s.kh * s.kw
 
 
 cdef dlk_conv_shape _shape(x_shape, int64_t O, k, s, p, o):
@@ -95,13 +102,15 @@ def conv2d(x, w, b=None, stride=1, padding=0):
     cdef int64_t ws = _backend.get_workspace_limit()
     cdef int status, nt = _backend.get_num_threads()
     cdef bint single = _f32(xc)
+    cdef const dlk_stop_flag *stop = watch_sigint(_macs(&sh))
     with nogil:
         if single:
             status = dlk_conv2d_f32(&sh, <float *>xc.data, <float *>wc.data, <float *>bp,
-                                    <float *>y.data, ws, nt)
+                                    <float *>y.data, ws, stop, nt)
         else:
             status = dlk_conv2d_f64(&sh, <double *>xc.data, <double *>wc.data,
-                                    <double *>bp, <double *>y.data, ws, nt)
+                                    <double *>bp, <double *>y.data, ws, stop, nt)
+    unwatch_sigint(stop)
     check_status(status, fn)
     return y
 
@@ -118,14 +127,17 @@ def conv2d_backward(dy, x, w, stride=1, padding=0):
     cdef int64_t ws = _backend.get_workspace_limit()
     cdef int status, nt = _backend.get_num_threads()
     cdef bint single = _f32(xc)
+    cdef const dlk_stop_flag *stop = watch_sigint(2 * _macs(&sh))
     with nogil:
         if single:
             status = dlk_conv2d_backward_f32(&sh, <float *>dyc.data, <float *>xc.data,
                                              <float *>wc.data, <float *>dx.data,
-                                             <float *>dw.data, <float *>db.data, ws, nt)
+                                             <float *>dw.data, <float *>db.data, ws, stop, nt)
         else:
             status = dlk_conv2d_backward_f64(&sh, <double *>dyc.data, <double *>xc.data,
                                              <double *>wc.data, <double *>dx.data,
-                                             <double *>dw.data, <double *>db.data, ws, nt)
+                                             <double *>dw.data, <double *>db.data, ws, stop,
+                                             nt)
+    unwatch_sigint(stop)
     check_status(status, fn)
     return dx, dw, db
