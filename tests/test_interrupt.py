@@ -5,6 +5,7 @@ subprocess, which sends itself SIGINT from a timer thread."""
 import json
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import pytest
@@ -61,8 +62,9 @@ SCRIPT = textwrap.dedent('''
 @pytest.mark.parametrize("name", ["conv2d_backward", "rnn_forward",
                                   "scaled_dot_product_attention"])
 def test_ctrl_c_stops_a_long_native_call(name):
+    # cwd elsewhere: from the checkout's root, `-c` would import the unbuilt sources
     r = subprocess.run([sys.executable, "-c", SCRIPT, name], capture_output=True, text=True,
-                       timeout=300)
+                       timeout=300, cwd=tempfile.gettempdir())
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     if out["full"] < 0.3:
