@@ -32,7 +32,8 @@ def cross_entropy(logits, labels):
     """L = −1/B Σ_i ln p_{i, y_i} with p = softmax(logits) (seed sections 11, 13, 14);
     logits (B, C), integer labels (B,) in [0, C);  ∂L/∂logits = (p − onehot(y))/B."""
     B, C = _checks.cross_entropy_args("cross_entropy", logits, labels)
-    shifted = logits - logits.max(axis=1, keepdims=True)
+    z = logits.astype(np.float64)               # in double: finite for any float logits
+    shifted = z - z.max(axis=1, keepdims=True)
     log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     rows = np.arange(B)
     loss = -np.sum(log_p[rows, labels]) / B
@@ -47,7 +48,8 @@ def mse(y_hat, y):
     fn = "mse"
     B = _checks.loss_pair(fn, "y_hat", y_hat, "y", y)
     d = y_hat - y
-    return float(np.sum(d * d) / B), (2 * d / B).astype(y_hat.dtype, copy=False)
+    d64 = y_hat.astype(np.float64) - y         # the loss in double: finite for any floats
+    return float(np.sum(d64 * d64) / B), (2 * d / B).astype(y_hat.dtype, copy=False)
 
 
 def sequence_mse(y_hat, y, lengths):
@@ -57,5 +59,6 @@ def sequence_mse(y_hat, y, lengths):
     inside = (np.arange(T)[None, :] < lengths[:, None])[..., None]      # (N, T, 1)
     weight = inside / (N * lengths.reshape(N, 1, 1))
     d = y_hat - y
-    loss = np.sum(weight * d * d)
+    d64 = y_hat.astype(np.float64) - y         # the loss in double: finite for any floats
+    loss = np.sum(weight * d64 * d64)
     return float(loss), (2 * weight * d).astype(y_hat.dtype, copy=False)
