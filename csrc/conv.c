@@ -33,6 +33,17 @@
 #define GROUP_COLS 1024
 #endif
 
+/* Forward 3×3 stride-1 convolutions with enough channels go through Winograd
+ * F(2×2, 3×3) (conv_impl.h): 2.25× fewer multiplications; with few channels the
+ * transforms cost more than they save.  WINO_TILES: tiles per chunk (GEMM rows). */
+#ifndef WINO_MIN_CHANNELS
+#define WINO_MIN_CHANNELS 16
+#endif
+#define WINO_TILES 1024
+#define WINOGRAD_FITS(s)                                                              \
+    ((s)->kh == 3 && (s)->kw == 3 && (s)->sh == 1 && (s)->sw == 1 &&                  \
+     (s)->C >= WINO_MIN_CHANNELS && (s)->O >= WINO_MIN_CHANNELS)
+
 #define T float
 #define SFX f32
 #define GEMM dlk_gemm_par_f32

@@ -109,6 +109,214 @@ static int64_t FN(group_samples_)(const dlk_conv_shape *s, int64_t bytes)
     return nb < 1 ? 1 : nb;
 }
 
+/* ---- Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions (Lavin and Gray, 2016) ----
+ * A 2×2 block of outputs is Aᵀ[(G g Gᵀ) ∘ (Bᵀ d B)]A for the 4×4 input patch d and
+ * the 3×3 filter g: 16 multiplications instead of 36.  Summed over the channels the
+ * 16 element-wise products are 16 GEMMs, M_ξ (O × tiles) = U_ξ (O × C) · V_ξ (C × tiles),
+ * over the tiles (b, th, tw) of a chunk of whole samples. */
+
+/* U[ξ][o][c] = (G g Gᵀ)_ξ, G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]. */
+static void FN(wino_filter_)(const dlk_conv_shape *s, const T *w, T *U)
+{
+    const int64_t O = s->O, C = s->C;
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t c = 0; c < C; c++) {
+            const T *g = w + (o * C + c) * 9;
+            T t[4][3], u[4][4];
+            for (int j = 0; j < 3; j++) {
+                t[0][j] = g[j];
+                t[1][j] = (g[j] + g[3 + j] + g[6 + j]) * (T)0.5;
+                t[2][j] = (g[j] - g[3 + j] + g[6 + j]) * (T)0.5;
+                t[3][j] = g[6 + j];
+            }
+            for (int i = 0; i < 4; i++) {
+                u[i][0] = t[i][0];
+                u[i][1] = (t[i][0] + t[i][1] + t[i][2]) * (T)0.5;
+                u[i][2] = (t[i][0] - t[i][1] + t[i][2]) * (T)0.5;
+                u[i][3] = t[i][2];
+            }
+            for (int xi = 0; xi < 16; xi++) U[(xi * O + o) * C + c] = u[xi / 4][xi % 4];
+        }
+}
+
+/* V[ξ][c][q] = (Bᵀ d B)_ξ for tile rows [th0, th1) of samples [b0, b0 + nb),
+ * q = (b − b0, th − th0, tw);
+ * Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1].  The patch of tile (th, tw) starts at
+ * (2th − ph, 2tw − pw), 0 outside: each plane is copied once into a zero-padded
+ * buffer, Bᵀ is applied down whole rows, then B across each tile's four columns. */
+DLK_CLONES static void FN(wino_input_)(const dlk_conv_shape *s, const T *DLK_RESTRICT x,
+                                       int64_t b0, int64_t nb, int64_t th0, int64_t th1,
+                                       T *DLK_RESTRICT V, T *DLK_RESTRICT pad)
+{
+    const int64_t C = s->C, H = s->H, W = s->W;
+    const int64_t tw_n = (s->Wo + 1) / 2, tps = (th1 - th0) * tw_n;
+    const int64_t n = nb * tps, L = 2 * tw_n + 2, R = 2 * (th1 - th0) + 2;
+    T *m = pad + R * L;                                   /* 4 rows of Bᵀ d */
+    for (int64_t j = 0; j < nb; j++)
+        for (int64_t c = 0; c < C; c++) {
+            const T *xc = x + ((b0 + j) * C + c) * H * W;
+            for (int64_t r = 0; r < R; r++) {          /* padded rows 2·th0 … 2·th1 + 1 */
+                int64_t h = 2 * th0 + r - s->ph;
+                T *pr = pad + r * L;
+                if (h < 0 || h >= H) {
+                    memset(pr, 0, (size_t)L * sizeof(T));
+                    continue;
+                }
+                /* columns: pw zeros, the row (as much as the tiles read), zeros */
+                int64_t in = W < L - s->pw ? W : L - s->pw;
+                memset(pr, 0, (size_t)s->pw * sizeof(T));
+                memcpy(pr + s->pw, xc + h * W, (size_t)in * sizeof(T));
+                memset(pr + s->pw + in, 0, (size_t)(L - s->pw - in) * sizeof(T));
+            }
+            for (int64_t th = 0; th < th1 - th0; th++) {
+                const T *d0 = pad + 2 * th * L, *d1 = d0 + L, *d2 = d1 + L, *d3 = d2 + L;
+                T *m0 = m, *m1 = m + L, *m2 = m + 2 * L, *m3 = m + 3 * L;
+#pragma omp simd
+                for (int64_t k = 0; k < L; k++) {
+                    m0[k] = d0[k] - d2[k];
+                    m1[k] = d1[k] + d2[k];
+                    m2[k] = d2[k] - d1[k];
+                    m3[k] = d1[k] - d3[k];
+                }
+                const int64_t q0 = j * tps + th * tw_n;
+                for (int i = 0; i < 4; i++) {
+                    const T *mi = m + i * L;
+                    T *v0 = V + ((4 * i) * C + c) * n + q0, *v1 = v0 + C * n;
+                    T *v2 = v1 + C * n, *v3 = v2 + C * n;
+#pragma omp simd
+                    for (int64_t tw = 0; tw < tw_n; tw++) {
+                        T a = mi[2 * tw], e = mi[2 * tw + 1], f = mi[2 * tw + 2];
+                        T g = mi[2 * tw + 3];
+                        v0[tw] = a - f;
+                        v1[tw] = e + f;
+                        v2[tw] = f - e;
+                        v3[tw] = e - g;
+                    }
+                }
+            }
+        }
+}
+
+/* y of tile rows [th0, th1) of samples [b0, b0 + nb) = Aᵀ m A + bias per tile, from
+ * M[ξ][o][q];
+ * Aᵀ = [1 1 1 0; 0 1 −1 −1]; outputs past Ho or Wo (odd sizes) are dropped.  `tmp`
+ * holds the four outputs of every tile of one sample. */
+DLK_CLONES static void FN(wino_output_)(const dlk_conv_shape *s, const T *DLK_RESTRICT M,
+                                        const T *b, int64_t b0, int64_t nb, int64_t th0,
+                                        int64_t th1, T *DLK_RESTRICT y, T *DLK_RESTRICT tmp)
+{
+    const int64_t O = s->O, Ho = s->Ho, Wo = s->Wo;
+    const int64_t tw_n = (Wo + 1) / 2, tps = (th1 - th0) * tw_n, n = nb * tps;
+    T *y00 = tmp, *y01 = tmp + tps, *y10 = tmp + 2 * tps, *y11 = tmp + 3 * tps;
+    for (int64_t j = 0; j < nb; j++)
+        for (int64_t o = 0; o < O; o++) {
+            const T *mo = M + o * n + j * tps;
+            const int64_t st = O * n;                      /* from M_ξ to M_ξ+1 */
+            T bo = b ? b[o] : (T)0;
+#pragma omp simd
+            for (int64_t q = 0; q < tps; q++) {
+                T m[16];
+                for (int xi = 0; xi < 16; xi++) m[xi] = mo[xi * st + q];
+                T u0[4], u1[4];
+                for (int k = 0; k < 4; k++) {
+                    u0[k] = m[k] + m[4 + k] + m[8 + k];
+                    u1[k] = m[4 + k] - m[8 + k] - m[12 + k];
+                }
+                y00[q] = u0[0] + u0[1] + u0[2] + bo;
+                y01[q] = u0[1] - u0[2] - u0[3] + bo;
+                y10[q] = u1[0] + u1[1] + u1[2] + bo;
+                y11[q] = u1[1] - u1[2] - u1[3] + bo;
+            }
+            T *yo = y + ((b0 + j) * O + o) * Ho * Wo;
+            for (int64_t th = th0; th < th1; th++) {
+                T *r0 = yo + 2 * th * Wo, *r1 = r0 + Wo;
+                const int64_t q0 = (th - th0) * tw_n, full = Wo / 2;
+                for (int64_t tw = 0; tw < full; tw++) {
+                    r0[2 * tw] = y00[q0 + tw];
+                    r0[2 * tw + 1] = y01[q0 + tw];
+                }
+                if (Wo & 1) r0[Wo - 1] = y00[q0 + full];
+                if (2 * th + 1 < Ho) {
+                    for (int64_t tw = 0; tw < full; tw++) {
+                        r1[2 * tw] = y10[q0 + tw];
+                        r1[2 * tw + 1] = y11[q0 + tw];
+                    }
+                    if (Wo & 1) r1[Wo - 1] = y10[q0 + full];
+                }
+            }
+        }
+}
+
+/* How to cut the batch into chunks whose transformed tiles fit `slot` bytes: *nb
+ * whole samples per chunk (aiming at GEMMs of about WINO_TILES columns), or, when one
+ * sample does not fit, single samples in blocks of *rows tile rows.  0: not even one
+ * row of tiles fits (the caller takes the im2col path). */
+static int FN(wino_plan_)(const dlk_conv_shape *s, int64_t slot, int64_t *nb, int64_t *rows)
+{
+    const int64_t tw_n = (s->Wo + 1) / 2, th_n = (s->Ho + 1) / 2;
+    const int64_t per_row = 16 * (s->C + s->O) * tw_n * (int64_t)sizeof(T);
+    int64_t fit = slot / per_row;                       /* tile rows that fit */
+    if (fit < 1) return 0;
+    if (fit < th_n) {
+        *nb = 1;
+        *rows = fit;
+        return 1;
+    }
+    *rows = th_n;
+    *nb = fit / th_n;
+    int64_t want = (WINO_TILES + th_n * tw_n - 1) / (th_n * tw_n);
+    if (*nb > want) *nb = want;
+    if (*nb > s->B) *nb = s->B;
+    return 1;
+}
+
+static int FN(conv2d_winograd_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b,
+                                T *y, int64_t nb, int64_t rows, const dlk_stop_flag *stop,
+                                int nthreads)
+{
+    const int64_t C = s->C, O = s->O, tw_n = (s->Wo + 1) / 2, th_n = (s->Ho + 1) / 2;
+    const int64_t nt = nthreads < 1 ? 1 : nthreads;
+    if (nb > 1) {   /* as many chunks as a multiple of the threads, of equal size */
+        int64_t groups = (s->B + nb - 1) / nb;
+        groups = (groups + nt - 1) / nt * nt;
+        nb = (s->B + groups - 1) / groups;
+    }
+    const int64_t chunk = nb * rows * tw_n, blocks = (th_n + rows - 1) / rows;
+    const int64_t items = (s->B + nb - 1) / nb * blocks;
+    /* per thread: V and M, the padded rows and 4 rows of Bᵀ d, 4 outputs per tile */
+    const int64_t per_thread = 16 * chunk * (C + O) + (2 * rows + 6) * (2 * tw_n + 2) +
+                               4 * rows * tw_n;
+    int outer = items >= nt ? (int)nt : 1;
+    T *ws = malloc((size_t)(16 * O * C + outer * per_thread) * sizeof(T));
+    if (!ws) return DLK_ENOMEM;
+    T *U = ws;
+    FN(wino_filter_)(s, w, U);
+    int inner = outer > 1 ? 1 : (int)nt, status = DLK_OK;
+#pragma omp parallel num_threads(outer) if (outer > 1)
+    {
+        int t = 0;
+        DLK_THREAD_NUM(t);
+        T *V = ws + 16 * O * C + (int64_t)t * per_thread, *M = V + 16 * chunk * C;
+        T *scratch = M + 16 * chunk * O;
+#pragma omp for schedule(static)
+        for (int64_t it = 0; it < items; it++) {
+            if (DLK_STOPPED(stop)) continue;
+            int64_t b0 = it / blocks * nb, cnt = b0 + nb <= s->B ? nb : s->B - b0;
+            int64_t th0 = it % blocks * rows, th1 = th0 + rows < th_n ? th0 + rows : th_n;
+            int64_t n = cnt * (th1 - th0) * tw_n;
+            FN(wino_input_)(s, x, b0, cnt, th0, th1, V, scratch);
+            for (int xi = 0; xi < 16; xi++) {
+                int st = GEMM(0, 0, O, n, C, (T)1, U + xi * O * C, C, V + xi * C * n, n,
+                              (T)0, M + xi * O * n, n, inner);
+                if (st != DLK_OK) status = st;
+            }
+            FN(wino_output_)(s, M, b, b0, cnt, th0, th1, y, scratch);
+        }
+    }
+    free(ws);
+    return DLK_STOPPED(stop) ? DLK_EINTR : status;
+}
+
 int FN(dlk_conv2d_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b, T *y,
                     int64_t workspace, const dlk_stop_flag *stop, int nthreads)
 {
@@ -116,6 +324,9 @@ int FN(dlk_conv2d_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b,
     const int64_t sample_in = s->C * s->H * s->W, sample_out = s->O * plane;
     int64_t nt = nthreads < 1 ? 1 : nthreads;
     int64_t slot = workspace / WS_SLOTS(nt);
+    int64_t wnb, wrows;
+    if (WINOGRAD_FITS(s) && FN(wino_plan_)(s, slot, &wnb, &wrows))
+        return FN(conv2d_winograd_)(s, x, w, b, y, wnb, wrows, stop, nthreads);
     /* an item is either a group of nb whole samples (small images: one product for
      * several samples, its output scattered into y) or one sample's block of rows
      * (large images: the product writes straight into y) */
@@ -179,6 +390,27 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
     const int64_t K = s->C * s->kh * s->kw, plane = s->Ho * s->Wo, wsize = s->O * K;
     const int64_t sample_in = s->C * s->H * s->W, sample_out = s->O * plane;
     int64_t nt = nthreads < 1 ? 1 : nthreads;
+    /* dX of a 3×3 stride-1 convolution is one itself: dY convolved with the flipped,
+     * transposed filters and padding 2 − p.  It goes through Winograd when that fits;
+     * the loop below then makes dW only. */
+    int with_dx = 1;
+    if (WINOGRAD_FITS(s) && s->ph <= 2 && s->pw <= 2) {
+        dlk_conv_shape t = {s->B, s->O, s->Ho, s->Wo, s->C, 3, 3, 1, 1, 2 - s->ph, 2 - s->pw,
+                            s->H, s->W};
+        int64_t wnb, wrows;
+        if (FN(wino_plan_)(&t, workspace / WS_SLOTS(nt), &wnb, &wrows)) {
+            T *wt = malloc((size_t)wsize * sizeof(T));
+            if (!wt) return DLK_ENOMEM;
+            for (int64_t o = 0; o < s->O; o++)
+                for (int64_t c = 0; c < s->C; c++)
+                    for (int q = 0; q < 9; q++)
+                        wt[(c * s->O + o) * 9 + q] = w[(o * s->C + c) * 9 + 8 - q];
+            int st = FN(conv2d_winograd_)(&t, dy, wt, NULL, dx, wnb, wrows, stop, nthreads);
+            free(wt);
+            if (st != DLK_OK) return st;
+            with_dx = 0;
+        }
+    }
     /* two buffers per thread: the columns (for dW) and their gradient (for dX) */
     int64_t slot = workspace / WS_SLOTS(2 * nt);
     int64_t rows = FN(block_rows_)(s, slot);
@@ -216,10 +448,10 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
                 int st = GEMM(0, 1, s->O, K, n, (T)1, dyt, n, cols, n, first ? (T)0 : (T)1,
                               dwg, K, inner);
                 first = 0;
-                if (st == DLK_OK)
+                if (st == DLK_OK && with_dx)
                     st = GEMM(1, 0, K, n, s->O, (T)1, w, K, dyt, n, (T)0, dcols, n, inner);
                 if (st != DLK_OK) status = st;
-                for (int64_t j = 0; j < cnt; j++) {
+                for (int64_t j = 0; j < cnt && with_dx; j++) {
                     T *dxb = dx + (b0 + j) * sample_in;
                     memset(dxb, 0, (size_t)sample_in * sizeof(T));
                     FN(col2im_rows_)(s, dcols + j * plane, n, 0, s->Ho, dxb);
@@ -227,7 +459,7 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
             }
             for (int64_t bi = g0; nb == 1 && bi < g1 && !DLK_STOPPED(stop); bi++) {
                 T *dxb = dx + bi * sample_in;
-                memset(dxb, 0, (size_t)sample_in * sizeof(T));
+                if (with_dx) memset(dxb, 0, (size_t)sample_in * sizeof(T));
                 for (int64_t oh0 = 0; oh0 < s->Ho; oh0 += rows) {
                     int64_t oh1 = oh0 + rows < s->Ho ? oh0 + rows : s->Ho;
                     int64_t n = (oh1 - oh0) * s->Wo;
@@ -238,11 +470,11 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
                                   first ? (T)0 : (T)1, dwg, K, inner);
                     first = 0;
                     /* dcols = Wᵀ · dY_block, then added back into the pixels */
-                    if (st == DLK_OK)
+                    if (st == DLK_OK && with_dx)
                         st = GEMM(1, 0, K, n, s->O, (T)1, w, K, dyb, plane, (T)0, dcols, n,
                                   inner);
                     if (st != DLK_OK) status = st;
-                    FN(col2im_rows_)(s, dcols, n, oh0, oh1, dxb);
+                    if (with_dx) FN(col2im_rows_)(s, dcols, n, oh0, oh1, dxb);
                 }
             }
         }

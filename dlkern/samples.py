@@ -220,6 +220,8 @@ _CONV_CASES = [  # label, (B, C_in, H, W), (C_out, K_h, K_w), stride, padding
     ("rectangular 2x3, stride (2, 3), padding (0, 2)", (3, 3, 11, 10), (5, 2, 3), (2, 3), (0, 2)),
     ("odd channels", (2, 7, 9, 8), (5, 3, 3), 1, 1),
     ("kernel = padded input", (2, 2, 3, 4), (3, 5, 6), 1, 1),
+    ("Winograd path, odd sizes", (3, 17, 9, 7), (19, 3, 3), 1, 1),
+    ("Winograd path, no padding", (2, 16, 6, 5), (16, 3, 3), 1, 0),
 ]
 
 

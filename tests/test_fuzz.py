@@ -321,3 +321,29 @@ def test_losses(name, B, C, specials, dtype, seed):
         loss2, grad2 = getattr(native, name)(*args)
     agree(np.array(loss2), np.array(loss), dtype)
     agree(grad2, grad, dtype)
+
+
+@FUZZ
+@given(st.integers(1, 3), st.integers(16, 21), st.integers(16, 21), st.integers(1, 19),
+       st.integers(1, 19), st.integers(0, 2), st.sampled_from([32, 0.0625]), dtypes,
+       st.integers(0, 2 ** 31))
+def test_conv2d_winograd_path(B, C, O, H, W, pad, limit, dtype, seed):
+    """3×3 stride-1 convolutions with 16+ channels take the Winograd path, forward and
+    for dX (whole samples per chunk, or blocks of tile rows under a small workspace
+    limit)."""
+    import dlkern
+    H, W = max(H, 3 - 2 * pad), max(W, 3 - 2 * pad)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((B, C, H, W)).astype(dtype)
+    w = rng.standard_normal((O, C, 3, 3)).astype(dtype)
+    b = rng.standard_normal(O).astype(dtype)
+    before = dlkern.get_workspace_limit() / 2 ** 20
+    dlkern.set_workspace_limit(limit)          # MB; 64 KB: blocks of tile rows
+    try:
+        y = reference.conv2d(x, w, b, 1, pad)
+        agree(native.conv2d(x, w, b, 1, pad), y, dtype)
+        dy = rng.standard_normal(y.shape).astype(dtype)       # dX through Winograd too
+        agree(native.conv2d_backward(dy, x, w, 1, pad),
+              reference.conv2d_backward(dy, x, w, 1, pad), dtype)
+    finally:
+        dlkern.set_workspace_limit(before)
