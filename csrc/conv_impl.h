@@ -276,9 +276,10 @@ static int FN(conv2d_winograd_)(const dlk_conv_shape *s, const T *x, const T *w,
 {
     const int64_t C = s->C, O = s->O, tw_n = (s->Wo + 1) / 2, th_n = (s->Ho + 1) / 2;
     const int64_t nt = nthreads < 1 ? 1 : nthreads;
-    if (nb > 1) {   /* as many chunks as a multiple of the threads, of equal size */
+    if (nb > 1) {   /* equal chunks, a multiple of 4 of them: balanced at 2 or 4 threads
+                     * (not of nt: the chunks, and so the bits, must not depend on it) */
         int64_t groups = (s->B + nb - 1) / nb;
-        groups = (groups + nt - 1) / nt * nt;
+        groups = (groups + 3) / 4 * 4;
         nb = (s->B + groups - 1) / groups;
     }
     const int64_t chunk = nb * rows * tw_n, blocks = (th_n + rows - 1) / rows;
