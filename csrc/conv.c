@@ -1,4 +1,6 @@
-/* conv.c — 2-D convolution as im2col + GEMM (seed section 3), forward and backward.
+/* conv.c — 2-D convolution as im2col + GEMM (seed section 3), forward and backward;
+ * 3×3 stride-1 convolutions with 16+ channels by Winograd F(2×2, 3×3) instead, the
+ * forward pass and dX (see conv_impl.h).
  *
  * Forward: the work is a list of items (sample b, block of output rows).  An item's
  * columns (C·kh·kw × rows·Wo) are built in a per-thread buffer and multiplied by
@@ -40,6 +42,8 @@
 #define WINO_MIN_CHANNELS 16
 #endif
 #define WINO_TILES 1024
+/* dX through Winograd from planes of this many pixels (28×28) up */
+#define WINO_DX_PLANE 784
 #define WINOGRAD_FITS(s)                                                              \
     ((s)->kh == 3 && (s)->kw == 3 && (s)->sh == 1 && (s)->sw == 1 &&                  \
      (s)->C >= WINO_MIN_CHANNELS && (s)->O >= WINO_MIN_CHANNELS)
