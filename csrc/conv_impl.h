@@ -33,6 +33,8 @@ DLK_CLONES static void FN(im2col_rows_)(const dlk_conv_shape *s, const T *DLK_RE
                     for (int64_t ow = 0; ow < lo; ow++) out[ow] = 0;
                     if (sw == 1)
                         memcpy(out + lo, in + lo, (size_t)(hi - lo) * sizeof(T));
+                    else if (sw == 2)   /* a constant stride: shuffles, not a gather */
+                        for (int64_t ow = lo; ow < hi; ow++) out[ow] = in[ow * 2];
                     else
                         for (int64_t ow = lo; ow < hi; ow++) out[ow] = in[ow * sw];
                     for (int64_t ow = hi; ow < Wo; ow++) out[ow] = 0;
