@@ -61,8 +61,13 @@ DLK_CLONES static void FN(col2im_rows_)(const dlk_conv_shape *s, const T *DLK_RE
                     if (h < 0 || h >= H) continue;
                     const T *in = row + (oh - oh0) * Wo;
                     T *out = dxb + (c * H + h) * W + off;
+                    if (sw == 1) {      /* contiguous: plain vector adds, not a scatter */
 #pragma omp simd
-                    for (int64_t ow = lo; ow < hi; ow++) out[ow * sw] += in[ow];
+                        for (int64_t ow = lo; ow < hi; ow++) out[ow] += in[ow];
+                    } else {
+#pragma omp simd
+                        for (int64_t ow = lo; ow < hi; ow++) out[ow * sw] += in[ow];
+                    }
                 }
             }
 }
