@@ -420,8 +420,8 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
             with_dx = 0;
         }
     }
-    /* two buffers per thread: the columns (for dW) and their gradient (for dX) */
-    int64_t slot = workspace / WS_SLOTS(2 * nt);
+    /* buffers per thread: the columns (for dW) and, unless dX is done, their gradient */
+    int64_t slot = workspace / WS_SLOTS((with_dx ? 2 : 1) * nt);
     int64_t rows = FN(block_rows_)(s, slot);
     /* small images: nb whole samples per product, their dY gathered into dyt */
     int64_t nb = rows == s->Ho ? FN(group_samples_)(s, slot) : 1;
@@ -430,7 +430,7 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
     int64_t G = s->B < DW_GROUPS ? s->B : DW_GROUPS;
     int outer = G >= nt ? (int)nt : 1;
     int64_t blk = nb > 1 ? K * nb * plane : K * rows * s->Wo;
-    int64_t per_thread = 2 * blk + (nb > 1 ? s->O * nb * plane : 0);
+    int64_t per_thread = (with_dx ? 2 : 1) * blk + (nb > 1 ? s->O * nb * plane : 0);
     T *ws = malloc((size_t)(outer * per_thread + G * wsize) * sizeof(T));
     if (!ws) return DLK_ENOMEM;
     T *partial = ws + outer * per_thread;
@@ -439,7 +439,8 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
     {
         int t = 0;
         DLK_THREAD_NUM(t);
-        T *cols = ws + (int64_t)t * per_thread, *dcols = cols + blk, *dyt = dcols + blk;
+        T *cols = ws + (int64_t)t * per_thread, *dcols = cols + blk;     /* if with_dx */
+        T *dyt = cols + (with_dx ? 2 : 1) * blk;
 #pragma omp for schedule(static)
         for (int64_t g = 0; g < G; g++) {
             T *dwg = partial + g * wsize;

@@ -39,13 +39,17 @@ def assert_close(actual, expected, dtype, scale=1.0):
     np.testing.assert_allclose(actual, expected, rtol=tol["rtol"], atol=tol["atol"] * scale)
 
 
-def noncontiguous(x):
+def noncontiguous(x, axis=-1):
     """The same values as x in a non-contiguous view (every other element of a
-    twice-as-large buffer along the last axis)."""
-    buf = np.empty(x.shape[:-1] + (2 * x.shape[-1],), dtype=x.dtype) if x.ndim else None
-    if buf is None:
+    twice-as-large buffer along `axis`)."""
+    if x.ndim == 0:
         return x
-    buf[..., ::2] = x
-    view = buf[..., ::2]
-    assert not view.flags.c_contiguous or x.shape[-1] <= 1
+    shape = list(x.shape)
+    shape[axis] *= 2
+    buf = np.empty(shape, dtype=x.dtype)
+    every_other = [slice(None)] * x.ndim
+    every_other[axis] = slice(None, None, 2)
+    buf[tuple(every_other)] = x
+    view = buf[tuple(every_other)]
+    assert not view.flags.c_contiguous or x.shape[axis] <= 1 or x.size == 0
     return view

@@ -9,6 +9,7 @@ import pytest
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
+from conftest import noncontiguous  # noqa: E402
 from dlkern import native, reference  # noqa: E402
 from dlkern.samples import TOLERANCE, compare  # noqa: E402
 
@@ -149,18 +150,8 @@ def sprinkle(x, rng, on):
 
 
 def view(x, rng, on):
-    """With `on`, the same values as a non-contiguous view (every other element of a
-    larger array along a random axis)."""
-    if not on or x.ndim == 0:
-        return x
-    ax = int(rng.integers(x.ndim))
-    shape = list(x.shape)
-    shape[ax] *= 2
-    big = np.full(shape, np.nan, x.dtype)
-    sl = [slice(None)] * x.ndim
-    sl[ax] = slice(None, None, 2)
-    big[tuple(sl)] = x
-    return big[tuple(sl)]
+    """With `on`, the same values as a non-contiguous view along a random axis."""
+    return noncontiguous(x, int(rng.integers(x.ndim))) if on and x.ndim else x
 
 
 def shifted(x):

@@ -48,7 +48,7 @@ def mse(y_hat, y):
     fn = "mse"
     B = _checks.loss_pair(fn, "y_hat", y_hat, "y", y)
     d = y_hat - y
-    d64 = y_hat.astype(np.float64) - y         # the loss in double: finite for any floats
+    d64 = d.astype(np.float64)                 # squares summed in double, as native does
     return float(np.sum(d64 * d64) / B), (2 * d / B).astype(y_hat.dtype, copy=False)
 
 
@@ -58,7 +58,6 @@ def sequence_mse(y_hat, y, lengths):
     N, T = _checks.sequence_mse_args("sequence_mse", y_hat, y, lengths)
     inside = (np.arange(T)[None, :] < lengths[:, None])[..., None]      # (N, T, 1)
     weight = inside / (N * lengths.reshape(N, 1, 1))
-    d = y_hat - y
-    d64 = y_hat.astype(np.float64) - y         # the loss in double: finite for any floats
-    loss = np.sum(weight * d64 * d64)
+    d = y_hat.astype(np.float64) - y           # in double, as native does
+    loss = np.sum(weight * d * d)
     return float(loss), (2 * weight * d).astype(y_hat.dtype, copy=False)
