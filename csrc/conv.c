@@ -42,6 +42,13 @@
 #define WINO_MIN_CHANNELS 16
 #endif
 #define WINO_TILES 1024
+/* im2col/col2im of small "same"-padded planes at stride 1 as whole-plane shifts, for
+ * blocks of up to SHIFT_MAX output positions (see conv_impl.h) */
+#define SHIFT_MAX 1024
+#define SHIFTS_FIT(s, oh0, oh1)                                                       \
+    ((s)->sh == 1 && (s)->sw == 1 && (s)->Wo == (s)->W && (s)->W < 64 &&              \
+     ((oh1) - (oh0)) * (s)->W <= SHIFT_MAX)
+
 /* dX through Winograd from planes of this many pixels (28×28) up */
 #define WINO_DX_PLANE 784
 #define WINOGRAD_FITS(s)                                                              \

@@ -4,6 +4,81 @@
 #define CAT(a, b) CAT_(a, b)
 #define FN(name) CAT(name, SFX)
 
+/* Small planes at stride 1 with Wo = W ("same" padding): a row (c, i, j) of the
+ * columns is then the plane shifted by (i − ph)·W + (j − pw), with the columns that
+ * wrapped around zeroed.  One vector loop over the block replaces Ho loops of Wo
+ * elements, which at Wo = 8 are all remainder (im2col and col2im were 40% of a
+ * digits-sized backward pass).  col[k] is k's column in the block (SHIFTS_FIT in
+ * conv.c says when the path is taken).
+ *
+ * For row (i, j) of the block: the output positions [k0, k1) whose input row lies in
+ * the plane, the input offset of position k, and the valid columns [lo, hi). */
+static inline void FN(shift_range_)(const dlk_conv_shape *s, int64_t oh0, int64_t oh1,
+                                    int64_t i, int64_t j, int64_t *k0, int64_t *k1,
+                                    int64_t *in0, int64_t *lo, int64_t *hi)
+{
+    const int64_t W = s->W, off = j - s->pw;
+    int64_t a = s->ph - i > oh0 ? s->ph - i : oh0;            /* first output row inside */
+    int64_t e = s->H + s->ph - i < oh1 ? s->H + s->ph - i : oh1;
+    if (e < a) e = a;
+    *k0 = (a - oh0) * W;
+    *k1 = (e - oh0) * W;
+    *in0 = (a + i - s->ph) * W + off - *k0;                    /* input index = in0 + k */
+    *lo = off < 0 ? -off : 0;
+    *hi = off > 0 ? W - off : W;
+}
+
+DLK_CLONES static void FN(im2col_shift_)(const dlk_conv_shape *s, const T *DLK_RESTRICT xb,
+                                         int64_t oh0, int64_t oh1, T *DLK_RESTRICT cols,
+                                         int64_t ld)
+{
+    const int64_t W = s->W, len = (oh1 - oh0) * W, plane = s->H * W;
+    int32_t col[SHIFT_MAX];
+    for (int64_t k = 0; k < len; k++) col[k] = (int32_t)(k % W);
+    for (int64_t c = 0; c < s->C; c++)
+        for (int64_t i = 0; i < s->kh; i++)
+            for (int64_t j = 0; j < s->kw; j++) {
+                T *row = cols + ((c * s->kh + i) * s->kw + j) * ld;
+                int64_t k0, k1, in0, lo, hi;
+                FN(shift_range_)(s, oh0, oh1, i, j, &k0, &k1, &in0, &lo, &hi);
+                const T *in = xb + c * plane;
+                /* positions whose input would fall outside the plane are wrapped
+                 * columns, zero either way: keep the reads inside it */
+                int64_t a = k0, e = k1;
+                while (a < e && in0 + a < 0) row[a++] = 0;
+                while (e > a && in0 + e > plane) row[--e] = 0;
+                for (int64_t k = 0; k < k0; k++) row[k] = 0;
+#pragma omp simd
+                for (int64_t k = a; k < e; k++)
+                    row[k] = col[k] >= lo && col[k] < hi ? in[in0 + k] : (T)0;
+                for (int64_t k = k1; k < len; k++) row[k] = 0;
+            }
+}
+
+DLK_CLONES static void FN(col2im_shift_)(const dlk_conv_shape *s, const T *DLK_RESTRICT cols,
+                                         int64_t ld, int64_t oh0, int64_t oh1,
+                                         T *DLK_RESTRICT dxb)
+{
+    const int64_t W = s->W, len = (oh1 - oh0) * W, plane = s->H * W;
+    int32_t col[SHIFT_MAX];
+    for (int64_t k = 0; k < len; k++) col[k] = (int32_t)(k % W);
+    for (int64_t c = 0; c < s->C; c++)
+        for (int64_t i = 0; i < s->kh; i++)
+            for (int64_t j = 0; j < s->kw; j++) {
+                const T *row = cols + ((c * s->kh + i) * s->kw + j) * ld;
+                int64_t k0, k1, in0, lo, hi;
+                FN(shift_range_)(s, oh0, oh1, i, j, &k0, &k1, &in0, &lo, &hi);
+                T *out = dxb + c * plane;
+                int64_t a = k0, e = k1;                    /* wrapped columns add nothing */
+                while (a < e && in0 + a < 0) a++;
+                while (e > a && in0 + e > plane) e--;
+                /* selects, not a multiply by a 0/1 mask: inf · 0 would add a NaN */
+#pragma omp simd
+                for (int64_t k = a; k < e; k++)
+                    out[in0 + k] += col[k] >= lo && col[k] < hi ? row[k] : (T)0;
+            }
+}
+
 /* Columns of sample xb (C, H, W) for output rows [oh0, oh1): row r = (c, i, j) of the
  * block holds x[c, oh·sh − ph + i, ow·sw − pw + j] (0 in the padding) at column
  * (oh − oh0)·Wo + ow; rows are `ld` apart. */
@@ -12,6 +87,10 @@ DLK_CLONES static void FN(im2col_rows_)(const dlk_conv_shape *s, const T *DLK_RE
                                         int64_t ld)
 {
     const int64_t H = s->H, W = s->W, Wo = s->Wo, sw = s->sw;
+    if (SHIFTS_FIT(s, oh0, oh1)) {
+        FN(im2col_shift_)(s, xb, oh0, oh1, cols, ld);
+        return;
+    }
     for (int64_t c = 0; c < s->C; c++)
         for (int64_t i = 0; i < s->kh; i++)
             for (int64_t j = 0; j < s->kw; j++) {
@@ -48,6 +127,10 @@ DLK_CLONES static void FN(col2im_rows_)(const dlk_conv_shape *s, const T *DLK_RE
                                         T *DLK_RESTRICT dxb)
 {
     const int64_t H = s->H, W = s->W, Wo = s->Wo, sw = s->sw;
+    if (SHIFTS_FIT(s, oh0, oh1)) {
+        FN(col2im_shift_)(s, cols, ld, oh0, oh1, dxb);
+        return;
+    }
     for (int64_t c = 0; c < s->C; c++)
         for (int64_t i = 0; i < s->kh; i++)
             for (int64_t j = 0; j < s->kw; j++) {
