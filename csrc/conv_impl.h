@@ -205,6 +205,13 @@ static int64_t FN(group_samples_)(const dlk_conv_shape *s, int64_t bytes)
  * 16 element-wise products are 16 GEMMs, M_ξ (O × tiles) = U_ξ (O × C) · V_ξ (C × tiles),
  * over the tiles (b, th, tw) of a chunk of whole samples. */
 
+/* The least m' ≥ m whose byte size is 64 past a multiple of 4 KB. */
+static int64_t FN(unaliased_)(int64_t m)
+{
+    int64_t bytes = m * (int64_t)sizeof(T), r = (bytes - 64) % 4096;
+    return r == 0 ? m : m + ((4096 - (r < 0 ? r + 4096 : r)) % 4096) / (int64_t)sizeof(T);
+}
+
 /* U[ξ][o][c] = (G g Gᵀ)_ξ, G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]. */
 static void FN(wino_filter_)(const dlk_conv_shape *s, const T *w, T *U)
 {
@@ -236,7 +243,7 @@ static void FN(wino_filter_)(const dlk_conv_shape *s, const T *w, T *U)
  * buffer, Bᵀ is applied down whole rows, then B across each tile's four columns. */
 DLK_CLONES static void FN(wino_input_)(const dlk_conv_shape *s, const T *DLK_RESTRICT x,
                                        int64_t b0, int64_t nb, int64_t th0, int64_t th1,
-                                       T *DLK_RESTRICT V, T *DLK_RESTRICT pad)
+                                       T *DLK_RESTRICT V, int64_t st, T *DLK_RESTRICT pad)
 {
     const int64_t C = s->C, H = s->H, W = s->W;
     const int64_t tw_n = (s->Wo + 1) / 2, tps = (th1 - th0) * tw_n;
@@ -271,8 +278,8 @@ DLK_CLONES static void FN(wino_input_)(const dlk_conv_shape *s, const T *DLK_RES
                 const int64_t q0 = j * tps + th * tw_n;
                 for (int i = 0; i < 4; i++) {
                     const T *mi = m + i * L;
-                    T *v0 = V + ((4 * i) * C + c) * n + q0, *v1 = v0 + C * n;
-                    T *v2 = v1 + C * n, *v3 = v2 + C * n;
+                    T *v0 = V + (4 * i) * st + c * n + q0, *v1 = v0 + st;
+                    T *v2 = v1 + st, *v3 = v2 + st;
 #pragma omp simd
                     for (int64_t tw = 0; tw < tw_n; tw++) {
                         T a = mi[2 * tw], e = mi[2 * tw + 1], f = mi[2 * tw + 2];
@@ -287,13 +294,102 @@ DLK_CLONES static void FN(wino_input_)(const dlk_conv_shape *s, const T *DLK_RES
         }
 }
 
+/* Small planes, where a tile row is shorter than a vector: both transforms run over
+ * the tiles of one plane at a time, vectorised across tiles, through tables made
+ * once per chunk.  idx[e·tps + q]: plane offset of element e = (r, k) of tile q's 4×4
+ * patch, −1 in the padding; out[a·tps + q]: output offset of tile q's corner
+ * a = (r, k) of its 2×2 block, −1 past Ho or Wo.  The arithmetic is that of
+ * wino_input_ and wino_output_, so both paths give the same bits. */
+static void FN(wino_tables_)(const dlk_conv_shape *s, int64_t th0, int64_t th1,
+                             int32_t *idx, int32_t *out)
+{
+    const int64_t tw_n = (s->Wo + 1) / 2, tps = (th1 - th0) * tw_n;
+    for (int64_t q = 0; q < tps; q++) {
+        int64_t th = th0 + q / tw_n, tw = q % tw_n;
+        for (int e = 0; e < 16; e++) {
+            int64_t h = 2 * th - s->ph + e / 4, w = 2 * tw - s->pw + e % 4;
+            idx[e * tps + q] = h >= 0 && h < s->H && w >= 0 && w < s->W ?
+                               (int32_t)(h * s->W + w) : -1;
+        }
+        for (int a = 0; a < 4; a++) {
+            int64_t h = 2 * th + a / 2, w = 2 * tw + a % 2;
+            out[a * tps + q] = h < s->Ho && w < s->Wo ? (int32_t)(h * s->Wo + w) : -1;
+        }
+    }
+}
+
+DLK_CLONES static void FN(wino_input_small_)(const dlk_conv_shape *s, const T *DLK_RESTRICT x,
+                                             int64_t b0, int64_t nb, int64_t tps,
+                                             const int32_t *DLK_RESTRICT idx,
+                                             T *DLK_RESTRICT V, int64_t st)
+{
+    const int64_t C = s->C, n = nb * tps;
+    for (int64_t j = 0; j < nb; j++)
+        for (int64_t c = 0; c < C; c++) {
+            const T *xc = x + ((b0 + j) * C + c) * s->H * s->W;
+            T *v = V + c * n + j * tps;
+#pragma omp simd
+            for (int64_t q = 0; q < tps; q++) {
+                T d[16], m[16];
+                for (int e = 0; e < 16; e++) {
+                    int32_t o = idx[e * tps + q];
+                    d[e] = o >= 0 ? xc[o] : (T)0;
+                }
+                for (int k = 0; k < 4; k++) {                    /* Bᵀ d */
+                    m[k] = d[k] - d[8 + k];
+                    m[4 + k] = d[4 + k] + d[8 + k];
+                    m[8 + k] = d[8 + k] - d[4 + k];
+                    m[12 + k] = d[4 + k] - d[12 + k];
+                }
+                for (int i = 0; i < 4; i++) {                    /* (Bᵀ d) B */
+                    const T *mi = m + 4 * i;
+                    v[(4 * i) * st + q] = mi[0] - mi[2];
+                    v[(4 * i + 1) * st + q] = mi[1] + mi[2];
+                    v[(4 * i + 2) * st + q] = mi[2] - mi[1];
+                    v[(4 * i + 3) * st + q] = mi[1] - mi[3];
+                }
+            }
+        }
+}
+
+DLK_CLONES static void FN(wino_output_small_)(const dlk_conv_shape *s, const T *DLK_RESTRICT M,
+                                              const T *b, int64_t b0, int64_t nb, int64_t tps,
+                                              const int32_t *DLK_RESTRICT out,
+                                              T *DLK_RESTRICT y, int64_t st)
+{
+    const int64_t O = s->O, n = nb * tps;
+    for (int64_t j = 0; j < nb; j++)
+        for (int64_t o = 0; o < O; o++) {
+            const T *mo = M + o * n + j * tps;
+            T bo = b ? b[o] : (T)0, *yo = y + ((b0 + j) * O + o) * s->Ho * s->Wo;
+#pragma omp simd
+            for (int64_t q = 0; q < tps; q++) {
+                T m[16], u0[4], u1[4], r[4];
+                for (int xi = 0; xi < 16; xi++) m[xi] = mo[xi * st + q];
+                for (int k = 0; k < 4; k++) {
+                    u0[k] = m[k] + m[4 + k] + m[8 + k];
+                    u1[k] = m[4 + k] - m[8 + k] - m[12 + k];
+                }
+                r[0] = u0[0] + u0[1] + u0[2] + bo;
+                r[1] = u0[1] - u0[2] - u0[3] + bo;
+                r[2] = u1[0] + u1[1] + u1[2] + bo;
+                r[3] = u1[1] - u1[2] - u1[3] + bo;
+                for (int a = 0; a < 4; a++) {
+                    int32_t at = out[a * tps + q];
+                    if (at >= 0) yo[at] = r[a];
+                }
+            }
+        }
+}
+
 /* y of tile rows [th0, th1) of samples [b0, b0 + nb) = Aᵀ m A + bias per tile, from
  * M[ξ][o][q];
  * Aᵀ = [1 1 1 0; 0 1 −1 −1]; outputs past Ho or Wo (odd sizes) are dropped.  `tmp`
  * holds the four outputs of every tile of one sample. */
 DLK_CLONES static void FN(wino_output_)(const dlk_conv_shape *s, const T *DLK_RESTRICT M,
-                                        const T *b, int64_t b0, int64_t nb, int64_t th0,
-                                        int64_t th1, T *DLK_RESTRICT y, T *DLK_RESTRICT tmp)
+                                        int64_t st, const T *b, int64_t b0, int64_t nb,
+                                        int64_t th0, int64_t th1, T *DLK_RESTRICT y,
+                                        T *DLK_RESTRICT tmp)
 {
     const int64_t O = s->O, Ho = s->Ho, Wo = s->Wo;
     const int64_t tw_n = (Wo + 1) / 2, tps = (th1 - th0) * tw_n, n = nb * tps;
@@ -301,7 +397,6 @@ DLK_CLONES static void FN(wino_output_)(const dlk_conv_shape *s, const T *DLK_RE
     for (int64_t j = 0; j < nb; j++)
         for (int64_t o = 0; o < O; o++) {
             const T *mo = M + o * n + j * tps;
-            const int64_t st = O * n;                      /* from M_ξ to M_ξ+1 */
             T bo = b ? b[o] : (T)0;
 #pragma omp simd
             for (int64_t q = 0; q < tps; q++) {
@@ -375,8 +470,14 @@ static int FN(conv2d_winograd_)(const dlk_conv_shape *s, const T *x, const T *w,
     const int64_t chunk = nb * rows * tw_n, blocks = (th_n + rows - 1) / rows;
     const int64_t items = (s->B + nb - 1) / nb * blocks;
     /* per thread: V and M, the padded rows and 4 rows of Bᵀ d, 4 outputs per tile */
-    const int64_t per_thread = 16 * chunk * (C + O) + (2 * rows + 6) * (2 * tw_n + 2) +
-                               4 * rows * tw_n;
+    /* small planes: the tables of wino_tables_ (20 int32 per tile) in T units */
+    const int small = tw_n < WINO_SMALL_ROW && rows * tw_n <= WINO_SMALL_TILES;
+    const int64_t tables = small ? (20 * rows * tw_n * 4 + sizeof(T) - 1) / sizeof(T) : 0;
+    /* V_ξ and M_ξ, ξ = 0…15, lie vst and mst apart: never a multiple of 4 KB, or the 16
+     * streams of a transform all fall into one cache set (measured 1.8× slower) */
+    const int64_t vst = FN(unaliased_)(chunk * C), mst = FN(unaliased_)(chunk * O);
+    const int64_t per_thread = 16 * (vst + mst) + (2 * rows + 6) * (2 * tw_n + 2) +
+                               4 * rows * tw_n + tables;
     int outer = items >= nt ? (int)nt : 1;
     T *ws = malloc((size_t)(16 * O * C + outer * per_thread) * sizeof(T));
     if (!ws) return DLK_ENOMEM;
@@ -387,21 +488,31 @@ static int FN(conv2d_winograd_)(const dlk_conv_shape *s, const T *x, const T *w,
     {
         int t = 0;
         DLK_THREAD_NUM(t);
-        T *V = ws + 16 * O * C + (int64_t)t * per_thread, *M = V + 16 * chunk * C;
-        T *scratch = M + 16 * chunk * O;
+        T *V = ws + 16 * O * C + (int64_t)t * per_thread, *M = V + 16 * vst;
+        T *scratch = M + 16 * mst;
+        int32_t *idx = (int32_t *)(V + per_thread - tables), *oidx = NULL;
 #pragma omp for schedule(static)
         for (int64_t it = 0; it < items; it++) {
             if (DLK_STOPPED(stop)) continue;
             int64_t b0 = it / blocks * nb, cnt = b0 + nb <= s->B ? nb : s->B - b0;
             int64_t th0 = it % blocks * rows, th1 = th0 + rows < th_n ? th0 + rows : th_n;
             int64_t n = cnt * (th1 - th0) * tw_n;
-            FN(wino_input_)(s, x, b0, cnt, th0, th1, V, scratch);
+            if (small) {
+                oidx = idx + 16 * (th1 - th0) * tw_n;
+                FN(wino_tables_)(s, th0, th1, idx, oidx);
+                FN(wino_input_small_)(s, x, b0, cnt, (th1 - th0) * tw_n, idx, V, vst);
+            } else {
+                FN(wino_input_)(s, x, b0, cnt, th0, th1, V, vst, scratch);
+            }
             for (int xi = 0; xi < 16; xi++) {
-                int st = GEMM(0, 0, O, n, C, (T)1, U + xi * O * C, C, V + xi * C * n, n,
-                              (T)0, M + xi * O * n, n, inner);
+                int st = GEMM(0, 0, O, n, C, (T)1, U + xi * O * C, C, V + xi * vst, n,
+                              (T)0, M + xi * mst, n, inner);
                 if (st != DLK_OK) status = st;
             }
-            FN(wino_output_)(s, M, b, b0, cnt, th0, th1, y, scratch);
+            if (small)
+                FN(wino_output_small_)(s, M, b, b0, cnt, (th1 - th0) * tw_n, oidx, y, mst);
+            else
+                FN(wino_output_)(s, M, mst, b, b0, cnt, th0, th1, y, scratch);
         }
     }
     free(ws);
@@ -483,8 +594,7 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
     int64_t nt = nthreads < 1 ? 1 : nthreads;
     /* dX of a 3×3 stride-1 convolution is one itself: dY convolved with the flipped,
      * transposed filters and padding 2 − p.  It goes through Winograd when that fits
-     * and the images are large (on small ones the two passes lose at 2 threads:
-     * measured 4.3 against 3.7 ms on conv_mnist2); the loop below then makes dW only. */
+     * and the planes are not tiny (WINO_DX_PLANE); the loop below then makes dW only. */
     int with_dx = 1;
     if (WINOGRAD_FITS(s) && s->ph <= 2 && s->pw <= 2 && s->H * s->W >= WINO_DX_PLANE) {
         dlk_conv_shape t = {s->B, s->O, s->Ho, s->Wo, s->C, 3, 3, 1, 1, 2 - s->ph, 2 - s->pw,
