@@ -1,6 +1,6 @@
 /* conv.c — 2-D convolution as im2col + GEMM (seed section 3), forward and backward;
- * 3×3 stride-1 convolutions with 16+ channels by Winograd F(2×2, 3×3) instead, the
- * forward pass and dX (see conv_impl.h).
+ * 3×3 stride-1 convolutions with 16+ channels by Winograd F(2×2, 3×3) instead: the
+ * forward pass, dX and dW (see conv_impl.h).
  *
  * Forward: the work is a list of items (sample b, block of output rows).  An item's
  * columns (C·kh·kw × rows·Wo) are built in a per-thread buffer and multiplied by
@@ -35,15 +35,15 @@
 #define GROUP_COLS 1024
 #endif
 
-/* Forward 3×3 stride-1 convolutions with enough channels go through Winograd
- * F(2×2, 3×3) (conv_impl.h): 2.25× fewer multiplications; with few channels the
- * transforms cost more than they save.  WINO_TILES: tiles per chunk (GEMM rows). */
+/* 3×3 stride-1 convolutions with enough channels go through Winograd F(2×2, 3×3)
+ * (conv_impl.h): 2.25× fewer multiplications, forward, dX and dW; with few channels
+ * the transforms cost more than they save.  WINO_TILES: tiles per chunk (GEMM rows). */
 #ifndef WINO_MIN_CHANNELS
 #define WINO_MIN_CHANNELS 16
 #endif
 #define WINO_TILES 1024
 /* Planes whose rows have fewer tiles than this (and at most WINO_SMALL_TILES tiles a
- * chunk row block) are transformed a whole plane at a time, vectorised across tiles */
+ * chunk row block) are transformed a whole plane at a time, across all its tiles */
 #ifndef WINO_SMALL_ROW
 #define WINO_SMALL_ROW 16
 #endif
@@ -55,11 +55,6 @@
     ((s)->sh == 1 && (s)->sw == 1 && (s)->Wo == (s)->W && (s)->W < 64 &&              \
      ((oh1) - (oh0)) * (s)->W <= SHIFT_MAX)
 
-/* dX through Winograd from planes of this many pixels (14×14) up: it then saves
- * 4–6% of conv_mnist2's backward pass; on 12×12 and 8×8 planes it lost 1–5% */
-#ifndef WINO_DX_PLANE
-#define WINO_DX_PLANE 196
-#endif
 #define WINOGRAD_FITS(s)                                                              \
     ((s)->kh == 3 && (s)->kw == 3 && (s)->sh == 1 && (s)->sw == 1 &&                  \
      (s)->C >= WINO_MIN_CHANNELS && (s)->O >= WINO_MIN_CHANNELS)

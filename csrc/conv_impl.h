@@ -295,8 +295,7 @@ DLK_CLONES static void FN(wino_input_)(const dlk_conv_shape *s, const T *DLK_RES
 }
 
 /* Small planes, where a tile row is shorter than a vector: both transforms run over
- * the tiles of one plane at a time, vectorised across tiles, through tables made
- * once per chunk.  at[q]: where tile q's 4×4 patch starts in the zero-padded copy of
+ * all the tiles of one plane in one loop, through tables made once per chunk.  at[q]: where tile q's 4×4 patch starts in the zero-padded copy of
  * a plane (rows of L = 2·tw_n + 2); out[a·tps + q]: output offset of tile q's corner
  * a = (r, k) of its 2×2 block, −1 past Ho or Wo.  The arithmetic is that of
  * wino_input_ and wino_output_, so both paths give the same bits. */
@@ -460,12 +459,88 @@ static int FN(wino_plan_)(const dlk_conv_shape *s, int64_t slot, int64_t *nb, in
     return 1;
 }
 
+/* dM[ξ][o][q] = (A dy Aᵀ)_ξ, A = (Aᵀ)ᵀ: the adjoint of the output transform, for tile
+ * rows [th0, th1) of samples [b0, b0 + nb); outputs past Ho or Wo count as 0.  Each
+ * plane's even and odd rows are copied apart into `pad` (2·tw_n wide, zeroed once), so
+ * that tile q's corners are even[2q], even[2q + 1], odd[2q], odd[2q + 1]: one loop over
+ * the plane's tiles that GCC vectorises.  With V and dM, dU_ξ = dM_ξ · V_ξᵀ is dL/dU. */
+DLK_CLONES static void FN(wino_grad_output_)(const dlk_conv_shape *s, const T *DLK_RESTRICT dy,
+                                             int64_t b0, int64_t nb, int64_t th0,
+                                             int64_t th1, T *DLK_RESTRICT dM, int64_t st,
+                                             T *DLK_RESTRICT pad)
+{
+    const int64_t O = s->O, Ho = s->Ho, Wo = s->Wo, tw_n = (Wo + 1) / 2;
+    const int64_t tps = (th1 - th0) * tw_n, n = nb * tps, L = 2 * tw_n;
+    T *even = pad, *odd = pad + tps * 2;
+    memset(pad, 0, (size_t)(4 * tps) * sizeof(T));
+    for (int64_t j = 0; j < nb; j++)
+        for (int64_t o = 0; o < O; o++) {
+            const T *g = dy + ((b0 + j) * O + o) * Ho * Wo;
+            for (int64_t th = 0; th < th1 - th0; th++) {
+                int64_t h = 2 * (th0 + th);
+                memcpy(even + th * L, g + h * Wo, (size_t)Wo * sizeof(T));
+                if (h + 1 < Ho) memcpy(odd + th * L, g + (h + 1) * Wo, (size_t)Wo * sizeof(T));
+            }
+            T *d = dM + o * n + j * tps;
+#pragma omp simd
+            for (int64_t q = 0; q < tps; q++) {
+                /* rows of A dy: (dy0), (dy0 + dy1), (dy0 − dy1), (−dy1); then each row
+                 * (u, v) times Aᵀ is (u, u + v, u − v, −v) */
+                T a = even[2 * q], b = even[2 * q + 1], c = odd[2 * q], e = odd[2 * q + 1];
+                T u[4] = {a, a + c, a - c, -c}, v[4] = {b, b + e, b - e, -e};
+                for (int i = 0; i < 4; i++) {
+                    d[(4 * i) * st + q] = u[i];
+                    d[(4 * i + 1) * st + q] = u[i] + v[i];
+                    d[(4 * i + 2) * st + q] = u[i] - v[i];
+                    d[(4 * i + 3) * st + q] = -v[i];
+                }
+            }
+        }
+}
+
+/* dw[o][c] = Gᵀ dU[o][c] G, dU = Σ_g partial_g (in order): the adjoint of wino_filter_.
+ * Vectorised across (o, c); the partials are first added into the first one with
+ * contiguous loops (reading 16·G matrices 4 KB apart at once thrashed L1). */
+DLK_CLONES static void FN(wino_grad_filter_)(const dlk_conv_shape *s, T *DLK_RESTRICT partial,
+                                             int64_t G, T *DLK_RESTRICT dw)
+{
+    const int64_t oc = s->O * s->C;
+    for (int64_t g = 1; g < G; g++) {
+        const T *src = partial + g * 16 * oc;
+#pragma omp simd
+        for (int64_t p = 0; p < 16 * oc; p++) partial[p] += src[p];
+    }
+    const T *u = partial;
+#pragma omp simd
+    for (int64_t p = 0; p < oc; p++) {
+        T t[3][4];
+        for (int k = 0; k < 4; k++) {                         /* Gᵀ dU */
+            T u0 = u[k * oc + p], u1 = u[(4 + k) * oc + p];
+            T u2 = u[(8 + k) * oc + p], u3 = u[(12 + k) * oc + p];
+            t[0][k] = u0 + (u1 + u2) * (T)0.5;
+            t[1][k] = (u1 - u2) * (T)0.5;
+            t[2][k] = (u1 + u2) * (T)0.5 + u3;
+        }
+        T *g = dw + p * 9;                                    /* p = o·C + c */
+        for (int i = 0; i < 3; i++) {                         /* (Gᵀ dU) G */
+            g[3 * i] = t[i][0] + (t[i][1] + t[i][2]) * (T)0.5;
+            g[3 * i + 1] = (t[i][1] - t[i][2]) * (T)0.5;
+            g[3 * i + 2] = (t[i][1] + t[i][2]) * (T)0.5 + t[i][3];
+        }
+    }
+}
+
+/* One Winograd pass over the chunks of s.  Forward (dw NULL): y = conv(x, w) + b.
+ * Weight gradient (dw given): dw from x and dy, the 16 products dU_ξ = dM_ξ · V_ξᵀ summed
+ * over the chunks in at most DW_GROUPS groups of consecutive chunks, one partial per
+ * group, added in group order (the same bits at any thread count). */
 static int FN(conv2d_winograd_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b,
-                                T *y, int64_t nb, int64_t rows, const dlk_stop_flag *stop,
-                                int nthreads)
+                                T *y, const T *dy, T *dw, int64_t nb, int64_t rows,
+                                int64_t workspace, const dlk_stop_flag *stop, int nthreads)
 {
     const int64_t C = s->C, O = s->O, tw_n = (s->Wo + 1) / 2, th_n = (s->Ho + 1) / 2;
-    const int64_t nt = nthreads < 1 ? 1 : nthreads;
+    const int64_t nt = nthreads < 1 ? 1 : nthreads, uw = 16 * O * C;
+    const int grad = dw != NULL;
     if (nb > 1) {   /* equal chunks, a multiple of 4 of them: balanced at 2 or 4 threads
                      * (not of nt: the chunks, and so the bits, must not depend on it) */
         int64_t groups = (s->B + nb - 1) / nb;
@@ -474,52 +549,78 @@ static int FN(conv2d_winograd_)(const dlk_conv_shape *s, const T *x, const T *w,
     }
     const int64_t chunk = nb * rows * tw_n, blocks = (th_n + rows - 1) / rows;
     const int64_t items = (s->B + nb - 1) / nb * blocks;
-    /* per thread: V and M, the padded rows and 4 rows of Bᵀ d, 4 outputs per tile */
+    /* forward: one item per group; gradient: DW_GROUPS groups, fewer if their partials
+     * would take over a quarter of the workspace */
+    int64_t G = items;
+    if (grad) {
+        int64_t fit = workspace / 4 / (uw * (int64_t)sizeof(T));
+        G = items < DW_GROUPS ? items : DW_GROUPS;
+        if (G > fit) G = fit < 1 ? 1 : fit;
+    }
     /* small planes: the tables of wino_tables_ (5 int32 per tile) in T units */
     const int small = tw_n < WINO_SMALL_ROW && rows * tw_n <= WINO_SMALL_TILES;
     const int64_t tables = small ? (5 * rows * tw_n * 4 + sizeof(T) - 1) / sizeof(T) : 0;
-    /* V_ξ and M_ξ, ξ = 0…15, lie vst and mst apart: never a multiple of 4 KB, or the 16
+    /* per thread: V and M (dM), the padded rows and 4 rows of Bᵀ d, 4 outputs per tile.
+     * V_ξ and M_ξ, ξ = 0…15, lie vst and mst apart: never a multiple of 4 KB, or the 16
      * streams of a transform all fall into one cache set (measured 1.8× slower) */
     const int64_t vst = FN(unaliased_)(chunk * C), mst = FN(unaliased_)(chunk * O);
     const int64_t per_thread = 16 * (vst + mst) + (2 * rows + 6) * (2 * tw_n + 2) +
                                4 * rows * tw_n + tables;
-    int outer = items >= nt ? (int)nt : 1;
-    T *ws = malloc((size_t)(16 * O * C + outer * per_thread) * sizeof(T));
+    int outer = G >= nt ? (int)nt : 1;
+    /* U: the transformed filters, or the gradient's G partial sums */
+    const int64_t u_size = grad ? G * uw : uw;
+    T *ws = malloc((size_t)(u_size + outer * per_thread) * sizeof(T));
     if (!ws) return DLK_ENOMEM;
     T *U = ws;
-    FN(wino_filter_)(s, w, U);
+    if (!grad) FN(wino_filter_)(s, w, U);
     int inner = outer > 1 ? 1 : (int)nt, status = DLK_OK;
 #pragma omp parallel num_threads(outer) if (outer > 1)
     {
         int t = 0;
         DLK_THREAD_NUM(t);
-        T *V = ws + 16 * O * C + (int64_t)t * per_thread, *M = V + 16 * vst;
+        T *V = ws + u_size + (int64_t)t * per_thread, *M = V + 16 * vst;
         T *scratch = M + 16 * mst;
         int32_t *at = (int32_t *)(V + per_thread - tables), *oidx = NULL;
 #pragma omp for schedule(static)
-        for (int64_t it = 0; it < items; it++) {
-            if (DLK_STOPPED(stop)) continue;
-            int64_t b0 = it / blocks * nb, cnt = b0 + nb <= s->B ? nb : s->B - b0;
-            int64_t th0 = it % blocks * rows, th1 = th0 + rows < th_n ? th0 + rows : th_n;
-            int64_t n = cnt * (th1 - th0) * tw_n;
-            if (small) {
-                oidx = at + (th1 - th0) * tw_n;
-                FN(wino_tables_)(s, th0, th1, at, oidx);
-                FN(wino_input_small_)(s, x, b0, cnt, th0, th1, at, V, vst, scratch);
-            } else {
-                FN(wino_input_)(s, x, b0, cnt, th0, th1, V, vst, scratch);
+        for (int64_t g = 0; g < G; g++) {
+            for (int64_t it = g * items / G; it < (g + 1) * items / G; it++) {
+                if (DLK_STOPPED(stop)) break;
+                int64_t b0 = it / blocks * nb, cnt = b0 + nb <= s->B ? nb : s->B - b0;
+                int64_t th0 = it % blocks * rows, th1 = th0 + rows < th_n ? th0 + rows : th_n;
+                int64_t tps = (th1 - th0) * tw_n, n = cnt * tps;
+                if (small) {
+                    oidx = at + tps;
+                    FN(wino_tables_)(s, th0, th1, at, oidx);
+                }
+                if (small)
+                    FN(wino_input_small_)(s, x, b0, cnt, th0, th1, at, V, vst, scratch);
+                else
+                    FN(wino_input_)(s, x, b0, cnt, th0, th1, V, vst, scratch);
+                if (grad) {
+                    T *dU = U + g * uw;
+                    int first = it == g * items / G;
+                    FN(wino_grad_output_)(s, dy, b0, cnt, th0, th1, M, mst, scratch);
+                    for (int xi = 0; xi < 16; xi++) {
+                        int st = GEMM(0, 1, O, C, n, (T)1, M + xi * mst, n, V + xi * vst, n,
+                                      first ? (T)0 : (T)1, dU + xi * O * C, C, inner);
+                        if (st != DLK_OK) status = st;
+                    }
+                    continue;
+                }
+                for (int xi = 0; xi < 16; xi++) {
+                    int st = GEMM(0, 0, O, n, C, (T)1, U + xi * O * C, C, V + xi * vst, n,
+                                  (T)0, M + xi * mst, n, inner);
+                    if (st != DLK_OK) status = st;
+                }
+                if (small)
+                    FN(wino_output_small_)(s, M, b, b0, cnt, tps, oidx, y, mst);
+                else
+                    FN(wino_output_)(s, M, mst, b, b0, cnt, th0, th1, y, scratch);
             }
-            for (int xi = 0; xi < 16; xi++) {
-                int st = GEMM(0, 0, O, n, C, (T)1, U + xi * O * C, C, V + xi * vst, n,
-                              (T)0, M + xi * mst, n, inner);
-                if (st != DLK_OK) status = st;
-            }
-            if (small)
-                FN(wino_output_small_)(s, M, b, b0, cnt, (th1 - th0) * tw_n, oidx, y, mst);
-            else
-                FN(wino_output_)(s, M, mst, b, b0, cnt, th0, th1, y, scratch);
         }
     }
+    if (grad && !DLK_STOPPED(stop) && status == DLK_OK)
+        FN(wino_grad_filter_)(s, U, G, dw);
     free(ws);
     return DLK_STOPPED(stop) ? DLK_EINTR : status;
 }
@@ -533,7 +634,8 @@ int FN(dlk_conv2d_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b,
     int64_t slot = workspace / WS_SLOTS(nt);
     int64_t wnb, wrows;
     if (WINOGRAD_FITS(s) && FN(wino_plan_)(s, slot, &wnb, &wrows))
-        return FN(conv2d_winograd_)(s, x, w, b, y, wnb, wrows, stop, nthreads);
+        return FN(conv2d_winograd_)(s, x, w, b, y, NULL, NULL, wnb, wrows, workspace, stop,
+                                    nthreads);
     /* an item is either a group of nb whole samples (small images: one product for
      * several samples, its output scattered into y) or one sample's block of rows
      * (large images: the product writes straight into y) */
@@ -598,10 +700,9 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
     const int64_t sample_in = s->C * s->H * s->W, sample_out = s->O * plane;
     int64_t nt = nthreads < 1 ? 1 : nthreads;
     /* dX of a 3×3 stride-1 convolution is one itself: dY convolved with the flipped,
-     * transposed filters and padding 2 − p.  It goes through Winograd when that fits
-     * and the planes are not tiny (WINO_DX_PLANE); the loop below then makes dW only. */
+     * transposed filters and padding 2 − p, through Winograd when that fits. */
     int with_dx = 1;
-    if (WINOGRAD_FITS(s) && s->ph <= 2 && s->pw <= 2 && s->H * s->W >= WINO_DX_PLANE) {
+    if (WINOGRAD_FITS(s) && s->ph <= 2 && s->pw <= 2) {
         dlk_conv_shape t = {s->B, s->O, s->Ho, s->Wo, s->C, 3, 3, 1, 1, 2 - s->ph, 2 - s->pw,
                             s->H, s->W};
         int64_t wnb, wrows;
@@ -612,33 +713,49 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
                 for (int64_t c = 0; c < s->C; c++)
                     for (int q = 0; q < 9; q++)
                         wt[(c * s->O + o) * 9 + q] = w[(o * s->C + c) * 9 + 8 - q];
-            int st = FN(conv2d_winograd_)(&t, dy, wt, NULL, dx, wnb, wrows, stop, nthreads);
+            int st = FN(conv2d_winograd_)(&t, dy, wt, NULL, dx, NULL, NULL, wnb, wrows,
+                                          workspace, stop, nthreads);
             free(wt);
             if (st != DLK_OK) return st;
             with_dx = 0;
         }
     }
-    /* buffers per thread: the columns (for dW) and, unless dX is done, their gradient */
-    int64_t slot = workspace / WS_SLOTS((with_dx ? 2 : 1) * nt);
+    /* dW through Winograd as well: dU_ξ = dM_ξ · V_ξᵀ has 2.25× fewer multiplications
+     * than cols · dYᵀ */
+    int with_dw = 1;
+    if (WINOGRAD_FITS(s)) {
+        int64_t wnb, wrows;
+        if (FN(wino_plan_)(s, workspace / WS_SLOTS(nt), &wnb, &wrows)) {
+            int st = FN(conv2d_winograd_)(s, x, NULL, NULL, NULL, dy, dw, wnb, wrows,
+                                          workspace, stop, nthreads);
+            if (st != DLK_OK) return st;
+            with_dw = 0;
+        }
+    }
+    /* what is left goes through columns: per thread the columns (for dW) and their
+     * gradient (for dX), as needed */
+    const int bufs = with_dw + with_dx;
+    int64_t slot = workspace / WS_SLOTS((bufs > 0 ? bufs : 1) * nt);
     int64_t rows = FN(block_rows_)(s, slot);
     /* small images: nb whole samples per product, their dY gathered into dyt */
     int64_t nb = rows == s->Ho ? FN(group_samples_)(s, slot) : 1;
     /* dW partial sums in G groups of consecutive samples, fixed whatever the thread
      * count, then added in group order: the same bits at 1 or 2 threads */
-    int64_t G = s->B < DW_GROUPS ? s->B : DW_GROUPS;
+    int64_t G = bufs == 0 ? 0 : s->B < DW_GROUPS ? s->B : DW_GROUPS;
     int outer = G >= nt ? (int)nt : 1;
     int64_t blk = nb > 1 ? K * nb * plane : K * rows * s->Wo;
-    int64_t per_thread = (with_dx ? 2 : 1) * blk + (nb > 1 ? s->O * nb * plane : 0);
-    T *ws = malloc((size_t)(outer * per_thread + G * wsize) * sizeof(T));
+    int64_t per_thread = bufs * blk + (nb > 1 ? s->O * nb * plane : 0);
+    T *ws = malloc((size_t)(outer * per_thread + with_dw * G * wsize + 1) * sizeof(T));
     if (!ws) return DLK_ENOMEM;
     T *partial = ws + outer * per_thread;
     int inner = outer > 1 ? 1 : (int)nt, status = DLK_OK;
-#pragma omp parallel num_threads(outer) if (outer > 1)
+#pragma omp parallel num_threads(outer) if (outer > 1 && G > 0)
     {
         int t = 0;
         DLK_THREAD_NUM(t);
-        T *cols = ws + (int64_t)t * per_thread, *dcols = cols + blk;     /* if with_dx */
-        T *dyt = cols + (with_dx ? 2 : 1) * blk;
+        T *cols = ws + (int64_t)t * per_thread;                  /* if with_dw */
+        T *dcols = cols + with_dw * blk;                          /* if with_dx */
+        T *dyt = cols + bufs * blk;
 #pragma omp for schedule(static)
         for (int64_t g = 0; g < G; g++) {
             T *dwg = partial + g * wsize;
@@ -646,14 +763,17 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
             int64_t g0 = g * s->B / G, g1 = (g + 1) * s->B / G;
             for (int64_t b0 = g0; nb > 1 && b0 < g1 && !DLK_STOPPED(stop); b0 += nb) {
                 int64_t cnt = b0 + nb <= g1 ? nb : g1 - b0, n = cnt * plane;
+                int st = DLK_OK;
                 for (int64_t j = 0; j < cnt; j++) {
-                    FN(im2col_rows_)(s, x + (b0 + j) * sample_in, 0, s->Ho, cols + j * plane,
-                                     n);
+                    if (with_dw)
+                        FN(im2col_rows_)(s, x + (b0 + j) * sample_in, 0, s->Ho,
+                                         cols + j * plane, n);
                     for (int64_t o = 0; o < s->O; o++)
                         memcpy(dyt + o * n + j * plane, dy + (b0 + j) * sample_out + o * plane,
                                (size_t)plane * sizeof(T));
                 }
-                int st = GEMM(0, 1, K, s->O, n, (T)1, cols, n, dyt, n, first ? (T)0 : (T)1,
+                if (with_dw)
+                    st = GEMM(0, 1, K, s->O, n, (T)1, cols, n, dyt, n, first ? (T)0 : (T)1,
                               dwg, s->O, inner);
                 first = 0;
                 if (st == DLK_OK && with_dx)
@@ -672,10 +792,12 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
                     int64_t oh1 = oh0 + rows < s->Ho ? oh0 + rows : s->Ho;
                     int64_t n = (oh1 - oh0) * s->Wo;
                     const T *dyb = dy + bi * sample_out + oh0 * s->Wo;
-                    FN(im2col_rows_)(s, x + bi * sample_in, oh0, oh1, cols, n);
-                    /* dW_gᵀ += cols · dY_blockᵀ */
-                    int st = GEMM(0, 1, K, s->O, n, (T)1, cols, n, dyb, plane,
+                    int st = DLK_OK;
+                    if (with_dw) {              /* dW_gᵀ += cols · dY_blockᵀ */
+                        FN(im2col_rows_)(s, x + bi * sample_in, oh0, oh1, cols, n);
+                        st = GEMM(0, 1, K, s->O, n, (T)1, cols, n, dyb, plane,
                                   first ? (T)0 : (T)1, dwg, s->O, inner);
+                    }
                     first = 0;
                     /* dcols = Wᵀ · dY_block, then added back into the pixels */
                     if (st == DLK_OK && with_dx)
@@ -697,9 +819,9 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
 #pragma omp parallel num_threads(nt2) if (nt2 > 1)
     {
 #pragma omp for schedule(static) nowait
-        for (int64_t q = 0; q < wsize; q++) {
+        for (int64_t q = 0; q < (with_dw ? wsize : 0); q++) {
             int64_t at = q % K * s->O + q / K;        /* partials hold dWᵀ */
-            T acc = partial[at];
+            T acc = G > 0 ? partial[at] : (T)0;
             for (int64_t g = 1; g < G; g++) acc += partial[g * wsize + at];
             dw[q] = acc;
         }

@@ -319,10 +319,10 @@ def test_losses(name, B, C, specials, dtype, seed):
        st.integers(1, 40), st.integers(0, 2), st.sampled_from([32, 0.0625]), dtypes,
        st.integers(0, 2 ** 31))
 def test_conv2d_winograd_path(B, C, O, H, W, pad, limit, dtype, seed):
-    """3×3 stride-1 convolutions with 16+ channels take the Winograd path, forward and
-    for dX from 14×14 planes (whole samples per chunk, or blocks of tile rows under a
-    small workspace limit; rows of under 16 tiles through the per-plane tables, longer
-    ones row by row)."""
+    """3×3 stride-1 convolutions with 16+ channels take the Winograd path: forward, dX
+    and dW (whole samples per chunk, or blocks of tile rows under a small workspace
+    limit; rows of under 16 tiles through the per-plane tables, longer ones row by
+    row)."""
     import dlkern
     H, W = max(H, 3 - 2 * pad), max(W, 3 - 2 * pad)
     rng = np.random.default_rng(seed)
@@ -334,7 +334,7 @@ def test_conv2d_winograd_path(B, C, O, H, W, pad, limit, dtype, seed):
     try:
         y = reference.conv2d(x, w, b, 1, pad)
         agree(native.conv2d(x, w, b, 1, pad), y, dtype)
-        dy = rng.standard_normal(y.shape).astype(dtype)       # dX through Winograd too
+        dy = rng.standard_normal(y.shape).astype(dtype)       # dX, dW through Winograd
         agree(native.conv2d_backward(dy, x, w, 1, pad),
               reference.conv2d_backward(dy, x, w, 1, pad), dtype)
     finally:
