@@ -11,19 +11,23 @@
  * digits-sized backward pass).  col[k] is k's column in the block (SHIFTS_FIT in
  * conv.c says when the path is taken).
  *
- * For row (i, j) of the block: the output positions [k0, k1) whose input row lies in
- * the plane, the input offset of position k, and the valid columns [lo, hi). */
+ * For row (i, j) of the block: the output positions [*a, *e) to copy, those whose input
+ * row lies in the plane and whose input index in0 + k does too (positions outside
+ * the plane are wrapped columns, 0 either way), and the valid columns [lo, hi). */
 static inline void FN(shift_range_)(const dlk_conv_shape *s, int64_t oh0, int64_t oh1,
-                                    int64_t i, int64_t j, int64_t *k0, int64_t *k1,
+                                    int64_t i, int64_t j, int64_t *a, int64_t *e,
                                     int64_t *in0, int64_t *lo, int64_t *hi)
 {
-    const int64_t W = s->W, off = j - s->pw;
-    int64_t a = s->ph - i > oh0 ? s->ph - i : oh0;            /* first output row inside */
-    int64_t e = s->H + s->ph - i < oh1 ? s->H + s->ph - i : oh1;
-    if (e < a) e = a;
-    *k0 = (a - oh0) * W;
-    *k1 = (e - oh0) * W;
-    *in0 = (a + i - s->ph) * W + off - *k0;                    /* input index = in0 + k */
+    const int64_t W = s->W, off = j - s->pw, plane = s->H * W;
+    int64_t r0 = s->ph - i > oh0 ? s->ph - i : oh0;           /* first output row inside */
+    int64_t r1 = s->H + s->ph - i < oh1 ? s->H + s->ph - i : oh1;
+    if (r1 < r0) r1 = r0;
+    *a = (r0 - oh0) * W;
+    *e = (r1 - oh0) * W;
+    *in0 = (r0 + i - s->ph) * W + off - *a;                    /* input index = in0 + k */
+    if (*a < *e && *in0 + *a < 0) *a = -*in0;
+    if (*e > *a && *in0 + *e > plane) *e = plane - *in0;
+    if (*e < *a) *e = *a;
     *lo = off < 0 ? -off : 0;
     *hi = off > 0 ? W - off : W;
 }
@@ -39,19 +43,14 @@ DLK_CLONES static void FN(im2col_shift_)(const dlk_conv_shape *s, const T *DLK_R
         for (int64_t i = 0; i < s->kh; i++)
             for (int64_t j = 0; j < s->kw; j++) {
                 T *row = cols + ((c * s->kh + i) * s->kw + j) * ld;
-                int64_t k0, k1, in0, lo, hi;
-                FN(shift_range_)(s, oh0, oh1, i, j, &k0, &k1, &in0, &lo, &hi);
                 const T *in = xb + c * plane;
-                /* positions whose input would fall outside the plane are wrapped
-                 * columns, zero either way: keep the reads inside it */
-                int64_t a = k0, e = k1;
-                while (a < e && in0 + a < 0) row[a++] = 0;
-                while (e > a && in0 + e > plane) row[--e] = 0;
-                for (int64_t k = 0; k < k0; k++) row[k] = 0;
+                int64_t a, e, in0, lo, hi;
+                FN(shift_range_)(s, oh0, oh1, i, j, &a, &e, &in0, &lo, &hi);
+                for (int64_t k = 0; k < a; k++) row[k] = 0;
 #pragma omp simd
                 for (int64_t k = a; k < e; k++)
                     row[k] = col[k] >= lo && col[k] < hi ? in[in0 + k] : (T)0;
-                for (int64_t k = k1; k < len; k++) row[k] = 0;
+                for (int64_t k = e; k < len; k++) row[k] = 0;
             }
 }
 
@@ -66,12 +65,9 @@ DLK_CLONES static void FN(col2im_shift_)(const dlk_conv_shape *s, const T *DLK_R
         for (int64_t i = 0; i < s->kh; i++)
             for (int64_t j = 0; j < s->kw; j++) {
                 const T *row = cols + ((c * s->kh + i) * s->kw + j) * ld;
-                int64_t k0, k1, in0, lo, hi;
-                FN(shift_range_)(s, oh0, oh1, i, j, &k0, &k1, &in0, &lo, &hi);
                 T *out = dxb + c * plane;
-                int64_t a = k0, e = k1;                    /* wrapped columns add nothing */
-                while (a < e && in0 + a < 0) a++;
-                while (e > a && in0 + e > plane) e--;
+                int64_t a, e, in0, lo, hi;
+                FN(shift_range_)(s, oh0, oh1, i, j, &a, &e, &in0, &lo, &hi);
                 /* selects, not a multiply by a 0/1 mask: inf · 0 would add a NaN */
 #pragma omp simd
                 for (int64_t k = a; k < e; k++)
