@@ -42,12 +42,19 @@
 #define WINO_MIN_CHANNELS 16
 #endif
 #define WINO_TILES 1024
-/* Planes whose rows have fewer tiles than this (and at most WINO_SMALL_TILES tiles a
- * chunk row block) are transformed a whole plane at a time, across all its tiles */
+/* Planes whose rows have fewer tiles than this are transformed a whole plane at a time,
+ * across all its tiles (see conv_impl.h) */
 #ifndef WINO_SMALL_ROW
 #define WINO_SMALL_ROW 16
 #endif
-#define WINO_SMALL_TILES 1024
+#define WINO_SMALL(s) (((s)->Wo + 1) / 2 < WINO_SMALL_ROW)
+/* ... and from this many tiles a row, with a spare tile a row: one vector loop */
+#ifndef WINO_SPARE_MIN
+#define WINO_SPARE_MIN 5
+#endif
+#define WINO_SPARE(s) (WINO_SMALL(s) && ((s)->Wo + 1) / 2 >= WINO_SPARE_MIN)
+/* tiles a row of the transformed layout holds */
+#define WINO_TILE_ROW(s) (((s)->Wo + 1) / 2 + (WINO_SPARE(s) ? 1 : 0))
 /* im2col/col2im of small "same"-padded planes at stride 1 as whole-plane shifts, for
  * blocks of up to SHIFT_MAX output positions (see conv_impl.h) */
 #define SHIFT_MAX 1024

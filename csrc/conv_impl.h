@@ -296,17 +296,22 @@ DLK_CLONES static void FN(wino_input_)(const dlk_conv_shape *s, const T *DLK_RES
 }
 
 /* Small planes, where a tile row is shorter than a vector: both transforms run over
- * all the tiles of one plane in one loop, through tables made once per chunk.  at[q]: where tile q's 4×4 patch starts in the zero-padded copy of
- * a plane (rows of L = 2·tw_n + 2); out[a·tps + q]: output offset of tile q's corner
- * a = (r, k) of its 2×2 block, −1 past Ho or Wo.  The arithmetic is that of
- * wino_input_ and wino_output_, so both paths give the same bits. */
+ * all the tiles of one plane in one loop, through tables made once per chunk.  From 5
+ * tiles a row (WINO_SPARE) the tiles are laid out with one spare tile per row,
+ * tw_q = tw_n + 1 (WINO_TILE_ROW): tile q's patch then starts at 2q in rows of
+ * 2·tw_q, the padded plane's width, and the input transform is one vector loop.  The
+ * spare tiles cost 1/tw_n more product work (on 8×8 planes more than the vector loop
+ * saved); their outputs are dropped and their dY is 0.
+ * at[q] (without spare tiles): where tile q's patch starts in those rows; out[a·tps + q]:
+ * output offset of tile q's corner a = (r, k) of its 2×2 block, −1 past Ho or Wo
+ * (spare tiles included).  The arithmetic is that of wino_input_ and wino_output_. */
 static void FN(wino_tables_)(const dlk_conv_shape *s, int64_t th0, int64_t th1,
                              int32_t *at, int32_t *out)
 {
-    const int64_t tw_n = (s->Wo + 1) / 2, tps = (th1 - th0) * tw_n, L = 2 * tw_n + 2;
+    const int64_t tw_q = WINO_TILE_ROW(s), tps = (th1 - th0) * tw_q, L = 2 * ((s->Wo + 1) / 2) + 2;
     for (int64_t q = 0; q < tps; q++) {
-        int64_t th = th0 + q / tw_n, tw = q % tw_n;
-        at[q] = (int32_t)(2 * (th - th0) * L + 2 * tw);
+        int64_t th = th0 + q / tw_q, tw = q % tw_q;
+        if (at) at[q] = (int32_t)((th - th0) * L + 2 * tw);
         for (int a = 0; a < 4; a++) {
             int64_t h = 2 * th + a / 2, w = 2 * tw + a % 2;
             out[a * tps + q] = h < s->Ho && w < s->Wo ? (int32_t)(h * s->Wo + w) : -1;
@@ -314,48 +319,72 @@ static void FN(wino_tables_)(const dlk_conv_shape *s, int64_t th0, int64_t th1,
     }
 }
 
-/* `pad` holds R × L; its border is zeroed once and only the plane's rows are copied
- * in: no test per element for the padding.  (Written so that GCC vectorises it, the
- * tile loop becomes gathers, measured no faster than this.) */
+/* (Bᵀ d B)_ξ of the patch whose rows are the arrays d0…d3, stored at v[ξ·st + q]. */
+#define WINO_IN_TILE(v, st, q, d0, d1, d2, d3)                                        \
+    do {                                                                              \
+        T m_[16];                                                                     \
+        for (int k = 0; k < 4; k++) {                              /* Bᵀ d */         \
+            m_[k] = d0[k] - d2[k];                                                    \
+            m_[4 + k] = d1[k] + d2[k];                                                \
+            m_[8 + k] = d2[k] - d1[k];                                                \
+            m_[12 + k] = d1[k] - d3[k];                                               \
+        }                                                                             \
+        for (int i = 0; i < 4; i++) {                              /* (Bᵀ d) B */     \
+            v[(4 * i) * (st) + (q)] = m_[4 * i] - m_[4 * i + 2];                      \
+            v[(4 * i + 1) * (st) + (q)] = m_[4 * i + 1] + m_[4 * i + 2];              \
+            v[(4 * i + 2) * (st) + (q)] = m_[4 * i + 2] - m_[4 * i + 1];              \
+            v[(4 * i + 3) * (st) + (q)] = m_[4 * i + 1] - m_[4 * i + 3];              \
+        }                                                                             \
+    } while (0)
+
+/* The padded plane's even and odd rows go to `pad` apart (E and D, rows of
+ * L = 2·tw_n + 2, zeroed once per call: only the plane's own pixels are copied in), so
+ * that rows 0…3 of a patch at offset a are E, D, E + L, D + L at a; with spare tiles
+ * a = 2q, unit-stride pairs that GCC vectorises (written with array temporaries:
+ * through pointers it did not). */
 DLK_CLONES static void FN(wino_input_small_)(const dlk_conv_shape *s, const T *DLK_RESTRICT x,
                                              int64_t b0, int64_t nb, int64_t th0,
                                              int64_t th1, const int32_t *DLK_RESTRICT at,
                                              T *DLK_RESTRICT V, int64_t st,
                                              T *DLK_RESTRICT pad)
 {
-    const int64_t C = s->C, H = s->H, W = s->W, tw_n = (s->Wo + 1) / 2;
-    const int64_t tps = (th1 - th0) * tw_n, n = nb * tps;
-    const int64_t L = 2 * tw_n + 2, R = 2 * (th1 - th0) + 2;
+    const int64_t C = s->C, H = s->H, W = s->W, tw_q = WINO_TILE_ROW(s);
+    const int64_t nr = th1 - th0, tps = nr * tw_q, n = nb * tps;
+    const int64_t L = 2 * ((s->Wo + 1) / 2) + 2, R = 2 * nr + 2, half = (nr + 1) * L + 2;
     const int64_t in = W < L - s->pw ? W : L - s->pw;           /* columns copied */
-    memset(pad, 0, (size_t)(R * L) * sizeof(T));
+    T *E = pad, *D = pad + half;            /* +2: the last spare tile reads 2 past */
+    memset(pad, 0, (size_t)(2 * half) * sizeof(T));
     for (int64_t j = 0; j < nb; j++)
         for (int64_t c = 0; c < C; c++) {
             const T *xc = x + ((b0 + j) * C + c) * H * W;
             for (int64_t r = 0; r < R; r++) {
                 int64_t h = 2 * th0 + r - s->ph;
                 if (h >= 0 && h < H)
-                    memcpy(pad + r * L + s->pw, xc + h * W, (size_t)in * sizeof(T));
+                    memcpy((r & 1 ? D : E) + (r / 2) * L + s->pw, xc + h * W,
+                           (size_t)in * sizeof(T));
             }
             T *v = V + c * n + j * tps;
-            for (int64_t q = 0; q < tps; q++) {
-                const T *d0 = pad + at[q], *d1 = d0 + L, *d2 = d1 + L, *d3 = d2 + L;
-                T m[16];
-                for (int k = 0; k < 4; k++) {                    /* Bᵀ d */
-                    m[k] = d0[k] - d2[k];
-                    m[4 + k] = d1[k] + d2[k];
-                    m[8 + k] = d2[k] - d1[k];
-                    m[12 + k] = d1[k] - d3[k];
+            if (WINO_SPARE(s)) {
+                const T *E2 = E + 2, *D2 = D + 2, *EL = E + L, *DL = D + L;
+                const T *EL2 = EL + 2, *DL2 = DL + 2;
+#pragma omp simd
+                for (int64_t q = 0; q < tps; q++) {
+                    T d0[4] = {E[2 * q], E[2 * q + 1], E2[2 * q], E2[2 * q + 1]};
+                    T d1[4] = {D[2 * q], D[2 * q + 1], D2[2 * q], D2[2 * q + 1]};
+                    T d2[4] = {EL[2 * q], EL[2 * q + 1], EL2[2 * q], EL2[2 * q + 1]};
+                    T d3[4] = {DL[2 * q], DL[2 * q + 1], DL2[2 * q], DL2[2 * q + 1]};
+                    WINO_IN_TILE(v, st, q, d0, d1, d2, d3);
                 }
-                for (int i = 0; i < 4; i++) {                    /* (Bᵀ d) B */
-                    const T *mi = m + 4 * i;
-                    v[(4 * i) * st + q] = mi[0] - mi[2];
-                    v[(4 * i + 1) * st + q] = mi[1] + mi[2];
-                    v[(4 * i + 2) * st + q] = mi[2] - mi[1];
-                    v[(4 * i + 3) * st + q] = mi[1] - mi[3];
+            } else {
+                for (int64_t q = 0; q < tps; q++) {
+                    const T *e = E + at[q], *d = D + at[q];
+                    const T *d0 = e, *d1 = d, *d2 = e + L, *d3 = d + L;
+                    WINO_IN_TILE(v, st, q, d0, d1, d2, d3);
                 }
             }
         }
 }
+#undef WINO_IN_TILE
 
 DLK_CLONES static void FN(wino_output_small_)(const dlk_conv_shape *s, const T *DLK_RESTRICT M,
                                               const T *b, int64_t b0, int64_t nb, int64_t tps,
@@ -443,7 +472,7 @@ DLK_CLONES static void FN(wino_output_)(const dlk_conv_shape *s, const T *DLK_RE
  * row of tiles fits (the caller takes the im2col path). */
 static int FN(wino_plan_)(const dlk_conv_shape *s, int64_t slot, int64_t *nb, int64_t *rows)
 {
-    const int64_t tw_n = (s->Wo + 1) / 2, th_n = (s->Ho + 1) / 2;
+    const int64_t tw_n = WINO_TILE_ROW(s), th_n = (s->Ho + 1) / 2;
     const int64_t per_row = 16 * (s->C + s->O) * tw_n * (int64_t)sizeof(T);
     int64_t fit = slot / per_row;                       /* tile rows that fit */
     if (fit < 1) return 0;
@@ -462,7 +491,7 @@ static int FN(wino_plan_)(const dlk_conv_shape *s, int64_t slot, int64_t *nb, in
 
 /* dM[ξ][o][q] = (A dy Aᵀ)_ξ, A = (Aᵀ)ᵀ: the adjoint of the output transform, for tile
  * rows [th0, th1) of samples [b0, b0 + nb); outputs past Ho or Wo count as 0.  Each
- * plane's even and odd rows are copied apart into `pad` (2·tw_n wide, zeroed once), so
+ * plane's even and odd rows are copied apart into `pad` (2·tw_q wide, zeroed once), so
  * that tile q's corners are even[2q], even[2q + 1], odd[2q], odd[2q + 1]: one loop over
  * the plane's tiles that GCC vectorises.  With V and dM, dU_ξ = dM_ξ · V_ξᵀ is dL/dU. */
 DLK_CLONES static void FN(wino_grad_output_)(const dlk_conv_shape *s, const T *DLK_RESTRICT dy,
@@ -470,8 +499,8 @@ DLK_CLONES static void FN(wino_grad_output_)(const dlk_conv_shape *s, const T *D
                                              int64_t th1, T *DLK_RESTRICT dM, int64_t st,
                                              T *DLK_RESTRICT pad)
 {
-    const int64_t O = s->O, Ho = s->Ho, Wo = s->Wo, tw_n = (Wo + 1) / 2;
-    const int64_t tps = (th1 - th0) * tw_n, n = nb * tps, L = 2 * tw_n;
+    const int64_t O = s->O, Ho = s->Ho, Wo = s->Wo, tw_q = WINO_TILE_ROW(s);
+    const int64_t tps = (th1 - th0) * tw_q, n = nb * tps, L = 2 * tw_q;
     T *even = pad, *odd = pad + tps * 2;
     memset(pad, 0, (size_t)(4 * tps) * sizeof(T));
     for (int64_t j = 0; j < nb; j++)
@@ -539,7 +568,7 @@ static int FN(conv2d_winograd_)(const dlk_conv_shape *s, const T *x, const T *w,
                                 T *y, const T *dy, T *dw, int64_t nb, int64_t rows,
                                 int64_t workspace, const dlk_stop_flag *stop, int nthreads)
 {
-    const int64_t C = s->C, O = s->O, tw_n = (s->Wo + 1) / 2, th_n = (s->Ho + 1) / 2;
+    const int64_t C = s->C, O = s->O, tw_n = WINO_TILE_ROW(s), th_n = (s->Ho + 1) / 2;
     const int64_t nt = nthreads < 1 ? 1 : nthreads, uw = 16 * O * C;
     const int grad = dw != NULL;
     if (nb > 1) {   /* equal chunks, a multiple of 4 of them: balanced at 2 or 4 threads
@@ -558,8 +587,9 @@ static int FN(conv2d_winograd_)(const dlk_conv_shape *s, const T *x, const T *w,
         G = items < DW_GROUPS ? items : DW_GROUPS;
         if (G > fit) G = fit < 1 ? 1 : fit;
     }
-    /* small planes: the tables of wino_tables_ (5 int32 per tile) in T units */
-    const int small = tw_n < WINO_SMALL_ROW && rows * tw_n <= WINO_SMALL_TILES;
+    /* small planes (tw_n here counts any spare tile): the tables of wino_tables_, 5 int32
+     * per tile, in T units */
+    const int small = WINO_SMALL(s);
     const int64_t tables = small ? (5 * rows * tw_n * 4 + sizeof(T) - 1) / sizeof(T) : 0;
     /* per thread: V and M (dM), the padded rows and 4 rows of Bᵀ d, 4 outputs per tile.
      * V_ξ and M_ξ, ξ = 0…15, lie vst and mst apart: never a multiple of 4 KB, or the 16
@@ -591,12 +621,11 @@ static int FN(conv2d_winograd_)(const dlk_conv_shape *s, const T *x, const T *w,
                 int64_t tps = (th1 - th0) * tw_n, n = cnt * tps;
                 if (small) {
                     oidx = at + tps;
-                    FN(wino_tables_)(s, th0, th1, at, oidx);
-                }
-                if (small)
+                    FN(wino_tables_)(s, th0, th1, WINO_SPARE(s) ? NULL : at, oidx);
                     FN(wino_input_small_)(s, x, b0, cnt, th0, th1, at, V, vst, scratch);
-                else
+                } else {
                     FN(wino_input_)(s, x, b0, cnt, th0, th1, V, vst, scratch);
+                }
                 if (grad) {
                     T *dU = U + g * uw;
                     int first = it == g * items / G;
