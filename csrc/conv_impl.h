@@ -308,7 +308,8 @@ DLK_CLONES static void FN(wino_input_)(const dlk_conv_shape *s, const T *DLK_RES
 static void FN(wino_tables_)(const dlk_conv_shape *s, int64_t th0, int64_t th1,
                              int32_t *at, int32_t *out)
 {
-    const int64_t tw_q = WINO_TILE_ROW(s), tps = (th1 - th0) * tw_q, L = 2 * ((s->Wo + 1) / 2) + 2;
+    const int64_t tw_q = WINO_TILE_ROW(s), tps = (th1 - th0) * tw_q;
+    const int64_t L = 2 * ((s->Wo + 1) / 2) + 2;
     for (int64_t q = 0; q < tps; q++) {
         int64_t th = th0 + q / tw_q, tw = q % tw_q;
         if (at) at[q] = (int32_t)((th - th0) * L + 2 * tw);
@@ -472,8 +473,8 @@ DLK_CLONES static void FN(wino_output_)(const dlk_conv_shape *s, const T *DLK_RE
  * row of tiles fits (the caller takes the im2col path). */
 static int FN(wino_plan_)(const dlk_conv_shape *s, int64_t slot, int64_t *nb, int64_t *rows)
 {
-    const int64_t tw_n = WINO_TILE_ROW(s), th_n = (s->Ho + 1) / 2;
-    const int64_t per_row = 16 * (s->C + s->O) * tw_n * (int64_t)sizeof(T);
+    const int64_t tw_q = WINO_TILE_ROW(s), th_n = (s->Ho + 1) / 2;
+    const int64_t per_row = 16 * (s->C + s->O) * tw_q * (int64_t)sizeof(T);
     int64_t fit = slot / per_row;                       /* tile rows that fit */
     if (fit < 1) return 0;
     if (fit < th_n) {
@@ -483,7 +484,7 @@ static int FN(wino_plan_)(const dlk_conv_shape *s, int64_t slot, int64_t *nb, in
     }
     *rows = th_n;
     *nb = fit / th_n;
-    int64_t want = (WINO_TILES + th_n * tw_n - 1) / (th_n * tw_n);
+    int64_t want = (WINO_TILES + th_n * tw_q - 1) / (th_n * tw_q);
     if (*nb > want) *nb = want;
     if (*nb > s->B) *nb = s->B;
     return 1;
@@ -568,7 +569,7 @@ static int FN(conv2d_winograd_)(const dlk_conv_shape *s, const T *x, const T *w,
                                 T *y, const T *dy, T *dw, int64_t nb, int64_t rows,
                                 int64_t workspace, const dlk_stop_flag *stop, int nthreads)
 {
-    const int64_t C = s->C, O = s->O, tw_n = WINO_TILE_ROW(s), th_n = (s->Ho + 1) / 2;
+    const int64_t C = s->C, O = s->O, tw_q = WINO_TILE_ROW(s), th_n = (s->Ho + 1) / 2;
     const int64_t nt = nthreads < 1 ? 1 : nthreads, uw = 16 * O * C;
     const int grad = dw != NULL;
     if (nb > 1) {   /* equal chunks, a multiple of 4 of them: balanced at 2 or 4 threads
@@ -577,7 +578,7 @@ static int FN(conv2d_winograd_)(const dlk_conv_shape *s, const T *x, const T *w,
         groups = (groups + 3) / 4 * 4;
         nb = (s->B + groups - 1) / groups;
     }
-    const int64_t chunk = nb * rows * tw_n, blocks = (th_n + rows - 1) / rows;
+    const int64_t chunk = nb * rows * tw_q, blocks = (th_n + rows - 1) / rows;
     const int64_t items = (s->B + nb - 1) / nb * blocks;
     /* forward: one item per group; gradient: DW_GROUPS groups, fewer if their partials
      * would take over a quarter of the workspace */
@@ -587,16 +588,16 @@ static int FN(conv2d_winograd_)(const dlk_conv_shape *s, const T *x, const T *w,
         G = items < DW_GROUPS ? items : DW_GROUPS;
         if (G > fit) G = fit < 1 ? 1 : fit;
     }
-    /* small planes (tw_n here counts any spare tile): the tables of wino_tables_, 5 int32
+    /* small planes: the tables of wino_tables_, 5 int32
      * per tile, in T units */
     const int small = WINO_SMALL(s);
-    const int64_t tables = small ? (5 * rows * tw_n * 4 + sizeof(T) - 1) / sizeof(T) : 0;
+    const int64_t tables = small ? (5 * rows * tw_q * 4 + sizeof(T) - 1) / sizeof(T) : 0;
     /* per thread: V and M (dM), the padded rows and 4 rows of Bᵀ d, 4 outputs per tile.
      * V_ξ and M_ξ, ξ = 0…15, lie vst and mst apart: never a multiple of 4 KB, or the 16
      * streams of a transform all fall into one cache set (measured 1.8× slower) */
     const int64_t vst = FN(spread_)(chunk * C), mst = FN(spread_)(chunk * O);
-    const int64_t per_thread = 16 * (vst + mst) + (2 * rows + 6) * (2 * tw_n + 2) +
-                               4 * rows * tw_n + tables;
+    const int64_t per_thread = 16 * (vst + mst) + (2 * rows + 6) * (2 * tw_q + 2) +
+                               4 * rows * tw_q + tables;
     int outer = G >= nt ? (int)nt : 1;
     /* U: the transformed filters, or the gradient's G partial sums */
     const int64_t u_size = grad ? G * uw : uw;
@@ -618,7 +619,7 @@ static int FN(conv2d_winograd_)(const dlk_conv_shape *s, const T *x, const T *w,
                 if (DLK_STOPPED(stop)) break;
                 int64_t b0 = it / blocks * nb, cnt = b0 + nb <= s->B ? nb : s->B - b0;
                 int64_t th0 = it % blocks * rows, th1 = th0 + rows < th_n ? th0 + rows : th_n;
-                int64_t tps = (th1 - th0) * tw_n, n = cnt * tps;
+                int64_t tps = (th1 - th0) * tw_q, n = cnt * tps;
                 if (small) {
                     oidx = at + tps;
                     FN(wino_tables_)(s, th0, th1, WINO_SPARE(s) ? NULL : at, oidx);
