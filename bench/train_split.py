@@ -4,14 +4,14 @@
         [--backend native|numpy] [--threads 2] [--epochs 20]
 
 The layers call dlkern.ops.<name> (the losses through dlkern.losses), so wrapping those
-names times each kernel on either backend, argument checks included.  Prints ms per epoch and µs per call.
+names times each kernel on either backend, argument checks included.  Prints ms per
+epoch and µs per call.
 """
 import argparse
 import collections
 import time
 
-import dlkern
-from dlkern import data, losses, models, ops, optim, train
+from dlkern import benchmark, losses, ops
 
 
 def main():
@@ -33,13 +33,9 @@ def main():
         if getattr(losses, name, None) is not None:     # dlkern.losses re-exports the losses
             setattr(losses, name, timed)
 
-    X, y, _, _ = data.digits()
-
-    def epoch():
-        with dlkern.use_backend(args.backend), dlkern.threads(args.threads):
-            m = models.digits_cnn()
-            train.fit(m, losses.cross_entropy, optim.Adam(m, lr=1e-3), X, y, epochs=1,
-                      batch_size=64, progress=False, seed=0)
+    # the same epoch that `bench/ratios.py training` times
+    epoch = benchmark.training_contenders("train_cnn", args.threads, with_torch=False)[
+        "dlkern" if args.backend == "native" else "numpy backend"]
 
     for _ in range(3):                      # warm-up, not counted
         epoch()

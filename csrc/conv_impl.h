@@ -237,11 +237,27 @@ static void FN(wino_filter_)(const dlk_conv_shape *s, const T *w, T *U)
         }
 }
 
+/* Rows h0 … h0 + R − 1 of a plane (H × W) into a buffer whose border is already 0: row
+ * r goes to (r even ? even : odd) + (r / 2)·stride + off, cnt values; rows outside
+ * the plane stay 0.  The Winograd transforms' padded planes, whole (odd = even + L,
+ * stride 2L) or with their even and odd rows apart (stride L). */
+static void FN(split_rows_)(const T *src, int64_t H, int64_t W, int64_t h0, int64_t R,
+                            int64_t off, int64_t cnt, T *even, T *odd, int64_t stride)
+{
+    for (int64_t r = 0; r < R; r++) {
+        int64_t h = h0 + r;
+        if (h >= 0 && h < H)
+            memcpy((r & 1 ? odd : even) + (r / 2) * stride + off, src + h * W,
+                   (size_t)cnt * sizeof(T));
+    }
+}
+
 /* V[ξ][c][q] = (Bᵀ d B)_ξ for tile rows [th0, th1) of samples [b0, b0 + nb),
  * q = (b − b0, th − th0, tw);
  * Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1].  The patch of tile (th, tw) starts at
- * (2th − ph, 2tw − pw), 0 outside: each plane is copied once into a zero-padded
- * buffer, Bᵀ is applied down whole rows, then B across each tile's four columns. */
+ * (2th − ph, 2tw − pw), 0 outside: each plane's rows are copied into a buffer whose
+ * border is zeroed once per call, Bᵀ is applied down whole rows, then B across each
+ * tile's four columns. */
 DLK_CLONES static void FN(wino_input_)(const dlk_conv_shape *s, const T *DLK_RESTRICT x,
                                        int64_t b0, int64_t nb, int64_t th0, int64_t th1,
                                        T *DLK_RESTRICT V, int64_t st, T *DLK_RESTRICT pad)
@@ -249,23 +265,14 @@ DLK_CLONES static void FN(wino_input_)(const dlk_conv_shape *s, const T *DLK_RES
     const int64_t C = s->C, H = s->H, W = s->W;
     const int64_t tw_n = (s->Wo + 1) / 2, tps = (th1 - th0) * tw_n;
     const int64_t n = nb * tps, L = 2 * tw_n + 2, R = 2 * (th1 - th0) + 2;
+    const int64_t in = W < L - s->pw ? W : L - s->pw;    /* as much as the tiles read */
     T *m = pad + R * L;                                   /* 4 rows of Bᵀ d */
+    memset(pad, 0, (size_t)(R * L) * sizeof(T));
     for (int64_t j = 0; j < nb; j++)
         for (int64_t c = 0; c < C; c++) {
-            const T *xc = x + ((b0 + j) * C + c) * H * W;
-            for (int64_t r = 0; r < R; r++) {          /* padded rows 2·th0 … 2·th1 + 1 */
-                int64_t h = 2 * th0 + r - s->ph;
-                T *pr = pad + r * L;
-                if (h < 0 || h >= H) {
-                    memset(pr, 0, (size_t)L * sizeof(T));
-                    continue;
-                }
-                /* columns: pw zeros, the row (as much as the tiles read), zeros */
-                int64_t in = W < L - s->pw ? W : L - s->pw;
-                memset(pr, 0, (size_t)s->pw * sizeof(T));
-                memcpy(pr + s->pw, xc + h * W, (size_t)in * sizeof(T));
-                memset(pr + s->pw + in, 0, (size_t)(L - s->pw - in) * sizeof(T));
-            }
+            /* padded rows 2·th0 … 2·th1 + 1 */
+            FN(split_rows_)(x + ((b0 + j) * C + c) * H * W, H, W, 2 * th0 - s->ph, R, s->pw,
+                            in, pad, pad + L, 2 * L);
             for (int64_t th = 0; th < th1 - th0; th++) {
                 const T *d0 = pad + 2 * th * L, *d1 = d0 + L, *d2 = d1 + L, *d3 = d2 + L;
                 T *m0 = m, *m1 = m + L, *m2 = m + 2 * L, *m3 = m + 3 * L;
@@ -357,13 +364,8 @@ DLK_CLONES static void FN(wino_input_small_)(const dlk_conv_shape *s, const T *D
     memset(pad, 0, (size_t)(2 * half) * sizeof(T));
     for (int64_t j = 0; j < nb; j++)
         for (int64_t c = 0; c < C; c++) {
-            const T *xc = x + ((b0 + j) * C + c) * H * W;
-            for (int64_t r = 0; r < R; r++) {
-                int64_t h = 2 * th0 + r - s->ph;
-                if (h >= 0 && h < H)
-                    memcpy((r & 1 ? D : E) + (r / 2) * L + s->pw, xc + h * W,
-                           (size_t)in * sizeof(T));
-            }
+            FN(split_rows_)(x + ((b0 + j) * C + c) * H * W, H, W, 2 * th0 - s->ph, R, s->pw,
+                            in, E, D, L);
             T *v = V + c * n + j * tps;
             if (WINO_SPARE(s)) {
                 const T *E2 = E + 2, *D2 = D + 2, *EL = E + L, *DL = D + L;
@@ -506,12 +508,8 @@ DLK_CLONES static void FN(wino_grad_output_)(const dlk_conv_shape *s, const T *D
     memset(pad, 0, (size_t)(4 * tps) * sizeof(T));
     for (int64_t j = 0; j < nb; j++)
         for (int64_t o = 0; o < O; o++) {
-            const T *g = dy + ((b0 + j) * O + o) * Ho * Wo;
-            for (int64_t th = 0; th < th1 - th0; th++) {
-                int64_t h = 2 * (th0 + th);
-                memcpy(even + th * L, g + h * Wo, (size_t)Wo * sizeof(T));
-                if (h + 1 < Ho) memcpy(odd + th * L, g + (h + 1) * Wo, (size_t)Wo * sizeof(T));
-            }
+            FN(split_rows_)(dy + ((b0 + j) * O + o) * Ho * Wo, Ho, Wo, 2 * th0,
+                            2 * (th1 - th0), 0, Wo, even, odd, L);
             T *d = dM + o * n + j * tps;
 #pragma omp simd
             for (int64_t q = 0; q < tps; q++) {
