@@ -66,17 +66,65 @@
     ((s)->kh == 3 && (s)->kw == 3 && (s)->sh == 1 && (s)->sw == 1 &&                  \
      (s)->C >= WINO_MIN_CHANNELS && (s)->O >= WINO_MIN_CHANNELS)
 
+/* Forward passes whose register blocks read little input run a direct loop in
+ * AVX-512 registers where the CPU has it (conv_impl.h): output rows from DIRECT_MIN_WO
+ * wide, a block's input within DIRECT_BLOCK_BYTES; blocks of DIRECT_J channels ×
+ * DIRECT_NV vectors. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define DIRECT_ISA 1
+#define DLK_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")))
+#ifndef DIRECT_BLOCK_BYTES
+#define DIRECT_BLOCK_BYTES 40960
+#endif
+#ifndef DIRECT_MIN_WO
+#define DIRECT_MIN_WO 12
+#endif
+#define DIRECT_J 4
+#define DIRECT_NV 6
+static int dlk_has_avx512(void)
+{
+    static int has = -1;
+    if (has < 0) {
+        __builtin_cpu_init();
+        has = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    }
+    return has;
+}
+#endif
+
 #define T float
 #define SFX f32
 #define GEMM dlk_gemm_par_f32
+#define VEC __m512
+#define VMASK __mmask16
+#define VLANES 16
+#define VSET1 _mm512_set1_ps
+#define VLOADU _mm512_loadu_ps
+#define VFMA _mm512_fmadd_ps
+#define VSTOREM _mm512_mask_storeu_ps
 #include "conv_impl.h"
 #undef T
 #undef SFX
 #undef GEMM
+#undef VEC
+#undef VMASK
+#undef VLANES
+#undef VSET1
+#undef VLOADU
+#undef VFMA
+#undef VSTOREM
 
 #define T double
 #define SFX f64
 #define GEMM dlk_gemm_par_f64
+#define VEC __m512d
+#define VMASK __mmask8
+#define VLANES 8
+#define VSET1 _mm512_set1_pd
+#define VLOADU _mm512_loadu_pd
+#define VFMA _mm512_fmadd_pd
+#define VSTOREM _mm512_mask_storeu_pd
 #include "conv_impl.h"
 #undef T
 #undef SFX

@@ -654,6 +654,187 @@ static int FN(conv2d_winograd_)(const dlk_conv_shape *s, const T *x, const T *w,
     return DLK_STOPPED(stop) ? DLK_EINTR : status;
 }
 
+#ifdef DIRECT_ISA
+/* ---- Direct convolution, AVX-512, for convolutions with little input per output ----
+ * With few input channels the im2col product is skinny (32×75×1024 for conv_stride)
+ * and the BLAS runs it at about 60% of the FMA peak, after im2col has copied the input
+ * kh·kw times.  Here the sum runs in registers instead: a block of DIRECT_J output
+ * channels × DIRECT_NV vectors of output positions, each tap one vector load per
+ * output vector and one broadcast weight per channel.
+ * The input is laid out so that every tap of every output vector is a contiguous
+ * load: the padded rows of sample b's input split by column phase (column ow·sw + j
+ * of the padded input is column ow + j/sw of phase j mod sw), planes [c][phase] of
+ * `rows_in` rows × Wq columns.  Tap k = (c, i, j) then sits at tap[k] =
+ * (c·sw + j mod sw)·pstride + i·Wq + j/sw from output vector n's base in[n]. */
+
+/* One register block: out[n] is vector n's offset in a channel's output plane, m[n]
+ * its lanes inside the row (0 for the dummy vectors that pad a short last block). */
+DLK_AVX512 static inline __attribute__((always_inline)) void FN(direct_block_)(
+    const int J, const int64_t K, const int64_t *DLK_RESTRICT tap, const T *DLK_RESTRICT xp,
+    const int64_t *DLK_RESTRICT in, const T *DLK_RESTRICT w, const T *DLK_RESTRICT bias,
+    T *DLK_RESTRICT y, int64_t plane, const int64_t *DLK_RESTRICT out,
+    const VMASK *DLK_RESTRICT m)
+{
+    VEC acc[DIRECT_J][DIRECT_NV];
+    for (int j = 0; j < J; j++)
+        for (int n = 0; n < DIRECT_NV; n++) acc[j][n] = VSET1(bias ? bias[j] : (T)0);
+    for (int64_t k = 0; k < K; k++) {
+        const T *xk = xp + tap[k];
+        VEC wk[DIRECT_J];
+        for (int j = 0; j < J; j++) wk[j] = VSET1(w[j * K + k]);
+        for (int n = 0; n < DIRECT_NV; n++) {
+            VEC xv = VLOADU(xk + in[n]);
+            for (int j = 0; j < J; j++) acc[j][n] = VFMA(wk[j], xv, acc[j][n]);
+        }
+    }
+    for (int j = 0; j < J; j++)
+        for (int n = 0; n < DIRECT_NV; n++) VSTOREM(y + j * plane + out[n], m[n], acc[j][n]);
+}
+
+/* Output rows [oh0, oh1) of sample xb (C, H, W) into yb (O, Ho, Wo).  ws holds the
+ * phase planes (C·sw planes of pstride elements, pstride ≥ rows_in·Wq); tap and the
+ * vector tables (in, out, m: vpr vectors a row, for rows from oh0) come from the caller. */
+DLK_AVX512 static void FN(conv2d_direct_rows_)(const dlk_conv_shape *s, const T *xb,
+                                               const T *w, const T *b, T *yb, int64_t oh0,
+                                               int64_t oh1, T *ws, int64_t Wq,
+                                               int64_t pstride, const int64_t *tap,
+                                               const int64_t *in, const int64_t *out,
+                                               const VMASK *m)
+{
+    const int64_t K = s->C * s->kh * s->kw, sw = s->sw, plane = s->Ho * s->Wo;
+    const int64_t rows_in = (oh1 - oh0 - 1) * s->sh + s->kh;
+    for (int64_t c = 0; c < s->C; c++)
+        for (int64_t r = 0; r < rows_in; r++) {
+            int64_t ih = oh0 * s->sh - s->ph + r;
+            const T *src = xb + (c * s->H + ih) * s->W;
+            for (int64_t p = 0; p < sw; p++) {
+                T *dst = ws + (c * sw + p) * pstride + r * Wq;
+                if (ih < 0 || ih >= s->H) {
+                    memset(dst, 0, (size_t)Wq * sizeof(T));
+                    continue;
+                }
+                /* dst[q] = x[ih, q·sw + p − pw] where that column exists */
+                int64_t q0 = s->pw - p > 0 ? (s->pw - p + sw - 1) / sw : 0;
+                int64_t q1 = (s->W + s->pw - p + sw - 1) / sw;
+                if (q1 > Wq) q1 = Wq;
+                if (q1 < q0) q1 = q0;
+                const T *sp = src + q0 * sw + p - s->pw;
+                for (int64_t q = 0; q < q0; q++) dst[q] = 0;
+                if (sw == 1)
+                    memcpy(dst + q0, sp, (size_t)(q1 - q0) * sizeof(T));
+                else if (sw == 2)
+                    for (int64_t q = q0; q < q1; q++) dst[q] = sp[2 * (q - q0)];
+                else
+                    for (int64_t q = q0; q < q1; q++) dst[q] = sp[sw * (q - q0)];
+                for (int64_t q = q1; q < Wq; q++) dst[q] = 0;
+            }
+        }
+    const int64_t nvec = (oh1 - oh0) * ((s->Wo + VLANES - 1) / VLANES);
+    T *y0 = yb + oh0 * s->Wo;
+    for (int64_t v0 = 0; v0 < nvec; v0 += DIRECT_NV) {
+        const int64_t *vin = in + v0, *vout = out + v0;
+        const VMASK *vm = m + v0;
+        int64_t tin[DIRECT_NV], tout[DIRECT_NV];
+        VMASK tm[DIRECT_NV];
+        if (v0 + DIRECT_NV > nvec) {    /* short last block: pad with dummy vectors */
+            for (int n = 0; n < DIRECT_NV; n++) {
+                int live = v0 + n < nvec;
+                tin[n] = live ? in[v0 + n] : 0;
+                tout[n] = live ? out[v0 + n] : 0;
+                tm[n] = live ? m[v0 + n] : 0;
+            }
+            vin = tin;
+            vout = tout;
+            vm = tm;
+        }
+        for (int64_t o = 0; o < s->O; o += DIRECT_J) {
+            const T *wo = w + o * K, *bo = b ? b + o : NULL;
+            T *yo = y0 + o * plane;
+            switch (s->O - o < DIRECT_J ? s->O - o : DIRECT_J) {
+            case DIRECT_J: FN(direct_block_)(DIRECT_J, K, tap, ws, vin, wo, bo, yo, plane, vout, vm); break;
+#if DIRECT_J > 3
+            case 3: FN(direct_block_)(3, K, tap, ws, vin, wo, bo, yo, plane, vout, vm); break;
+#endif
+            case 2: FN(direct_block_)(2, K, tap, ws, vin, wo, bo, yo, plane, vout, vm); break;
+            default: FN(direct_block_)(1, K, tap, ws, vin, wo, bo, yo, plane, vout, vm); break;
+            }
+        }
+    }
+}
+
+/* Whether the direct loop takes this forward pass: AVX-512 here, rows at least
+ * DIRECT_MIN_WO wide, and the input a register block reads (its rows of every channel
+ * and phase) within DIRECT_BLOCK_BYTES, so that it stays in L1 while the block runs
+ * through all the output channels; with more the BLAS product wins (see
+ * docs/BENCHMARKS.md).  *rows: output rows an item, a whole sample when there are
+ * samples for every thread, else a share of one; fewer when the phase planes of that
+ * many rows would not fit `slot` bytes. */
+static int FN(direct_plan_)(const dlk_conv_shape *s, int64_t slot, int64_t nt, int64_t *rows)
+{
+    if (s->Wo < DIRECT_MIN_WO || !dlk_has_avx512()) return 0;
+    const int64_t vpr = (s->Wo + VLANES - 1) / VLANES, span = vpr < DIRECT_NV ? vpr : DIRECT_NV;
+    const int64_t block_rows = ((DIRECT_NV + vpr - 1) / vpr - 1) * s->sh + s->kh;
+    const int64_t row_bytes = (span * VLANES + (s->kw - 1) / s->sw) * (int64_t)sizeof(T);
+    const int64_t phases = s->sw < s->kw ? s->sw : s->kw;
+    if (s->C * phases * block_rows * ((row_bytes + 63) / 64 * 64) > DIRECT_BLOCK_BYTES) return 0;
+    const int64_t Wq = (s->Wo + VLANES - 1) / VLANES * VLANES + (s->kw - 1) / s->sw;
+    int64_t parts = s->B >= nt ? 1 : (nt + s->B - 1) / s->B, r = (s->Ho + parts - 1) / parts;
+    for (; r > 1; r = (r + 1) / 2)
+        if (s->C * s->sw * FN(spread_)(((r - 1) * s->sh + s->kh) * Wq) * (int64_t)sizeof(T)
+            <= slot)
+            break;
+    *rows = r;
+    return 1;
+}
+
+/* The forward pass through conv2d_direct_rows_: items (sample, block of `rows` output
+ * rows), one thread's phase planes per item. */
+static int FN(conv2d_direct_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b,
+                              T *y, int64_t rows, const dlk_stop_flag *stop, int nthreads)
+{
+    const int64_t K = s->C * s->kh * s->kw, vpr = (s->Wo + VLANES - 1) / VLANES;
+    const int64_t Wq = vpr * VLANES + (s->kw - 1) / s->sw;
+    const int64_t rows_in = (rows - 1) * s->sh + s->kh, pstride = FN(spread_)(rows_in * Wq);
+    const int64_t nvec = rows * vpr, blocks = (s->Ho + rows - 1) / rows, items = s->B * blocks;
+    const int64_t sample_in = s->C * s->H * s->W, sample_out = s->O * s->Ho * s->Wo;
+    int nt = nthreads < 1 ? 1 : nthreads;
+    if (nt > items) nt = (int)items;
+    const int64_t planes = s->C * s->sw * pstride;
+    /* tables shared by all items, then each thread's planes */
+    size_t table_bytes = (size_t)(K + 2 * nvec) * sizeof(int64_t) + (size_t)nvec * sizeof(VMASK);
+    table_bytes = (table_bytes + 63) & ~(size_t)63;
+    size_t bytes = table_bytes + (size_t)nt * (size_t)planes * sizeof(T);
+    char *mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);   /* whole lines */
+    if (!mem) return DLK_ENOMEM;
+    int64_t *tap = (int64_t *)mem, *in = tap + K, *out = in + nvec;
+    VMASK *m = (VMASK *)(out + nvec);
+    T *ws = (T *)(mem + table_bytes);
+    for (int64_t c = 0, k = 0; c < s->C; c++)
+        for (int64_t i = 0; i < s->kh; i++)
+            for (int64_t j = 0; j < s->kw; j++, k++)
+                tap[k] = (c * s->sw + j % s->sw) * pstride + i * Wq + j / s->sw;
+    for (int64_t r = 0, n = 0; r < rows; r++)
+        for (int64_t v = 0; v < vpr; v++, n++) {
+            int64_t lanes = s->Wo - v * VLANES < VLANES ? s->Wo - v * VLANES : VLANES;
+            in[n] = r * s->sh * Wq + v * VLANES;
+            out[n] = r * s->Wo + v * VLANES;
+            m[n] = (VMASK)(((uint64_t)1 << lanes) - 1);
+        }
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t it = 0; it < items; it++) {
+        if (DLK_STOPPED(stop)) continue;
+        int t = 0;
+        DLK_THREAD_NUM(t);
+        int64_t bi = it / blocks, oh0 = (it % blocks) * rows;
+        int64_t oh1 = oh0 + rows < s->Ho ? oh0 + rows : s->Ho;
+        FN(conv2d_direct_rows_)(s, x + bi * sample_in, w, b, y + bi * sample_out, oh0, oh1,
+                                ws + (int64_t)t * planes, Wq, pstride, tap, in, out, m);
+    }
+    free(mem);
+    return DLK_STOPPED(stop) ? DLK_EINTR : DLK_OK;
+}
+#endif
+
 int FN(dlk_conv2d_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b, T *y,
                     int64_t workspace, const dlk_stop_flag *stop, int nthreads)
 {
@@ -665,6 +846,11 @@ int FN(dlk_conv2d_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b,
     if (WINOGRAD_FITS(s) && FN(wino_plan_)(s, slot, &wnb, &wrows))
         return FN(conv2d_winograd_)(s, x, w, b, y, NULL, NULL, wnb, wrows, workspace, stop,
                                     nthreads);
+#ifdef DIRECT_ISA
+    int64_t drows;
+    if (FN(direct_plan_)(s, slot, nt, &drows))
+        return FN(conv2d_direct_)(s, x, w, b, y, drows, stop, nthreads);
+#endif
     /* an item is either a group of nb whole samples (small images: one product for
      * several samples, its output scattered into y) or one sample's block of rows
      * (large images: the product writes straight into y) */

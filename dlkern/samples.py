@@ -224,6 +224,8 @@ _CONV_CASES = [  # label, (B, C_in, H, W), (C_out, K_h, K_w), stride, padding
     ("Winograd path, no padding", (2, 16, 6, 5), (16, 3, 3), 1, 0),
     ("same width, rows of padding only", (2, 3, 6, 7), (4, 5, 5), 1, (3, 2)),
     ("one-column planes", (3, 2, 5, 1), (3, 3, 1), 1, (1, 0)),
+    ("direct loop: 6 channels, stride (2, 3), rows ending mid-vector",
+     (2, 2, 23, 70), (6, 5, 3), (2, 3), (2, 1)),
 ]
 
 

@@ -315,6 +315,33 @@ def test_losses(name, B, C, specials, dtype, seed):
 
 
 @FUZZ
+@given(st.integers(1, 3), st.integers(1, 5), st.integers(1, 13), st.integers(1, 7),
+       st.integers(1, 7), st.integers(1, 3), st.integers(1, 3), st.integers(0, 3),
+       st.integers(0, 3), st.integers(1, 40), st.integers(8, 70), st.integers(1, 2),
+       st.sampled_from([32, 0.0625]), dtypes, st.integers(0, 2 ** 31))
+def test_conv2d_direct_path(B, C, O, kh, kw, sh, sw, ph, pw, H, W, threads, limit, dtype,
+                            seed):
+    """Forward passes with few taps and rows of 12+ outputs take the direct loop on
+    AVX-512 CPUs: every stride, rectangular kernels, channel counts that leave a short
+    last block of channels, rows that end mid-vector, samples split over the threads
+    (batch 1) and blocks of rows under a small workspace limit."""
+    import dlkern
+    H, W = max(H, kh - 2 * ph), max(W, kw - 2 * pw)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((B, C, H, W)).astype(dtype)
+    w = rng.standard_normal((O, C, kh, kw)).astype(dtype)
+    b = rng.standard_normal(O).astype(dtype)
+    before = dlkern.get_workspace_limit() / 2 ** 20
+    dlkern.set_workspace_limit(limit)
+    try:
+        with dlkern.threads(threads):
+            agree(native.conv2d(x, w, b, (sh, sw), (ph, pw)),
+                  reference.conv2d(x, w, b, (sh, sw), (ph, pw)), dtype)
+    finally:
+        dlkern.set_workspace_limit(before)
+
+
+@FUZZ
 @given(st.integers(1, 3), st.integers(16, 21), st.integers(16, 21), st.integers(1, 19),
        st.integers(1, 40), st.integers(0, 2), st.sampled_from([32, 0.0625]), dtypes,
        st.integers(0, 2 ** 31))
