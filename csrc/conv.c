@@ -70,10 +70,9 @@
  * AVX-512 registers where the CPU has it (conv_impl.h): output rows from DIRECT_MIN_WO
  * wide, a block's input within DIRECT_BLOCK_BYTES; blocks of DIRECT_J channels ×
  * DIRECT_NV vectors. */
-#if defined(__x86_64__) && defined(__GNUC__)
+#ifdef DLK_HAVE_AVX512_LOOPS
 #include <immintrin.h>
 #define DIRECT_ISA 1
-#define DLK_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")))
 #ifndef DIRECT_BLOCK_BYTES
 #define DIRECT_BLOCK_BYTES 40960
 #endif
@@ -82,15 +81,6 @@
 #endif
 #define DIRECT_J 4
 #define DIRECT_NV 6
-static int dlk_has_avx512(void)
-{
-    static int has = -1;
-    if (has < 0) {
-        __builtin_cpu_init();
-        has = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    }
-    return has;
-}
 #endif
 
 #define T float

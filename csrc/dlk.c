@@ -46,6 +46,19 @@ int dlk_openmp_enabled(void)
 #endif
 }
 
+#ifdef DLK_HAVE_AVX512_LOOPS
+int dlk_has_avx512(void)
+{
+    static int has = -1;
+    if (has < 0) {
+        __builtin_cpu_init();
+        has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    }
+    return has;
+}
+#endif
+
 const char *dlk_isa_name(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)

@@ -8,6 +8,7 @@
  * one dx element all happen in one thread, in output order: no races, no atomics, the
  * same sums at any thread count.  No workspace.  Indices are flat h·W + w per plane. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 #include "pool.h"
 
@@ -16,11 +17,93 @@
 /* Outputs of one row computed together as one vector block. */
 #define POOL_BLOCK 8
 
+#ifdef DLK_HAVE_AVX512_LOOPS
+#include <immintrin.h>
+
+/* Interior outputs [lo, hi) of one float row at stride 1 or 2, 16 to a vector: window
+ * column j of 16 outputs is one load at stride 1; at stride 2 two loads and one
+ * permute that keeps the even elements (the portable loop's strided loads become
+ * gathers, about 12 cycles an output).  Past hi the loads are masked off.  Same order
+ * and rules as pool_blocks_: row-major window order, the first NaN wins, ties keep the
+ * first position.  Indices are kept in 32 bits (planes under 2^31 elements).
+ * Each window element's compare-and-select waits for the previous one (about 8 cycles),
+ * so U vectors of the row go through the window together. */
+DLK_AVX512 static inline __attribute__((always_inline)) void pool_vectors_avx512_f32(
+    const int U, const float *DLK_RESTRICT x, int64_t W, int64_t hs, int64_t he, int64_t kw,
+    int64_t sw, int64_t pw, int64_t o, int64_t hi, float *DLK_RESTRICT y,
+    int64_t *DLK_RESTRICT idx)
+{
+    const __m512i lane = _mm512_mullo_epi32(
+        _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+        _mm512_set1_epi32((int)sw));
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6,
+                                          4, 2, 0);
+    __mmask16 m[4], m0[4], m1[4];
+    __m512 best[4];
+    __m512i arg[4];
+    for (int u = 0; u < U; u++) {
+        int64_t left = hi - o - 16 * u;
+        const int n = left <= 0 ? 0 : left < 16 ? (int)left : 16, span = n ? 2 * n - 1 : 0;
+        m[u] = (__mmask16)((1u << n) - 1);
+        m0[u] = (__mmask16)(span >= 16 ? 0xFFFFu : (1u << span) - 1);
+        m1[u] = (__mmask16)(span > 16 ? (1u << (span - 16)) - 1 : 0);
+        best[u] = _mm512_set1_ps(-INFINITY);
+        arg[u] = _mm512_add_epi32(_mm512_set1_epi32((int)(hs * W + (o + 16 * u) * sw - pw)),
+                                  lane);
+    }
+    for (int64_t h = hs; h < he; h++)
+        for (int64_t j = 0; j < kw; j++)
+            for (int u = 0; u < U; u++) {
+                const int64_t at = h * W + (o + 16 * u) * sw - pw + j;
+                __m512 v;
+                if (sw == 1)
+                    v = _mm512_maskz_loadu_ps(m[u], x + at);
+                else
+                    v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(m0[u], x + at), even,
+                                               _mm512_maskz_loadu_ps(m1[u], x + at + 16));
+                /* beats: v > best, or v is NaN, unless best already is */
+                __mmask16 beats = _mm512_mask_cmp_ps_mask(
+                    _mm512_cmp_ps_mask(best[u], best[u], _CMP_ORD_Q), v, best[u], _CMP_NLE_UQ);
+                best[u] = _mm512_mask_mov_ps(best[u], beats, v);
+                arg[u] = _mm512_mask_mov_epi32(
+                    arg[u], beats, _mm512_add_epi32(_mm512_set1_epi32((int)at), lane));
+            }
+    for (int u = 0; u < U; u++) {
+        int64_t q = o + 16 * u;
+        _mm512_mask_storeu_ps(y + q, m[u], best[u]);
+        _mm512_mask_storeu_epi64(idx + q, (__mmask8)m[u],
+                                 _mm512_cvtepi32_epi64(_mm512_castsi512_si256(arg[u])));
+        _mm512_mask_storeu_epi64(idx + q + 8, (__mmask8)(m[u] >> 8),
+                                 _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(arg[u], 1)));
+    }
+}
+
+DLK_AVX512 static void pool_interior_avx512_f32(const float *DLK_RESTRICT x, int64_t W,
+                                                int64_t hs, int64_t he, int64_t kw,
+                                                int64_t sw, int64_t pw, int64_t lo,
+                                                int64_t hi, float *DLK_RESTRICT y,
+                                                int64_t *DLK_RESTRICT idx)
+{
+    int64_t o = lo;
+    for (; hi - o > 32; o += 64)
+        pool_vectors_avx512_f32(4, x, W, hs, he, kw, sw, pw, o, hi, y, idx);
+    if (hi - o > 16)
+        pool_vectors_avx512_f32(2, x, W, hs, he, kw, sw, pw, o, hi, y, idx);
+    else if (hi > o)
+        pool_vectors_avx512_f32(1, x, W, hs, he, kw, sw, pw, o, hi, y, idx);
+}
+/* pool_impl.h: which rows pool_interior_avx512_f32 can take */
+#define POOL_FAST_ROWS(s) ((s)->sw <= 2 && (s)->H * (s)->W < INT32_MAX && dlk_has_avx512())
+#define POOL_FAST_INTERIOR pool_interior_avx512_f32
+#endif
+
 #define T float
 #define SFX f32
 #include "pool_impl.h"
 #undef T
 #undef SFX
+#undef POOL_FAST_ROWS
+#undef POOL_FAST_INTERIOR
 
 #define T double
 #define SFX f64

@@ -48,7 +48,8 @@ static inline void FN(pool_blocks_)(
 /* One output row oh of one plane: border outputs (window clipped by the padding)
  * take the clamped scalar path, interior ones the vector blocks above. */
 DLK_CLONES static void FN(pool_row_)(const dlk_pool_shape *s, const T *DLK_RESTRICT x,
-                                     int64_t oh, T *DLK_RESTRICT y, int64_t *DLK_RESTRICT idx)
+                                     int64_t oh, int fast, T *DLK_RESTRICT y,
+                                     int64_t *DLK_RESTRICT idx)
 {
     const int64_t W = s->W, kw = s->kw, sw = s->sw, pw = s->pw, Wo = s->Wo;
     int64_t h0 = oh * s->sh - s->ph;
@@ -74,6 +75,13 @@ DLK_CLONES static void FN(pool_row_)(const dlk_pool_shape *s, const T *DLK_RESTR
         y[ow] = best;
         idx[ow] = arg;
     }
+#ifdef POOL_FAST_INTERIOR
+    if (fast) {
+        POOL_FAST_INTERIOR(x, W, hs, he, kw, sw, pw, lo, hi, y, idx);
+        return;
+    }
+#endif
+    (void)fast;
     FN(pool_blocks_)(x, W, hs, he, kw, sw, pw, lo, hi, y, idx);
 }
 
@@ -82,11 +90,16 @@ int FN(dlk_max_pool2d_)(const dlk_pool_shape *s, const T *x, T *y, int64_t *idx,
     const int64_t plane_in = s->H * s->W, plane_out = s->Ho * s->Wo;
     const int64_t rows = s->planes * s->Ho;
     int nt = dlk_threads_for(rows * s->Wo * s->kh * s->kw, POOL_GRAIN, nthreads);
+#ifdef POOL_FAST_ROWS
+    const int fast = POOL_FAST_ROWS(s);
+#else
+    const int fast = 0;
+#endif
     /* one writer per output row: static chunks of (plane, oh) rows */
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t r = 0; r < rows; r++) {
         int64_t p = r / s->Ho, oh = r % s->Ho;
-        FN(pool_row_)(s, x + p * plane_in, oh, y + p * plane_out + oh * s->Wo,
+        FN(pool_row_)(s, x + p * plane_in, oh, fast, y + p * plane_out + oh * s->Wo,
                       idx + p * plane_out + oh * s->Wo);
     }
     return DLK_OK;
