@@ -85,6 +85,10 @@ DLK_AVX512 static void pool_interior_avx512_f32(const float *DLK_RESTRICT x, int
                                                 int64_t *DLK_RESTRICT idx)
 {
     int64_t o = lo;
+    /* the rows after the window's, which the next output row reads */
+    for (int64_t h = he; h < he + 2; h++)
+        for (int64_t c = lo * sw - pw; c < hi * sw; c += 16)
+            _mm_prefetch((const char *)(x + h * W + c), _MM_HINT_T0);
     for (; hi - o > 32; o += 64)
         pool_vectors_avx512_f32(4, x, W, hs, he, kw, sw, pw, o, hi, y, idx);
     if (hi - o > 16)
