@@ -1046,11 +1046,7 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
         for (int64_t o = 0; o < s->O; o++) {
             double acc = 0;
             for (int64_t bi = 0; bi < s->B; bi++) {
-                const T *d = dy + bi * sample_out + o * plane;
-                double part = 0;
-#pragma omp simd reduction(+:part)
-                for (int64_t q = 0; q < plane; q++) part += (double)d[q];
-                acc += part;
+                acc += FN(dlk_sum_)(dy + bi * sample_out + o * plane, plane);
             }
             db[o] = (T)acc;
         }

@@ -3,15 +3,7 @@
 #define CAT(a, b) CAT_(a, b)
 #define FN(name) CAT(name, SFX)
 
-/* Σ x and Σ (x − m)² over one plane, in double. */
-DLK_CLONES static double FN(plane_sum_)(const T *DLK_RESTRICT x, int64_t n)
-{
-    double s = 0;
-#pragma omp simd reduction(+:s)
-    for (int64_t i = 0; i < n; i++) s += (double)x[i];
-    return s;
-}
-
+/* Σ (x − m)² over one plane, in double (Σ x: dlk_sum_). */
 DLK_CLONES static double FN(plane_sqdev_)(const T *DLK_RESTRICT x, int64_t n, double m)
 {
     double s = 0;
@@ -40,7 +32,7 @@ int FN(dlk_batch_norm2d_)(int64_t B, int64_t C, int64_t HW, const T *x, const T 
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t c = 0; c < C; c++) {
         double s = 0, q = 0;
-        for (int64_t b = 0; b < B; b++) s += FN(plane_sum_)(x + (b * C + c) * HW, HW);
+        for (int64_t b = 0; b < B; b++) s += FN(dlk_sum_)(x + (b * C + c) * HW, HW);
         double m = s / (double)N;
         for (int64_t b = 0; b < B; b++) q += FN(plane_sqdev_)(x + (b * C + c) * HW, HW, m);
         double is = 1.0 / sqrt(q / (double)N + eps);
