@@ -54,7 +54,7 @@ int FN(dlk_attention_)(const dlk_attention_shape *s, const T *q, const T *k, con
     const int64_t qblocks = (Tq + BQ - 1) / BQ, items = s->BH * qblocks;
     int nt = dlk_threads_for(items, 1, nthreads);
     const int64_t per_thread = BQ * BK + BQ * dv + 3 * BQ;
-    T *ws = malloc((size_t)(nt * per_thread) * sizeof(T));
+    T *ws = dlk_scratch_take((size_t)(nt * per_thread) * sizeof(T));
     if (!ws) return DLK_ENOMEM;
     int status = DLK_OK;
     /* one item = (head, block of queries); its outputs have one writer.  dynamic:
@@ -121,7 +121,7 @@ int FN(dlk_attention_)(const dlk_attention_shape *s, const T *q, const T *k, con
             }
         }
     }
-    free(ws);
+    dlk_scratch_give(ws);
     return DLK_STOPPED(stop) ? DLK_EINTR : status;
 }
 
@@ -159,7 +159,7 @@ int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, con
 {
     const int64_t Tq = s->Tq, Tk = s->Tk, dk = s->dk, dv = s->dv, BH = s->BH;
     /* D = rowsum(dO ∘ O), one value per query */
-    T *D = malloc((size_t)(BH * Tq) * sizeof(T));
+    T *D = dlk_scratch_take((size_t)(BH * Tq) * sizeof(T));
     if (!D) return DLK_ENOMEM;
     int nt0 = dlk_threads_for(BH * Tq * dv, 1 << 15, nthreads);
 #pragma omp parallel for num_threads(nt0) schedule(static) if (nt0 > 1)
@@ -171,8 +171,8 @@ int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, con
     const int64_t qblocks = (Tq + BQ - 1) / BQ, kblocks = (Tk + BK - 1) / BK;
     const int64_t per_thread = 2 * BQ * BK + BK * (dk + dv);
     int nt = nthreads < 1 ? 1 : nthreads;
-    T *ws = malloc((size_t)(nt * per_thread) * sizeof(T));
-    if (!ws) { free(D); return DLK_ENOMEM; }
+    T *ws = dlk_scratch_take((size_t)(nt * per_thread) * sizeof(T));
+    if (!ws) { dlk_scratch_give(D); return DLK_ENOMEM; }
     int status = DLK_OK;
     if (BH >= nt) {
         /* enough heads: one owner per head, which walks every tile once and adds to
@@ -199,8 +199,8 @@ int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, con
                 }
             }
         }
-        free(ws);
-        free(D);
+        dlk_scratch_give(ws);
+        dlk_scratch_give(D);
         return DLK_STOPPED(stop) ? DLK_EINTR : status;
     }
     /* few heads: split each head's work over the threads in two passes */
@@ -250,8 +250,8 @@ int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, con
             memcpy(dq + (h * Tq + q0) * dk, dQ, (size_t)(nq * dk) * sizeof(T));
         }
     }
-    free(ws);
-    free(D);
+    dlk_scratch_give(ws);
+    dlk_scratch_give(D);
     return DLK_STOPPED(stop) ? DLK_EINTR : status;
 }
 

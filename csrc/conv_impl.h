@@ -599,7 +599,7 @@ static int FN(conv2d_winograd_)(const dlk_conv_shape *s, const T *x, const T *w,
     int outer = G >= nt ? (int)nt : 1;
     /* U: the transformed filters, or the gradient's G partial sums */
     const int64_t u_size = grad ? G * uw : uw;
-    T *ws = malloc((size_t)(u_size + outer * per_thread) * sizeof(T));
+    T *ws = dlk_scratch_take((size_t)(u_size + outer * per_thread) * sizeof(T));
     if (!ws) return DLK_ENOMEM;
     T *U = ws;
     if (!grad) FN(wino_filter_)(s, w, U);
@@ -650,7 +650,7 @@ static int FN(conv2d_winograd_)(const dlk_conv_shape *s, const T *x, const T *w,
     }
     if (grad && !DLK_STOPPED(stop) && status == DLK_OK)
         FN(wino_grad_filter_)(s, U, G, dw);
-    free(ws);
+    dlk_scratch_give(ws);
     return DLK_STOPPED(stop) ? DLK_EINTR : status;
 }
 
@@ -804,7 +804,7 @@ static int FN(conv2d_direct_)(const dlk_conv_shape *s, const T *x, const T *w, c
     size_t table_bytes = (size_t)(K + 2 * nvec) * sizeof(int64_t) + (size_t)nvec * sizeof(VMASK);
     table_bytes = (table_bytes + 63) & ~(size_t)63;
     size_t bytes = table_bytes + (size_t)nt * (size_t)planes * sizeof(T);
-    char *mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);   /* whole lines */
+    char *mem = dlk_scratch_take(bytes);
     if (!mem) return DLK_ENOMEM;
     int64_t *tap = (int64_t *)mem, *in = tap + K, *out = in + nvec;
     VMASK *m = (VMASK *)(out + nvec);
@@ -830,7 +830,7 @@ static int FN(conv2d_direct_)(const dlk_conv_shape *s, const T *x, const T *w, c
         FN(conv2d_direct_rows_)(s, x + bi * sample_in, w, b, y + bi * sample_out, oh0, oh1,
                                 ws + (int64_t)t * planes, Wq, pstride, tap, in, out, m);
     }
-    free(mem);
+    dlk_scratch_give(mem);
     return DLK_STOPPED(stop) ? DLK_EINTR : DLK_OK;
 }
 #endif
@@ -861,7 +861,7 @@ int FN(dlk_conv2d_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b,
     int64_t ldc = FN(spread_)(nb > 1 ? nb * plane : rows * s->Wo);  /* columns' rows */
     int64_t per_thread = K * ldc + (nb > 1 ? s->O * nb * plane : 0);
     int outer = items >= nt ? (int)nt : 1;
-    T *ws = malloc((size_t)outer * (size_t)per_thread * sizeof(T));
+    T *ws = dlk_scratch_take((size_t)outer * (size_t)per_thread * sizeof(T));
     if (!ws) return DLK_ENOMEM;
     /* few items: one at a time, each product split over the threads instead */
     int inner = outer > 1 ? 1 : (int)nt, status = DLK_OK;
@@ -904,7 +904,7 @@ int FN(dlk_conv2d_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b,
             if (st != DLK_OK) status = st;
         }
     }
-    free(ws);
+    dlk_scratch_give(ws);
     return DLK_STOPPED(stop) ? DLK_EINTR : status;
 }
 
@@ -962,7 +962,7 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
     int64_t ldc = FN(spread_)(nb > 1 ? nb * plane : rows * s->Wo);  /* columns' rows */
     int64_t blk = K * ldc;
     int64_t per_thread = bufs * blk + (nb > 1 ? s->O * nb * plane : 0);
-    T *ws = malloc((size_t)(outer * per_thread + with_dw * G * wsize + 1) * sizeof(T));
+    T *ws = dlk_scratch_take((size_t)(outer * per_thread + with_dw * G * wsize + 1) * sizeof(T));
     if (!ws) return DLK_ENOMEM;
     T *partial = ws + outer * per_thread;
     int inner = outer > 1 ? 1 : (int)nt, status = DLK_OK;
@@ -1027,7 +1027,7 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
         }
     }
     if (DLK_STOPPED(stop)) {
-        free(ws);
+        dlk_scratch_give(ws);
         return DLK_EINTR;
     }
     /* dW = Σ_g partial_g in order (the partials are dWᵀ, K × O: OpenBLAS runs that
@@ -1051,7 +1051,7 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
             db[o] = (T)acc;
         }
     }
-    free(ws);
+    dlk_scratch_give(ws);
     return status;
 }
 

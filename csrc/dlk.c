@@ -1,4 +1,6 @@
 /* dlk.c — build facts that dlkern.info() reports, and the Ctrl-C watch (dlk.h). */
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dlk.h"
@@ -58,6 +60,48 @@ int dlk_has_avx512(void)
     return has;
 }
 #endif
+
+/* A scratch buffer starts with its capacity, one 64-byte line before the pointer. */
+#define SCRATCH_SLOTS 4
+#define SCRATCH_HEAD 64
+static _Atomic(char *) scratch_slot[SCRATCH_SLOTS];
+
+static size_t scratch_capacity(char *block) { return *(size_t *)block; }
+
+void *dlk_scratch_take(size_t bytes)
+{
+    char *fit = NULL;
+    for (int i = 0; i < SCRATCH_SLOTS && !fit; i++) {
+        char *b = atomic_exchange(&scratch_slot[i], NULL);
+        if (b && scratch_capacity(b) >= bytes)
+            fit = b;
+        else if (b)
+            free(b);                   /* too small for what the calls now ask */
+    }
+    if (!fit) {
+        size_t total = (bytes + SCRATCH_HEAD + 63) & ~(size_t)63;
+        if (total < bytes) return NULL;
+        fit = aligned_alloc(64, total);
+        if (!fit) return NULL;
+        *(size_t *)fit = total - SCRATCH_HEAD;
+    }
+    return fit + SCRATCH_HEAD;
+}
+
+void dlk_scratch_give(void *p)
+{
+    if (!p) return;
+    char *b = (char *)p - SCRATCH_HEAD;
+    if (scratch_capacity(b) > DLK_SCRATCH_KEEP) {
+        free(b);
+        return;
+    }
+    for (int i = 0; i < SCRATCH_SLOTS; i++) {
+        char *expected = NULL;
+        if (atomic_compare_exchange_strong(&scratch_slot[i], &expected, b)) return;
+    }
+    free(atomic_exchange(&scratch_slot[0], b));     /* all full: the newest stays */
+}
 
 #define DLK_SUM(name, T)                                                              \
     DLK_CLONES double name(const T *DLK_RESTRICT x, int64_t n)                        \

@@ -132,7 +132,7 @@ int FN(dlk_rnn_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *
     const int64_t ld = Tn * H, BT = B * Tn;
     /* delta (B, T, H) for the products after the loop, hprev (B, T, H) = h_{t−1},
      * g and carry (B, H) for the recursion */
-    T *delta = malloc((size_t)(2 * BT * H + 2 * B * H) * sizeof(T));
+    T *delta = dlk_scratch_take((size_t)(2 * BT * H + 2 * B * H) * sizeof(T));
     if (!delta) return DLK_ENOMEM;
     T *hprev = delta + BT * H, *g = hprev + BT * H, *carry = g + B * H;
     memset(carry, 0, (size_t)(B * H) * sizeof(T));
@@ -141,7 +141,7 @@ int FN(dlk_rnn_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *
     const int64_t chunk = stop ? STOP_STEPS : Tn;
     for (int64_t s1 = Tn; s1 > 0; s1 -= chunk) {
         if (DLK_STOPPED(stop)) {
-            free(delta);
+            dlk_scratch_give(delta);
             return DLK_EINTR;
         }
         FN(backward_steps_)(B, Tn, H, dhs, hs, W, lengths, relu, delta, g, carry,
@@ -174,7 +174,7 @@ int FN(dlk_rnn_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *
             for (int64_t j = j0; j < j1; j++) db[j] = (T)acc[j - j0];
         }
     }
-    free(delta);
+    dlk_scratch_give(delta);
     return st;
 }
 
