@@ -110,7 +110,9 @@ def threads(n: int):
 def set_workspace_limit(megabytes: float) -> None:
     """Scratch memory a native kernel may use in all (convolution's column buffers);
     default 32 MB, or $DLKERN_WORKSPACE_MB.  Larger can be faster; memory use beyond
-    the arrays themselves stays within it whatever the batch size."""
+    the arrays themselves stays within it whatever the batch size.  The kernels keep
+    up to four freed scratch buffers for the next calls instead of returning them to
+    the system, since fresh pages cost more than small kernels take."""
     global _workspace
     if isinstance(megabytes, bool) or not isinstance(megabytes, (int, float)) \
             or not megabytes > 0:
