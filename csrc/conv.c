@@ -81,10 +81,68 @@
 #endif
 #define DIRECT_J 4
 #define DIRECT_NV 6
+
+/* Winograd input transform of 8×8 float planes with padding 1 (4×4 tiles: one tile to
+ * a lane), used by wino_input_small_: the 16 patch elements of every tile are each
+ * two permutes of the plane's four vectors, then Bᵀ d B is 32 vector adds and the 16
+ * V_ξ rows are one store each.  The portable loop goes tile by tile through tables
+ * (about 340 cycles a plane), and 8×8 planes are too narrow for its spare-tile form. */
+DLK_AVX512 static void wino_input_8x8_f32(const float *DLK_RESTRICT x, int64_t C, int64_t b0,
+                                          int64_t nb, float *DLK_RESTRICT V, int64_t st)
+{
+    __m512i idx[16];
+    __mmask16 klo[16], khi[16];
+    for (int e = 0; e < 16; e++) {     /* patch element e = (r, c) of tile q = (th, tw) */
+        int32_t ix[16];
+        unsigned lo = 0, hi = 0;
+        for (int q = 0; q < 16; q++) {
+            int row = 2 * (q / 4) + e / 4 - 1, col = 2 * (q % 4) + e % 4 - 1;
+            int src = row * 8 + col, inside = row >= 0 && row < 8 && col >= 0 && col < 8;
+            ix[q] = inside ? src & 31 : 0;
+            if (inside) {
+                if (src < 32) lo |= 1u << q;
+                else hi |= 1u << q;
+            }
+        }
+        idx[e] = _mm512_loadu_si512(ix);
+        klo[e] = (__mmask16)lo;
+        khi[e] = (__mmask16)hi;
+    }
+    const int64_t n = nb * 16;
+    for (int64_t j = 0; j < nb; j++)
+        for (int64_t c = 0; c < C; c++) {
+            const float *p = x + ((b0 + j) * C + c) * 64;
+            __m512 z0 = _mm512_loadu_ps(p), z1 = _mm512_loadu_ps(p + 16);
+            __m512 z2 = _mm512_loadu_ps(p + 32), z3 = _mm512_loadu_ps(p + 48);
+            __m512 d[16], m[16];
+            for (int e = 0; e < 16; e++)
+                d[e] = _mm512_mask_mov_ps(_mm512_maskz_permutex2var_ps(klo[e], z0, idx[e], z1),
+                                          khi[e], _mm512_permutex2var_ps(z2, idx[e], z3));
+            for (int k = 0; k < 4; k++) {                              /* Bᵀ d */
+                m[k] = _mm512_sub_ps(d[k], d[8 + k]);
+                m[4 + k] = _mm512_add_ps(d[4 + k], d[8 + k]);
+                m[8 + k] = _mm512_sub_ps(d[8 + k], d[4 + k]);
+                m[12 + k] = _mm512_sub_ps(d[4 + k], d[12 + k]);
+            }
+            float *v = V + c * n + j * 16;
+            for (int i = 0; i < 4; i++) {                              /* (Bᵀ d) B */
+                _mm512_storeu_ps(v + (4 * i) * st, _mm512_sub_ps(m[4 * i], m[4 * i + 2]));
+                _mm512_storeu_ps(v + (4 * i + 1) * st, _mm512_add_ps(m[4 * i + 1], m[4 * i + 2]));
+                _mm512_storeu_ps(v + (4 * i + 2) * st, _mm512_sub_ps(m[4 * i + 2], m[4 * i + 1]));
+                _mm512_storeu_ps(v + (4 * i + 3) * st, _mm512_sub_ps(m[4 * i + 1], m[4 * i + 3]));
+            }
+        }
+}
+#define WINO_INPUT_8X8(s, th0, th1)                                                   \
+    ((s)->H == 8 && (s)->W == 8 && (s)->Ho == 8 && (s)->Wo == 8 && (s)->ph == 1 &&    \
+     (s)->pw == 1 && (th0) == 0 && (th1) == 4 && dlk_has_avx512())
 #endif
 
 #define T float
 #define SFX f32
+#ifdef DIRECT_ISA
+#define WINO_INPUT_FAST wino_input_8x8_f32
+#endif
 #define GEMM dlk_gemm_par_f32
 #define VEC __m512
 #define VMASK __mmask16
@@ -97,6 +155,7 @@
 #undef T
 #undef SFX
 #undef GEMM
+#undef WINO_INPUT_FAST
 #undef VEC
 #undef VMASK
 #undef VLANES

@@ -357,6 +357,12 @@ DLK_CLONES static void FN(wino_input_small_)(const dlk_conv_shape *s, const T *D
                                              T *DLK_RESTRICT pad)
 {
     const int64_t C = s->C, H = s->H, W = s->W, tw_q = WINO_TILE_ROW(s);
+#ifdef WINO_INPUT_FAST
+    if (WINO_INPUT_8X8(s, th0, th1)) {
+        WINO_INPUT_FAST(x, C, b0, nb, V, st);
+        return;
+    }
+#endif
     const int64_t nr = th1 - th0, tps = nr * tw_q, n = nb * tps;
     const int64_t L = 2 * ((s->Wo + 1) / 2) + 2, R = 2 * nr + 2, half = (nr + 1) * L + 2;
     const int64_t in = W < L - s->pw ? W : L - s->pw;           /* columns copied */
