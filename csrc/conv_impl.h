@@ -712,7 +712,6 @@ DLK_AVX512 static void FN(conv2d_direct_rows_)(const dlk_conv_shape *s, const T 
     for (int64_t c = 0; c < s->C; c++)
         for (int64_t r = 0; r < rows_in; r++) {
             int64_t ih = oh0 * s->sh - s->ph + r;
-            const T *src = xb + (c * s->H + ih) * s->W;
             for (int64_t p = 0; p < sw; p++) {
                 T *dst = ws + (c * sw + p) * pstride + r * Wq;
                 if (ih < 0 || ih >= s->H) {
@@ -724,7 +723,7 @@ DLK_AVX512 static void FN(conv2d_direct_rows_)(const dlk_conv_shape *s, const T 
                 int64_t q1 = (s->W + s->pw - p + sw - 1) / sw;
                 if (q1 > Wq) q1 = Wq;
                 if (q1 < q0) q1 = q0;
-                const T *sp = src + q0 * sw + p - s->pw;
+                const T *sp = xb + (c * s->H + ih) * s->W + q0 * sw + p - s->pw;
                 for (int64_t q = 0; q < q0; q++) dst[q] = 0;
                 if (sw == 1)
                     memcpy(dst + q0, sp, (size_t)(q1 - q0) * sizeof(T));
@@ -753,17 +752,18 @@ DLK_AVX512 static void FN(conv2d_direct_rows_)(const dlk_conv_shape *s, const T 
             vout = tout;
             vm = tm;
         }
+        /* channels DIRECT_J (4) at a time; the last 1–3 with a block of their own size */
         for (int64_t o = 0; o < s->O; o += DIRECT_J) {
             const T *wo = w + o * K, *bo = b ? b + o : NULL;
             T *yo = y0 + o * plane;
+#define BLOCK_(J) FN(direct_block_)(J, K, tap, ws, vin, wo, bo, yo, plane, vout, vm)
             switch (s->O - o < DIRECT_J ? s->O - o : DIRECT_J) {
-            case DIRECT_J: FN(direct_block_)(DIRECT_J, K, tap, ws, vin, wo, bo, yo, plane, vout, vm); break;
-#if DIRECT_J > 3
-            case 3: FN(direct_block_)(3, K, tap, ws, vin, wo, bo, yo, plane, vout, vm); break;
-#endif
-            case 2: FN(direct_block_)(2, K, tap, ws, vin, wo, bo, yo, plane, vout, vm); break;
-            default: FN(direct_block_)(1, K, tap, ws, vin, wo, bo, yo, plane, vout, vm); break;
+            case 1: BLOCK_(1); break;
+            case 2: BLOCK_(2); break;
+            case 3: BLOCK_(3); break;
+            default: BLOCK_(DIRECT_J); break;
             }
+#undef BLOCK_
         }
     }
 }

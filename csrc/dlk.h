@@ -101,9 +101,10 @@ int dlk_openmp_enabled(void);
 /* The instruction set the multiversioned loops run here: "avx512", "avx2" or "baseline". */
 const char *dlk_isa_name(void);
 
-/* Loops written with AVX-512 intrinsics (a direct convolution, max-pool rows) are
- * compiled for it with DLK_AVX512 whatever the build's -march, and run only where
- * dlk_has_avx512() says the CPU has it; other CPUs take the portable loops. */
+/* Loops written with AVX-512 intrinsics (a direct convolution, a Winograd transform,
+ * max-pool rows) are compiled for it with DLK_AVX512 whatever the build's -march, and
+ * run only where dlk_has_avx512() says the CPU has it; other CPUs take the portable
+ * loops. */
 #if defined(__x86_64__) && defined(__GNUC__)
 #define DLK_HAVE_AVX512_LOOPS 1
 #define DLK_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")))
