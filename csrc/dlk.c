@@ -48,18 +48,24 @@ int dlk_openmp_enabled(void)
 #endif
 }
 
-#ifdef DLK_HAVE_AVX512_LOOPS
 int dlk_has_avx512(void)
 {
     static int has = -1;
     if (has < 0) {
-        __builtin_cpu_init();
-        has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+        const char *portable = getenv("DLKERN_PORTABLE_LOOPS");
+        has = 0;
+#ifdef DLK_HAVE_AVX512_LOOPS
+        if (!(portable && *portable && strcmp(portable, "0") != 0)) {
+            __builtin_cpu_init();
+            has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+        }
+#else
+        (void)portable;
+#endif
     }
     return has;
 }
-#endif
 
 /* A scratch buffer starts with its capacity, one 64-byte line before the pointer. */
 #define SCRATCH_SLOTS 4

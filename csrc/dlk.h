@@ -104,11 +104,12 @@ const char *dlk_isa_name(void);
 /* Loops written with AVX-512 intrinsics (a direct convolution, a Winograd transform,
  * max-pool rows) are compiled for it with DLK_AVX512 whatever the build's -march, and
  * run only where dlk_has_avx512() says the CPU has it; other CPUs take the portable
- * loops. */
+ * loops, as do all when $DLKERN_PORTABLE_LOOPS is set (so that tests on an AVX-512
+ * machine cover them too). */
 #if defined(__x86_64__) && defined(__GNUC__)
 #define DLK_HAVE_AVX512_LOOPS 1
 #define DLK_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")))
-int dlk_has_avx512(void);
 #endif
+int dlk_has_avx512(void);
 
 #endif

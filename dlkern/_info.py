@@ -14,6 +14,7 @@ def info_dict():
         out["native"] = "built"
         out["openmp"] = common.openmp_enabled()
         out["isa"] = common.isa_name()
+        out["avx512_loops"] = common.avx512_loops()
         out["blas"] = gemm.config()
         out["blas_library"] = gemm.library_path()
         out["blas_threads"] = gemm.get_blas_threads()

@@ -19,6 +19,16 @@ def test_check_passes_and_prints_a_table():
     assert "adam_step" in out.stdout and "FAIL" not in out.stdout.replace("0 FAIL", "")
 
 
+def test_check_passes_on_the_portable_loops():
+    # The loops other CPUs run instead of the AVX-512 ones, checked on this machine too.
+    env = dict(os.environ, DLKERN_PORTABLE_LOOPS="1")
+    info = run("info", env=env)
+    assert info.returncode == 0 and "avx512_loops" in info.stdout, info.stdout + info.stderr
+    assert "False" in info.stdout.split("avx512_loops")[1].splitlines()[0]
+    out = run("check", env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
 def test_check_fails_when_a_kernel_is_wrong(tmp_path):
     # A sitecustomize that breaks the native Adam makes `dlkern check` exit 1.
     (tmp_path / "sitecustomize.py").write_text(

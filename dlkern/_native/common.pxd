@@ -11,6 +11,7 @@ cdef extern from "dlk.h" nogil:
     ctypedef int dlk_stop_flag      # volatile sig_atomic_t in C
     int dlk_openmp_enabled()
     const char *dlk_isa_name()
+    int dlk_has_avx512()
 
 cdef int check_status(int status, str fn) except -1
 cdef const dlk_stop_flag *watch_sigint(double work)

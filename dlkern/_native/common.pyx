@@ -53,3 +53,9 @@ def openmp_enabled():
 def isa_name():
     """The instruction set the multiversioned kernels run on this CPU."""
     return dlk_isa_name().decode()
+
+
+def avx512_loops():
+    """True when the loops written in AVX-512 intrinsics run here (an AVX-512 CPU, and
+    $DLKERN_PORTABLE_LOOPS not set); else the portable loops run."""
+    return bool(dlk_has_avx512())
