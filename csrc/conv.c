@@ -72,7 +72,6 @@
  * DIRECT_NV vectors. */
 #ifdef DLK_HAVE_AVX512_LOOPS
 #include <immintrin.h>
-#define DIRECT_ISA 1
 #ifndef DIRECT_BLOCK_BYTES
 #define DIRECT_BLOCK_BYTES 40960
 #endif
@@ -140,7 +139,7 @@ DLK_AVX512 static void wino_input_8x8_f32(const float *DLK_RESTRICT x, int64_t C
 
 #define T float
 #define SFX f32
-#ifdef DIRECT_ISA
+#ifdef DLK_HAVE_AVX512_LOOPS
 #define WINO_INPUT_FAST wino_input_8x8_f32
 #endif
 #define GEMM dlk_gemm_par_f32

@@ -660,7 +660,7 @@ static int FN(conv2d_winograd_)(const dlk_conv_shape *s, const T *x, const T *w,
     return DLK_STOPPED(stop) ? DLK_EINTR : status;
 }
 
-#ifdef DIRECT_ISA
+#ifdef DLK_HAVE_AVX512_LOOPS
 /* ---- Direct convolution, AVX-512, for convolutions with little input per output ----
  * With few input channels the im2col product is skinny (32×75×1024 for conv_stride)
  * and the BLAS runs it at about 60% of the FMA peak, after im2col has copied the input
@@ -699,7 +699,8 @@ DLK_AVX512 static inline __attribute__((always_inline)) void FN(direct_block_)(
 
 /* Output rows [oh0, oh1) of sample xb (C, H, W) into yb (O, Ho, Wo).  ws holds the
  * phase planes (C·sw planes of pstride elements, pstride ≥ rows_in·Wq); tap and the
- * vector tables (in, out, m: vpr vectors a row, for rows from oh0) come from the caller. */
+ * vector tables (in, out, m: vpr vectors a row, for rows from oh0) come from the
+ * caller. */
 DLK_AVX512 static void FN(conv2d_direct_rows_)(const dlk_conv_shape *s, const T *xb,
                                                const T *w, const T *b, T *yb, int64_t oh0,
                                                int64_t oh1, T *ws, int64_t Wq,
@@ -769,20 +770,23 @@ DLK_AVX512 static void FN(conv2d_direct_rows_)(const dlk_conv_shape *s, const T 
 }
 
 /* Whether the direct loop takes this forward pass: AVX-512 here, rows at least
- * DIRECT_MIN_WO wide, and the input a register block reads (its rows of every channel
- * and phase) within DIRECT_BLOCK_BYTES, so that it stays in L1 while the block runs
- * through all the output channels; with more the BLAS product wins (see
+ * DIRECT_MIN_WO wide, strides no larger than the kernel (a strided 1×1 reads a quarter
+ * of its input, which im2col copies alone and the phase planes whole: 0.77-0.87× of
+ * the im2col path at 1 thread), and the input a register block reads (its rows of
+ * every channel and phase) within DIRECT_BLOCK_BYTES, so that it stays in L1 while the
+ * block runs through all the output channels; with more the BLAS product wins (see
  * docs/BENCHMARKS.md).  *rows: output rows an item, a whole sample when there are
  * samples for every thread, else a share of one; fewer when the phase planes of that
  * many rows would not fit `slot` bytes. */
 static int FN(direct_plan_)(const dlk_conv_shape *s, int64_t slot, int64_t nt, int64_t *rows)
 {
-    if (s->Wo < DIRECT_MIN_WO || !dlk_has_avx512()) return 0;
+    if (s->Wo < DIRECT_MIN_WO || s->sh > s->kh || s->sw > s->kw || !dlk_has_avx512())
+        return 0;
     const int64_t vpr = (s->Wo + VLANES - 1) / VLANES, span = vpr < DIRECT_NV ? vpr : DIRECT_NV;
     const int64_t block_rows = ((DIRECT_NV + vpr - 1) / vpr - 1) * s->sh + s->kh;
     const int64_t row_bytes = (span * VLANES + (s->kw - 1) / s->sw) * (int64_t)sizeof(T);
-    const int64_t phases = s->sw < s->kw ? s->sw : s->kw;
-    if (s->C * phases * block_rows * ((row_bytes + 63) / 64 * 64) > DIRECT_BLOCK_BYTES) return 0;
+    if (s->C * s->sw * block_rows * ((row_bytes + 63) / 64 * 64) > DIRECT_BLOCK_BYTES)
+        return 0;
     const int64_t Wq = (s->Wo + VLANES - 1) / VLANES * VLANES + (s->kw - 1) / s->sw;
     int64_t parts = s->B >= nt ? 1 : (nt + s->B - 1) / s->B, r = (s->Ho + parts - 1) / parts;
     for (; r > 1; r = (r + 1) / 2)
@@ -852,7 +856,7 @@ int FN(dlk_conv2d_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b,
     if (WINOGRAD_FITS(s) && FN(wino_plan_)(s, slot, &wnb, &wrows))
         return FN(conv2d_winograd_)(s, x, w, b, y, NULL, NULL, wnb, wrows, workspace, stop,
                                     nthreads);
-#ifdef DIRECT_ISA
+#ifdef DLK_HAVE_AVX512_LOOPS
     int64_t drows;
     if (FN(direct_plan_)(s, slot, nt, &drows))
         return FN(conv2d_direct_)(s, x, w, b, y, drows, stop, nthreads);

@@ -50,7 +50,9 @@ int dlk_openmp_enabled(void)
 
 int dlk_has_avx512(void)
 {
-    static int has = -1;
+    /* atomic: the first call may come from several OpenMP threads at once */
+    static _Atomic int known = -1;
+    int has = atomic_load_explicit(&known, memory_order_relaxed);
     if (has < 0) {
         const char *portable = getenv("DLKERN_PORTABLE_LOOPS");
         has = 0;
@@ -63,6 +65,7 @@ int dlk_has_avx512(void)
 #else
         (void)portable;
 #endif
+        atomic_store_explicit(&known, has, memory_order_relaxed);
     }
     return has;
 }

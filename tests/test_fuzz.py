@@ -322,7 +322,8 @@ def test_losses(name, B, C, specials, dtype, seed):
 def test_conv2d_direct_path(B, C, O, kh, kw, sh, sw, ph, pw, H, W, threads, limit, dtype,
                             seed):
     """Forward passes with few taps and rows of 12+ outputs take the direct loop on
-    AVX-512 CPUs: every stride, rectangular kernels, channel counts that leave a short
+    AVX-512 CPUs: strides up to the kernel's size (larger ones go through im2col),
+    rectangular kernels, channel counts that leave a short
     last block of channels, rows that end mid-vector, samples split over the threads
     (batch 1) and blocks of rows under a small workspace limit."""
     import dlkern
