@@ -69,7 +69,8 @@
 /* Forward passes whose register blocks read little input run a direct loop in
  * AVX-512 registers where the CPU has it (conv_impl.h): output rows from DIRECT_MIN_WO
  * wide, a block's input within DIRECT_BLOCK_BYTES; blocks of DIRECT_J channels ×
- * DIRECT_NV vectors. */
+ * DIRECT_NV vectors.  Their dW and db run the same way (blocks of DIRECT_J channels ×
+ * DIRECT_DW_TAPS taps); their dX stays on the im2col path. */
 #ifdef DLK_HAVE_AVX512_LOOPS
 #include <immintrin.h>
 #ifndef DIRECT_BLOCK_BYTES
@@ -80,6 +81,11 @@
 #endif
 #define DIRECT_J 4
 #define DIRECT_NV 6
+/* dW through the direct loop: the phase planes of one block of rows at most this big,
+ * so that each pass of a register block over them runs from L2 (see docs/BENCHMARKS.md) */
+#ifndef DIRECT_DW_BYTES
+#define DIRECT_DW_BYTES 131072
+#endif
 
 /* Winograd input transform of 8×8 float planes with padding 1 (4×4 tiles: one tile to
  * a lane), used by wino_input_small_: the 16 patch elements of every tile are each
@@ -150,6 +156,9 @@ DLK_AVX512 static void wino_input_8x8_f32(const float *DLK_RESTRICT x, int64_t C
 #define VLOADU _mm512_loadu_ps
 #define VFMA _mm512_fmadd_ps
 #define VSTOREM _mm512_mask_storeu_ps
+#define VMASKZ_LOADU _mm512_maskz_loadu_ps
+#define VADD _mm512_add_ps
+#define VREDUCE _mm512_reduce_add_ps
 #include "conv_impl.h"
 #undef T
 #undef SFX
@@ -162,6 +171,9 @@ DLK_AVX512 static void wino_input_8x8_f32(const float *DLK_RESTRICT x, int64_t C
 #undef VLOADU
 #undef VFMA
 #undef VSTOREM
+#undef VMASKZ_LOADU
+#undef VADD
+#undef VREDUCE
 
 #define T double
 #define SFX f64
@@ -173,6 +185,9 @@ DLK_AVX512 static void wino_input_8x8_f32(const float *DLK_RESTRICT x, int64_t C
 #define VLOADU _mm512_loadu_pd
 #define VFMA _mm512_fmadd_pd
 #define VSTOREM _mm512_mask_storeu_pd
+#define VMASKZ_LOADU _mm512_maskz_loadu_pd
+#define VADD _mm512_add_pd
+#define VREDUCE _mm512_reduce_add_pd
 #include "conv_impl.h"
 #undef T
 #undef SFX

@@ -697,19 +697,12 @@ DLK_AVX512 static inline __attribute__((always_inline)) void FN(direct_block_)(
         for (int n = 0; n < DIRECT_NV; n++) VSTOREM(y + j * plane + out[n], m[n], acc[j][n]);
 }
 
-/* Output rows [oh0, oh1) of sample xb (C, H, W) into yb (O, Ho, Wo).  ws holds the
- * phase planes (C·sw planes of pstride elements, pstride ≥ rows_in·Wq); tap and the
- * vector tables (in, out, m: vpr vectors a row, for rows from oh0) come from the
- * caller. */
-DLK_AVX512 static void FN(conv2d_direct_rows_)(const dlk_conv_shape *s, const T *xb,
-                                               const T *w, const T *b, T *yb, int64_t oh0,
-                                               int64_t oh1, T *ws, int64_t Wq,
-                                               int64_t pstride, const int64_t *tap,
-                                               const int64_t *in, const int64_t *out,
-                                               const VMASK *m)
+/* The phase planes of output rows [oh0, oh1) of sample xb (C, H, W) into ws: C·sw
+ * planes of pstride elements (pstride ≥ rows_in·Wq), zero where the padding is. */
+DLK_AVX512 static void FN(direct_fill_)(const dlk_conv_shape *s, const T *xb, int64_t oh0,
+                                        int64_t oh1, T *ws, int64_t Wq, int64_t pstride)
 {
-    const int64_t K = s->C * s->kh * s->kw, sw = s->sw, plane = s->Ho * s->Wo;
-    const int64_t rows_in = (oh1 - oh0 - 1) * s->sh + s->kh;
+    const int64_t sw = s->sw, rows_in = (oh1 - oh0 - 1) * s->sh + s->kh;
     for (int64_t c = 0; c < s->C; c++)
         for (int64_t r = 0; r < rows_in; r++) {
             int64_t ih = oh0 * s->sh - s->ph + r;
@@ -735,6 +728,20 @@ DLK_AVX512 static void FN(conv2d_direct_rows_)(const dlk_conv_shape *s, const T 
                 for (int64_t q = q1; q < Wq; q++) dst[q] = 0;
             }
         }
+}
+
+/* Output rows [oh0, oh1) of sample xb (C, H, W) into yb (O, Ho, Wo), through the phase
+ * planes in ws; tap and the vector tables (in, out, m: vpr vectors a row, for rows
+ * from oh0) come from direct_tables_. */
+DLK_AVX512 static void FN(conv2d_direct_rows_)(const dlk_conv_shape *s, const T *xb,
+                                               const T *w, const T *b, T *yb, int64_t oh0,
+                                               int64_t oh1, T *ws, int64_t Wq,
+                                               int64_t pstride, const int64_t *tap,
+                                               const int64_t *in, const int64_t *out,
+                                               const VMASK *m)
+{
+    const int64_t K = s->C * s->kh * s->kw, plane = s->Ho * s->Wo;
+    FN(direct_fill_)(s, xb, oh0, oh1, ws, Wq, pstride);
     const int64_t nvec = (oh1 - oh0) * ((s->Wo + VLANES - 1) / VLANES);
     T *y0 = yb + oh0 * s->Wo;
     for (int64_t v0 = 0; v0 < nvec; v0 += DIRECT_NV) {
@@ -797,6 +804,26 @@ static int FN(direct_plan_)(const dlk_conv_shape *s, int64_t slot, int64_t nt, i
     return 1;
 }
 
+/* The tables of a block of `rows` output rows: tap[k] (K), and for each of its
+ * rows·vpr vectors in[n], out[n] and the lane mask m[n]. */
+static void FN(direct_tables_)(const dlk_conv_shape *s, int64_t rows, int64_t Wq,
+                               int64_t pstride, int64_t *tap, int64_t *in, int64_t *out,
+                               VMASK *m)
+{
+    const int64_t vpr = (s->Wo + VLANES - 1) / VLANES;
+    for (int64_t c = 0, k = 0; c < s->C; c++)
+        for (int64_t i = 0; i < s->kh; i++)
+            for (int64_t j = 0; j < s->kw; j++, k++)
+                tap[k] = (c * s->sw + j % s->sw) * pstride + i * Wq + j / s->sw;
+    for (int64_t r = 0, n = 0; r < rows; r++)
+        for (int64_t v = 0; v < vpr; v++, n++) {
+            int64_t lanes = s->Wo - v * VLANES < VLANES ? s->Wo - v * VLANES : VLANES;
+            in[n] = r * s->sh * Wq + v * VLANES;
+            out[n] = r * s->Wo + v * VLANES;
+            m[n] = (VMASK)(((uint64_t)1 << lanes) - 1);
+        }
+}
+
 /* The forward pass through conv2d_direct_rows_: items (sample, block of `rows` output
  * rows), one thread's phase planes per item. */
 static int FN(conv2d_direct_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b,
@@ -819,17 +846,7 @@ static int FN(conv2d_direct_)(const dlk_conv_shape *s, const T *x, const T *w, c
     int64_t *tap = (int64_t *)mem, *in = tap + K, *out = in + nvec;
     VMASK *m = (VMASK *)(out + nvec);
     T *ws = (T *)(mem + table_bytes);
-    for (int64_t c = 0, k = 0; c < s->C; c++)
-        for (int64_t i = 0; i < s->kh; i++)
-            for (int64_t j = 0; j < s->kw; j++, k++)
-                tap[k] = (c * s->sw + j % s->sw) * pstride + i * Wq + j / s->sw;
-    for (int64_t r = 0, n = 0; r < rows; r++)
-        for (int64_t v = 0; v < vpr; v++, n++) {
-            int64_t lanes = s->Wo - v * VLANES < VLANES ? s->Wo - v * VLANES : VLANES;
-            in[n] = r * s->sh * Wq + v * VLANES;
-            out[n] = r * s->Wo + v * VLANES;
-            m[n] = (VMASK)(((uint64_t)1 << lanes) - 1);
-        }
+    FN(direct_tables_)(s, rows, Wq, pstride, tap, in, out, m);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t it = 0; it < items; it++) {
         if (DLK_STOPPED(stop)) continue;
@@ -839,6 +856,130 @@ static int FN(conv2d_direct_)(const dlk_conv_shape *s, const T *x, const T *w, c
         int64_t oh1 = oh0 + rows < s->Ho ? oh0 + rows : s->Ho;
         FN(conv2d_direct_rows_)(s, x + bi * sample_in, w, b, y + bi * sample_out, oh0, oh1,
                                 ws + (int64_t)t * planes, Wq, pstride, tap, in, out, m);
+    }
+    dlk_scratch_give(mem);
+    return DLK_STOPPED(stop) ? DLK_EINTR : DLK_OK;
+}
+/* ---- dW and db through the same phase planes ----
+ * dW[o][k] = Σ_q dY[o][q]·x_k[q], x_k being tap k's view of the planes (the one the
+ * forward pass loads for its output position q).  A register block holds DIRECT_J
+ * channels × DIRECT_DW_TAPS taps of vector sums and runs over every output vector of a
+ * block of rows; its lanes are then added into the caller's sums.  Lanes past a row's
+ * end load as zeros, for dY and for x, so that an inf or NaN beside a row cannot leak
+ * into a sum it is not part of.  Taps past K repeat tap[0] (tk) and are not stored. */
+#define DIRECT_DW_TAPS 5
+DLK_AVX512 static inline __attribute__((always_inline)) void FN(direct_dw_block_)(
+    const int with_db, const int64_t nvec, const T *DLK_RESTRICT xp,
+    const int64_t *DLK_RESTRICT tk, const int64_t *DLK_RESTRICT in, const T *DLK_RESTRICT dy,
+    const int64_t plane, const int nj, const int ntk, const int64_t *DLK_RESTRICT out,
+    const VMASK *DLK_RESTRICT m, T *DLK_RESTRICT dw, const int64_t K, T *DLK_RESTRICT db)
+{
+    VEC acc[DIRECT_J][DIRECT_DW_TAPS], dbacc[DIRECT_J];
+    const T *dyj[DIRECT_J];
+    for (int j = 0; j < DIRECT_J; j++) {      /* channels past nj repeat the last one */
+        dyj[j] = dy + (j < nj ? j : nj - 1) * plane;
+        dbacc[j] = VSET1((T)0);
+        for (int t = 0; t < DIRECT_DW_TAPS; t++) acc[j][t] = VSET1((T)0);
+    }
+    for (int64_t n = 0; n < nvec; n++) {
+        VEC d[DIRECT_J];
+        for (int j = 0; j < DIRECT_J; j++) d[j] = VMASKZ_LOADU(m[n], dyj[j] + out[n]);
+        if (with_db)
+            for (int j = 0; j < DIRECT_J; j++) dbacc[j] = VADD(dbacc[j], d[j]);
+        const T *xn = xp + in[n];
+        for (int t = 0; t < DIRECT_DW_TAPS; t++) {
+            VEC xv = VMASKZ_LOADU(m[n], xn + tk[t]);
+            for (int j = 0; j < DIRECT_J; j++) acc[j][t] = VFMA(d[j], xv, acc[j][t]);
+        }
+    }
+    /* unrolled with constant bounds, so that acc can stay in registers */
+#pragma GCC unroll 8
+    for (int j = 0; j < DIRECT_J; j++) {
+#pragma GCC unroll 8
+        for (int t = 0; t < DIRECT_DW_TAPS; t++)
+            if (j < nj && t < ntk) dw[j * K + t] += VREDUCE(acc[j][t]);
+        if (with_db && j < nj) db[j] += VREDUCE(dbacc[j]);
+    }
+}
+
+/* Adds output rows [oh0, oh1) of sample xb's dW and db into dw (O × K) and db (O);
+ * ws, Wq, pstride and the tables as for conv2d_direct_rows_. */
+DLK_AVX512 static void FN(direct_dw_rows_)(const dlk_conv_shape *s, const T *xb, const T *dyb,
+                                           T *dw, T *db, int64_t oh0, int64_t oh1, T *ws,
+                                           int64_t Wq, int64_t pstride, const int64_t *tap,
+                                           const int64_t *in, const int64_t *out,
+                                           const VMASK *m)
+{
+    const int64_t K = s->C * s->kh * s->kw, plane = s->Ho * s->Wo;
+    const int64_t nv = (oh1 - oh0) * ((s->Wo + VLANES - 1) / VLANES);
+    const T *dy0 = dyb + oh0 * s->Wo;
+    FN(direct_fill_)(s, xb, oh0, oh1, ws, Wq, pstride);
+    for (int64_t o = 0; o < s->O; o += DIRECT_J) {
+        int nj = s->O - o < DIRECT_J ? (int)(s->O - o) : DIRECT_J;
+        for (int64_t k0 = 0; k0 < K; k0 += DIRECT_DW_TAPS) {
+            int ntk = K - k0 < DIRECT_DW_TAPS ? (int)(K - k0) : DIRECT_DW_TAPS;
+            int64_t tk[DIRECT_DW_TAPS];
+            for (int q = 0; q < DIRECT_DW_TAPS; q++) tk[q] = tap[k0 + (q < ntk ? q : 0)];
+            /* db with each channel block's first taps */
+            if (k0 == 0)
+                FN(direct_dw_block_)(1, nv, ws, tk, in, dy0 + o * plane, plane, nj, ntk, out,
+                                     m, dw + o * K, K, db + o);
+            else
+                FN(direct_dw_block_)(0, nv, ws, tk, in, dy0 + o * plane, plane, nj, ntk, out,
+                                     m, dw + o * K + k0, K, NULL);
+        }
+    }
+}
+
+/* dW and db through the phase planes, for the convolutions whose forward pass takes
+ * the direct loop.  The items (sample, block of `rows` output rows) are cut into G
+ * groups of consecutive items (as the samples on the im2col path), each with its own
+ * partial sums, added over its items in order, then the partials in group order: the
+ * same bits at any thread count. */
+static int FN(conv2d_direct_dw_)(const dlk_conv_shape *s, const T *x, const T *dy, T *dw,
+                                 T *db, int64_t rows, const dlk_stop_flag *stop,
+                                 int nthreads)
+{
+    const int64_t K = s->C * s->kh * s->kw, vpr = (s->Wo + VLANES - 1) / VLANES;
+    const int64_t Wq = vpr * VLANES + (s->kw - 1) / s->sw, plane = s->Ho * s->Wo;
+    const int64_t rows_in = (rows - 1) * s->sh + s->kh, pstride = FN(spread_)(rows_in * Wq);
+    const int64_t nvec = rows * vpr, planes = s->C * s->sw * pstride;
+    const int64_t sample_in = s->C * s->H * s->W, sample_out = s->O * plane;
+    const int64_t items = s->B * ((s->Ho + rows - 1) / rows);
+    const int64_t G = items < DW_GROUPS ? items : DW_GROUPS, psize = s->O * K + s->O;
+    int nt = nthreads < 1 ? 1 : nthreads;
+    if (nt > G) nt = (int)G;
+    size_t table_bytes = (size_t)(K + 2 * nvec) * sizeof(int64_t) + (size_t)nvec * sizeof(VMASK);
+    table_bytes = (table_bytes + 63) & ~(size_t)63;
+    size_t bytes = table_bytes + ((size_t)nt * (size_t)planes + (size_t)(G * psize)) * sizeof(T);
+    char *mem = dlk_scratch_take(bytes);
+    if (!mem) return DLK_ENOMEM;
+    int64_t *tap = (int64_t *)mem, *in = tap + K, *out = in + nvec;
+    VMASK *m = (VMASK *)(out + nvec);
+    T *ws = (T *)(mem + table_bytes), *partial = ws + (int64_t)nt * planes;
+    FN(direct_tables_)(s, rows, Wq, pstride, tap, in, out, m);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t g = 0; g < G; g++) {
+        int t = 0;
+        DLK_THREAD_NUM(t);
+        T *xp = ws + (int64_t)t * planes, *pw = partial + g * psize, *pb = pw + s->O * K;
+        memset(pw, 0, (size_t)psize * sizeof(T));
+        for (int64_t it = g * items / G; it < (g + 1) * items / G && !DLK_STOPPED(stop); it++) {
+            int64_t bi = it / (items / s->B), oh0 = it % (items / s->B) * rows;
+            int64_t oh1 = oh0 + rows < s->Ho ? oh0 + rows : s->Ho;
+            FN(direct_dw_rows_)(s, x + bi * sample_in, dy + bi * sample_out, pw, pb, oh0,
+                                oh1, xp, Wq, pstride, tap, in, out, m);
+        }
+    }
+    for (int64_t q = 0; q < s->O * K; q++) {
+        T acc = partial[q];
+        for (int64_t g = 1; g < G; g++) acc += partial[g * psize + q];
+        dw[q] = acc;
+    }
+    for (int64_t o = 0; o < s->O; o++) {
+        double acc = 0;
+        for (int64_t g = 0; g < G; g++) acc += partial[g * psize + s->O * K + o];
+        db[o] = (T)acc;
     }
     dlk_scratch_give(mem);
     return DLK_STOPPED(stop) ? DLK_EINTR : DLK_OK;
@@ -958,6 +1099,19 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
             with_dw = 0;
         }
     }
+    /* dW (and db) of few-channel convolutions in registers, as their forward pass */
+    int with_db = 1;
+#ifdef DLK_HAVE_AVX512_LOOPS
+    int64_t drows;
+    int64_t dslot = workspace / WS_SLOTS(nt);
+    if (dslot > DIRECT_DW_BYTES) dslot = DIRECT_DW_BYTES;
+    /* rows as for 2 threads whatever the count, so that a lone sample makes 2 groups */
+    if (with_dw && FN(direct_plan_)(s, dslot, 2, &drows)) {
+        int st = FN(conv2d_direct_dw_)(s, x, dy, dw, db, drows, stop, nthreads);
+        if (st != DLK_OK) return st;
+        with_dw = with_db = 0;
+    }
+#endif
     /* what is left goes through columns: per thread the columns (for dW) and their
      * gradient (for dX), as needed */
     const int bufs = with_dw + with_dx;
@@ -1053,7 +1207,7 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
             dw[q] = acc;
         }
 #pragma omp for schedule(static)
-        for (int64_t o = 0; o < s->O; o++) {
+        for (int64_t o = 0; o < (with_db ? s->O : 0); o++) {
             double acc = 0;
             for (int64_t bi = 0; bi < s->B; bi++) {
                 acc += FN(dlk_sum_)(dy + bi * sample_out + o * plane, plane);

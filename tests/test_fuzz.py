@@ -318,26 +318,32 @@ def test_losses(name, B, C, specials, dtype, seed):
 @given(st.integers(1, 3), st.integers(1, 5), st.integers(1, 13), st.integers(1, 7),
        st.integers(1, 7), st.integers(1, 3), st.integers(1, 3), st.integers(0, 3),
        st.integers(0, 3), st.integers(1, 40), st.integers(8, 70), st.integers(1, 2),
-       st.sampled_from([32, 0.0625]), dtypes, st.integers(0, 2 ** 31))
-def test_conv2d_direct_path(B, C, O, kh, kw, sh, sw, ph, pw, H, W, threads, limit, dtype,
-                            seed):
+       st.sampled_from([32, 0.0625]), st.booleans(), dtypes, st.integers(0, 2 ** 31))
+def test_conv2d_direct_path(B, C, O, kh, kw, sh, sw, ph, pw, H, W, threads, limit, specials,
+                            dtype, seed):
     """Forward passes with few taps and rows of 12+ outputs take the direct loop on
-    AVX-512 CPUs: strides up to the kernel's size (larger ones go through im2col),
-    rectangular kernels, channel counts that leave a short
-    last block of channels, rows that end mid-vector, samples split over the threads
-    (batch 1) and blocks of rows under a small workspace limit."""
+    AVX-512 CPUs, and so does their dW and db: strides up to the kernel's size (larger
+    ones go through im2col), rectangular kernels, channel counts that leave a short
+    last block of channels, tap counts that leave a short last block of taps, rows that
+    end mid-vector, samples split over the threads (batch 1) and blocks of rows under a
+    small workspace limit.  With specials, an inf or NaN in x must reach exactly the
+    taps that read it (the lanes past a row's end load as zeros)."""
     import dlkern
     H, W = max(H, kh - 2 * ph), max(W, kw - 2 * pw)
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((B, C, H, W)).astype(dtype)
+    x = sprinkle(rng.standard_normal((B, C, H, W)).astype(dtype), rng, specials)
     w = rng.standard_normal((O, C, kh, kw)).astype(dtype)
     b = rng.standard_normal(O).astype(dtype)
+    args = ((sh, sw), (ph, pw))
     before = dlkern.get_workspace_limit() / 2 ** 20
     dlkern.set_workspace_limit(limit)
     try:
-        with dlkern.threads(threads):
-            agree(native.conv2d(x, w, b, (sh, sw), (ph, pw)),
-                  reference.conv2d(x, w, b, (sh, sw), (ph, pw)), dtype)
+        with dlkern.threads(threads), np.errstate(all="ignore"):
+            y = reference.conv2d(x, w, b, *args)
+            agree(native.conv2d(x, w, b, *args), y, dtype)
+            dy = rng.standard_normal(y.shape).astype(dtype)
+            agree(native.conv2d_backward(dy, x, w, *args),
+                  reference.conv2d_backward(dy, x, w, *args), dtype)
     finally:
         dlkern.set_workspace_limit(before)
 
