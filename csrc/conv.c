@@ -70,7 +70,8 @@
  * AVX-512 registers where the CPU has it (conv_impl.h): output rows from DIRECT_MIN_WO
  * wide, a block's input within DIRECT_BLOCK_BYTES; blocks of DIRECT_J channels ×
  * DIRECT_NV vectors.  Their dW and db run the same way (blocks of DIRECT_J channels ×
- * DIRECT_DW_TAPS taps); their dX stays on the im2col path. */
+ * DIRECT_DW_TAPS taps), and so does dX (blocks of DIRECT_J taps × DIRECT_NV vectors,
+ * added into phase planes that are then added back into dx). */
 #ifdef DLK_HAVE_AVX512_LOOPS
 #include <immintrin.h>
 #ifndef DIRECT_BLOCK_BYTES
@@ -81,8 +82,8 @@
 #endif
 #define DIRECT_J 4
 #define DIRECT_NV 6
-/* dW through the direct loop: the phase planes of one block of rows at most this big,
- * so that each pass of a register block over them runs from L2 (see docs/BENCHMARKS.md) */
+/* dW and dX through the direct loop: the phase planes of one block of rows at most
+ * this big, so that each pass of a register block over them runs from L2 */
 #ifndef DIRECT_DW_BYTES
 #define DIRECT_DW_BYTES 131072
 #endif
@@ -156,6 +157,7 @@ DLK_AVX512 static void wino_input_8x8_f32(const float *DLK_RESTRICT x, int64_t C
 #define VLOADU _mm512_loadu_ps
 #define VFMA _mm512_fmadd_ps
 #define VSTOREM _mm512_mask_storeu_ps
+#define VSTOREU _mm512_storeu_ps
 #define VMASKZ_LOADU _mm512_maskz_loadu_ps
 #define VADD _mm512_add_ps
 #define VREDUCE _mm512_reduce_add_ps
@@ -171,6 +173,7 @@ DLK_AVX512 static void wino_input_8x8_f32(const float *DLK_RESTRICT x, int64_t C
 #undef VLOADU
 #undef VFMA
 #undef VSTOREM
+#undef VSTOREU
 #undef VMASKZ_LOADU
 #undef VADD
 #undef VREDUCE
@@ -185,6 +188,7 @@ DLK_AVX512 static void wino_input_8x8_f32(const float *DLK_RESTRICT x, int64_t C
 #define VLOADU _mm512_loadu_pd
 #define VFMA _mm512_fmadd_pd
 #define VSTOREM _mm512_mask_storeu_pd
+#define VSTOREU _mm512_storeu_pd
 #define VMASKZ_LOADU _mm512_maskz_loadu_pd
 #define VADD _mm512_add_pd
 #define VREDUCE _mm512_reduce_add_pd

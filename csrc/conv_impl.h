@@ -984,6 +984,144 @@ static int FN(conv2d_direct_dw_)(const dlk_conv_shape *s, const T *x, const T *d
     dlk_scratch_give(mem);
     return DLK_STOPPED(stop) ? DLK_EINTR : DLK_OK;
 }
+
+/* ---- dX through the same phase planes: the adjoint of the forward block ----
+ * The forward pass adds W[o][k]·planes[tap[k] + in[n]] into output vector n of
+ * channel o; so the planes at tap[k] + in[n] gain Σ_o W[o][k]·dY[o] at out[n].  A
+ * register block is DIRECT_J taps × DIRECT_NV vectors, summed over the channels, then
+ * added into the planes (taps of one plane overlap there, so one add after another).
+ * Lanes past a row's end add zeros, inside the row's spare columns. */
+DLK_AVX512 static inline __attribute__((always_inline)) void FN(direct_dx_block_)(
+    const int J, const int64_t O, const int64_t *DLK_RESTRICT tk, T *xp,
+    const int64_t *DLK_RESTRICT in, const T *DLK_RESTRICT wt, const T *DLK_RESTRICT dy,
+    const int64_t plane, const int64_t *DLK_RESTRICT out, const VMASK *DLK_RESTRICT m)
+{
+    VEC acc[DIRECT_J][DIRECT_NV];
+    for (int j = 0; j < J; j++)
+        for (int n = 0; n < DIRECT_NV; n++) acc[j][n] = VSET1((T)0);
+    for (int64_t o = 0; o < O; o++) {
+        const T *d = dy + o * plane;
+        VEC wk[DIRECT_J];
+        for (int j = 0; j < J; j++) wk[j] = VSET1(wt[j * O + o]);
+        for (int n = 0; n < DIRECT_NV; n++) {
+            VEC dv = VMASKZ_LOADU(m[n], d + out[n]);
+            for (int j = 0; j < J; j++) acc[j][n] = VFMA(wk[j], dv, acc[j][n]);
+        }
+    }
+    for (int j = 0; j < J; j++)
+        for (int n = 0; n < DIRECT_NV; n++) {
+            T *p = xp + tk[j] + in[n];
+            VSTOREU(p, VADD(VLOADU(p), acc[j][n]));
+        }
+}
+
+/* The adjoint of direct_fill_: adds the phase planes of output rows [oh0, oh1) back
+ * into sample dxb (C, H, W), padding dropped. */
+DLK_AVX512 static void FN(direct_unfill_)(const dlk_conv_shape *s, const T *ws, int64_t oh0,
+                                          int64_t oh1, T *dxb, int64_t Wq, int64_t pstride)
+{
+    const int64_t sw = s->sw, rows_in = (oh1 - oh0 - 1) * s->sh + s->kh;
+    for (int64_t c = 0; c < s->C; c++)
+        for (int64_t r = 0; r < rows_in; r++) {
+            int64_t ih = oh0 * s->sh - s->ph + r;
+            if (ih < 0 || ih >= s->H) continue;
+            for (int64_t p = 0; p < sw; p++) {
+                const T *src = ws + (c * sw + p) * pstride + r * Wq;
+                int64_t q0 = s->pw - p > 0 ? (s->pw - p + sw - 1) / sw : 0;
+                int64_t q1 = (s->W + s->pw - p + sw - 1) / sw;
+                if (q1 > Wq) q1 = Wq;
+                T *dp = dxb + (c * s->H + ih) * s->W + p - s->pw;
+                if (sw == 1) {
+#pragma omp simd
+                    for (int64_t q = q0; q < q1; q++) dp[q] += src[q];
+                } else {
+                    for (int64_t q = q0; q < q1; q++) dp[q * sw] += src[q];
+                }
+            }
+        }
+}
+
+/* dX of output rows [oh0, oh1) of one sample added into dxb: planes zeroed, filled
+ * by the blocks, added back.  wt: Wᵀ (K × O). */
+DLK_AVX512 static void FN(direct_dx_rows_)(const dlk_conv_shape *s, const T *dyb, const T *wt,
+                                           T *dxb, int64_t oh0, int64_t oh1, T *ws,
+                                           int64_t Wq, int64_t pstride, const int64_t *tap,
+                                           const int64_t *in, const int64_t *out,
+                                           const VMASK *m)
+{
+    const int64_t K = s->C * s->kh * s->kw, plane = s->Ho * s->Wo;
+    memset(ws, 0, (size_t)(s->C * s->sw * pstride) * sizeof(T));
+    const int64_t nvec = (oh1 - oh0) * ((s->Wo + VLANES - 1) / VLANES);
+    const T *dy0 = dyb + oh0 * s->Wo;
+    for (int64_t v0 = 0; v0 < nvec; v0 += DIRECT_NV) {
+        const int64_t *vin = in + v0, *vout = out + v0;
+        const VMASK *vm = m + v0;
+        int64_t tin[DIRECT_NV], tout[DIRECT_NV];
+        VMASK tm[DIRECT_NV];
+        if (v0 + DIRECT_NV > nvec) {    /* short last block: vectors that add nothing */
+            for (int n = 0; n < DIRECT_NV; n++) {
+                int live = v0 + n < nvec;
+                tin[n] = live ? in[v0 + n] : 0;
+                tout[n] = live ? out[v0 + n] : 0;
+                tm[n] = live ? m[v0 + n] : 0;
+            }
+            vin = tin;
+            vout = tout;
+            vm = tm;
+        }
+        for (int64_t k = 0; k < K; k += DIRECT_J) {
+            const T *wk = wt + k * s->O;
+#define BLOCK_(J) FN(direct_dx_block_)(J, s->O, tap + k, ws, vin, wk, dy0, plane, vout, vm)
+            switch (K - k < DIRECT_J ? K - k : DIRECT_J) {
+            case 1: BLOCK_(1); break;
+            case 2: BLOCK_(2); break;
+            case 3: BLOCK_(3); break;
+            default: BLOCK_(DIRECT_J); break;
+            }
+#undef BLOCK_
+        }
+    }
+    FN(direct_unfill_)(s, ws, oh0, oh1, dxb, Wq, pstride);
+}
+
+/* dX through the phase planes, sample by sample (its blocks of `rows` output rows
+ * overlap in the input rows, so one thread owns a sample's dx). */
+static int FN(conv2d_direct_dx_)(const dlk_conv_shape *s, const T *dy, const T *w, T *dx,
+                                 int64_t rows, const dlk_stop_flag *stop, int nthreads)
+{
+    const int64_t K = s->C * s->kh * s->kw, vpr = (s->Wo + VLANES - 1) / VLANES;
+    const int64_t Wq = vpr * VLANES + (s->kw - 1) / s->sw, plane = s->Ho * s->Wo;
+    const int64_t rows_in = (rows - 1) * s->sh + s->kh, pstride = FN(spread_)(rows_in * Wq);
+    const int64_t nvec = rows * vpr, planes = s->C * s->sw * pstride;
+    const int64_t sample_in = s->C * s->H * s->W, sample_out = s->O * plane;
+    int nt = nthreads < 1 ? 1 : nthreads;
+    if (nt > s->B) nt = (int)s->B;
+    size_t table_bytes = (size_t)(K + 2 * nvec) * sizeof(int64_t) + (size_t)nvec * sizeof(VMASK);
+    table_bytes = (table_bytes + 63) & ~(size_t)63;
+    size_t bytes = table_bytes + ((size_t)nt * (size_t)planes + (size_t)(K * s->O)) * sizeof(T);
+    char *mem = dlk_scratch_take(bytes);
+    if (!mem) return DLK_ENOMEM;
+    int64_t *tap = (int64_t *)mem, *in = tap + K, *out = in + nvec;
+    VMASK *m = (VMASK *)(out + nvec);
+    T *ws = (T *)(mem + table_bytes), *wt = ws + (int64_t)nt * planes;
+    FN(direct_tables_)(s, rows, Wq, pstride, tap, in, out, m);
+    for (int64_t o = 0; o < s->O; o++)
+        for (int64_t k = 0; k < K; k++) wt[k * s->O + o] = w[o * K + k];
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t bi = 0; bi < s->B; bi++) {
+        int t = 0;
+        DLK_THREAD_NUM(t);
+        T *dxb = dx + bi * sample_in;
+        memset(dxb, 0, (size_t)sample_in * sizeof(T));
+        for (int64_t oh0 = 0; oh0 < s->Ho && !DLK_STOPPED(stop); oh0 += rows) {
+            int64_t oh1 = oh0 + rows < s->Ho ? oh0 + rows : s->Ho;
+            FN(direct_dx_rows_)(s, dy + bi * sample_out, wt, dxb, oh0, oh1,
+                                ws + (int64_t)t * planes, Wq, pstride, tap, in, out, m);
+        }
+    }
+    dlk_scratch_give(mem);
+    return DLK_STOPPED(stop) ? DLK_EINTR : DLK_OK;
+}
 #endif
 
 int FN(dlk_conv2d_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b, T *y,
@@ -1099,7 +1237,8 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
             with_dw = 0;
         }
     }
-    /* dW (and db) of few-channel convolutions in registers, as their forward pass */
+    /* dW (and db) of the convolutions whose forward pass takes the direct loop, in
+     * registers as well */
     int with_db = 1;
 #ifdef DLK_HAVE_AVX512_LOOPS
     int64_t drows;
@@ -1110,6 +1249,12 @@ int FN(dlk_conv2d_backward_)(const dlk_conv_shape *s, const T *dy, const T *x, c
         int st = FN(conv2d_direct_dw_)(s, x, dy, dw, db, drows, stop, nthreads);
         if (st != DLK_OK) return st;
         with_dw = with_db = 0;
+    }
+    /* ... and their dX, whole samples (rows as for 1 thread) */
+    if (with_dx && FN(direct_plan_)(s, dslot, 1, &drows)) {
+        int st = FN(conv2d_direct_dx_)(s, dy, w, dx, drows, stop, nthreads);
+        if (st != DLK_OK) return st;
+        with_dx = 0;
     }
 #endif
     /* what is left goes through columns: per thread the columns (for dW) and their
