@@ -55,6 +55,14 @@
 #define WINO_SPARE(s) (WINO_SMALL(s) && ((s)->Wo + 1) / 2 >= WINO_SPARE_MIN)
 /* tiles a row of the transformed layout holds */
 #define WINO_TILE_ROW(s) (((s)->Wo + 1) / 2 + (WINO_SPARE(s) ? 1 : 0))
+/* Forward passes (and dX) with output rows at least this wide and C·O at least this
+ * big take F(4×4, 3×3) */
+#ifndef WINO4_MIN_WO
+#define WINO4_MIN_WO 20
+#endif
+#ifndef WINO4_MIN_CO
+#define WINO4_MIN_CO 2048
+#endif
 /* im2col/col2im of small "same"-padded planes at stride 1 as whole-plane shifts, for
  * blocks of up to SHIFT_MAX output positions (see conv_impl.h) */
 #define SHIFT_MAX 1024

@@ -227,6 +227,8 @@ _CONV_CASES = [  # label, (B, C_in, H, W), (C_out, K_h, K_w), stride, padding
     ("one-column planes", (3, 2, 5, 1), (3, 3, 1), 1, (1, 0)),
     ("direct loop: 6 channels, stride (2, 3), rows ending mid-vector",
      (2, 2, 23, 70), (6, 5, 3), (2, 3), (2, 1)),
+    ("Winograd F(4x4, 3x3): rows of 20+, C·O >= 2048, sizes not multiples of 4",
+     (2, 32, 9, 22), (64, 3, 3), 1, 1),
 ]
 
 

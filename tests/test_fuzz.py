@@ -373,3 +373,29 @@ def test_conv2d_winograd_path(B, C, O, H, W, pad, limit, dtype, seed):
               reference.conv2d_backward(dy, x, w, 1, pad), dtype)
     finally:
         dlkern.set_workspace_limit(before)
+
+
+@FUZZ
+@given(st.integers(1, 3), st.integers(32, 70), st.integers(64, 70), st.integers(1, 30),
+       st.integers(20, 45), st.integers(0, 2), st.sampled_from([32, 1.5]), dtypes,
+       st.integers(0, 2 ** 31))
+def test_conv2d_winograd4_path(B, C, O, H, W, pad, limit, dtype, seed):
+    """Wider rows and bigger products take F(4×4, 3×3), forward and (its transpose: C
+    and O swapped) dX: whole samples per item, several to a product, or blocks of tile
+    rows under a smaller workspace limit; planes whose sizes are not multiples of 4."""
+    import dlkern
+    H = max(H, 3 - 2 * pad)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((B, C, H, W)).astype(dtype)
+    w = rng.standard_normal((O, C, 3, 3)).astype(dtype)
+    b = rng.standard_normal(O).astype(dtype)
+    before = dlkern.get_workspace_limit() / 2 ** 20
+    dlkern.set_workspace_limit(limit)          # MB; 1.5: blocks of 1 to 4 tile rows
+    try:
+        y = reference.conv2d(x, w, b, 1, pad)
+        agree(native.conv2d(x, w, b, 1, pad), y, dtype)
+        dy = rng.standard_normal(y.shape).astype(dtype)
+        agree(native.conv2d_backward(dy, x, w, 1, pad),
+              reference.conv2d_backward(dy, x, w, 1, pad), dtype)
+    finally:
+        dlkern.set_workspace_limit(before)
