@@ -110,17 +110,25 @@ int FN(dlk_max_pool2d_backward_)(const dlk_pool_shape *s, const T *dy, const int
 {
     const int64_t plane_in = s->H * s->W, plane_out = s->Ho * s->Wo;
     int nt = dlk_threads_for(s->planes * (plane_in + plane_out), POOL_GRAIN, nthreads);
-    /* one writer per plane: overlapping windows add into the same dx only within it */
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    int bad = 0;
+    /* one writer per plane: overlapping windows add into the same dx only within it.
+     * Indices are checked here rather than by two passes over them before the call;
+     * one outside its plane is skipped and the call fails (DLK_EINVAL). */
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1) reduction(| : bad)
     for (int64_t p = 0; p < s->planes; p++) {
         T *d = dx + p * plane_in;
         const T *g = dy + p * plane_out;
         const int64_t *k = idx + p * plane_out;
         memset(d, 0, (size_t)plane_in * sizeof(T));
-        for (int64_t o = 0; o < plane_out; o++)
+        for (int64_t o = 0; o < plane_out; o++) {
+            if ((uint64_t)k[o] >= (uint64_t)plane_in) {
+                bad = 1;
+                continue;
+            }
             d[k[o]] += g[o];
+        }
     }
-    return DLK_OK;
+    return bad ? DLK_EINVAL : DLK_OK;
 }
 
 #undef BEATS

@@ -279,9 +279,10 @@ def image_shape(fn, name, x_shape):
     return tuple(int(s) for s in x_shape)
 
 
-def max_pool2d_backward_args(fn, dy, indices, x_shape):
+def max_pool2d_backward_args(fn, dy, indices, x_shape, check_range=True):
     """dy (B, C, H_out, W_out), int64 indices of dy's shape pointing into the (H, W)
-    planes of x_shape."""
+    planes of x_shape.  check_range=False leaves the indices' values to the caller
+    (the native kernel checks them as it goes, then calls pool_index_range)."""
     float_array(fn, "dy", dy, 4, "(B, C, H_out, W_out)")
     if not isinstance(indices, np.ndarray) or indices.dtype != np.int64:
         raise TypeError(f"{fn}: indices must be an int64 array, got {_describe(indices)}")
@@ -291,10 +292,15 @@ def max_pool2d_backward_args(fn, dy, indices, x_shape):
     if dy.shape[:2] != (B, C):
         raise ValueError(f"{fn}: dy has shape {dy.shape}, x_shape is {tuple(x_shape)}")
     element_count(fn, "dx", (B, C, H, W))
+    if check_range:
+        pool_index_range(fn, indices, H, W)
+    return B, C, H, W
+
+
+def pool_index_range(fn, indices, H, W):
     if indices.size and (indices.min() < 0 or indices.max() >= H * W):
         raise ValueError(f"{fn}: indices must lie in [0, H·W) = [0, {H * W}), got values "
                          f"in [{indices.min()}, {indices.max()}]")
-    return B, C, H, W
 
 
 def channel_vector(fn, name, v, C, x):

@@ -40,6 +40,7 @@ ERRORS = [
     ("max_pool2d", (x4(1, 1, 4, 4), 0), {}, ValueError, r"max_pool2d: kernel_size must be >= 1, got 0"),
     ("max_pool2d_backward", (x4(1, 1, 2, 2), np.zeros((1, 1, 2, 2), np.int32), (1, 1, 4, 4)), {}, TypeError, r"max_pool2d_backward: indices must be an int64 array"),
     ("max_pool2d_backward", (x4(1, 1, 2, 2), np.full((1, 1, 2, 2), 16), (1, 1, 4, 4)), {}, ValueError, r"max_pool2d_backward: indices must lie in \[0, H·W\)"),
+    ("max_pool2d_backward", (x4(1, 1, 2, 2), np.full((1, 1, 2, 2), -1), (1, 1, 4, 4)), {}, ValueError, r"max_pool2d_backward: indices must lie in \[0, H·W\)"),
     ("batch_norm2d", (x4(2, 3, 4, 4), x4(2), x4(3)), {}, ValueError, r"batch_norm2d: gamma must have shape \(3,\), got \(2,\)"),
     ("batch_norm2d", (x4(2, 3, 4, 4), x4(3), x4(3)), {"eps": 0}, ValueError, r"batch_norm2d: eps must be a finite number"),
     ("rnn_forward", (x4(2, 5, 3), x4(2, 4), x4(4, 4), x4(4, 2), x4(4)), {}, ValueError, r"rnn_forward: U must have shape \(4, 3\)"),

@@ -5,7 +5,7 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status
+from .common cimport check_status, DLK_EINVAL
 
 cnp.import_array()
 
@@ -57,7 +57,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
 
 def max_pool2d_backward(dy, indices, x_shape):
     fn = "max_pool2d_backward"
-    B, C, H, W = _checks.max_pool2d_backward_args(fn, dy, indices, x_shape)
+    B, C, H, W = _checks.max_pool2d_backward_args(fn, dy, indices, x_shape, check_range=False)
     cdef cnp.ndarray dyc = np.ascontiguousarray(dy)
     cdef cnp.ndarray ic = np.ascontiguousarray(indices)
     cdef dlk_pool_shape sh = _shape(B, C, H, W, (1, 1), (1, 1), (0, 0), dy.shape[2:])
@@ -71,5 +71,7 @@ def max_pool2d_backward(dy, indices, x_shape):
         else:
             status = dlk_max_pool2d_backward_f64(&sh, <double *>dyc.data,
                                                  <int64_t *>ic.data, <double *>dx.data, nt)
+    if status == DLK_EINVAL:        # an index outside its plane: the kernel skipped it
+        _checks.pool_index_range(fn, indices, H, W)
     check_status(status, fn)
     return dx
