@@ -99,6 +99,65 @@ DLK_AVX512 static void pool_interior_avx512_f32(const float *DLK_RESTRICT x, int
 /* pool_impl.h: which rows pool_interior_avx512_f32 can take */
 #define POOL_FAST_ROWS(s) ((s)->sw <= 2 && (s)->H * (s)->W < INT32_MAX && dlk_has_avx512())
 #define POOL_FAST_INTERIOR pool_interior_avx512_f32
+
+/* The commonest pooling, 2×2 windows at stride 2 without padding, float32, planes
+ * [p0, p1) whole: per call rather than per output row, so that narrow planes (14
+ * outputs a row for pool_mnist) do not pay a row's set-up for one vector.  16 outputs
+ * are two loads of each input row, split into even and odd columns by two permutes;
+ * then the same compare-and-select as pool_vectors_avx512_f32, window order (0, 0),
+ * (0, 1), (1, 0), (1, 1), starting from (0, 0) (which a start at −inf would pick). */
+DLK_AVX512 static void pool2x2_planes_avx512_f32(const float *DLK_RESTRICT x, int64_t H,
+                                                 int64_t W, int64_t Ho, int64_t Wo,
+                                                 int64_t p0, int64_t p1,
+                                                 float *DLK_RESTRICT y,
+                                                 int64_t *DLK_RESTRICT idx)
+{
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6,
+                                          4, 2, 0);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512i one = _mm512_set1_epi32(1), down = _mm512_set1_epi32((int)W);
+    for (int64_t p = p0; p < p1; p++) {
+        const float *xp = x + p * H * W;
+        float *yp = y + p * Ho * Wo;
+        int64_t *ip = idx + p * Ho * Wo;
+        for (int64_t oh = 0; oh < Ho; oh++)
+            for (int64_t o = 0; o < Wo; o += 16) {
+                const int n = Wo - o < 16 ? (int)(Wo - o) : 16, span = 2 * n;
+                const __mmask16 m = (__mmask16)((1u << n) - 1);
+                const __mmask16 m0 = (__mmask16)(span >= 16 ? 0xFFFFu : (1u << span) - 1);
+                const __mmask16 m1 = (__mmask16)(span > 16 ? (1u << (span - 16)) - 1 : 0);
+                const float *ra = xp + 2 * oh * W + 2 * o, *rb = ra + W;
+                __m512 a0 = _mm512_maskz_loadu_ps(m0, ra), a1 = _mm512_maskz_loadu_ps(m1, ra + 16);
+                __m512 b0 = _mm512_maskz_loadu_ps(m0, rb), b1 = _mm512_maskz_loadu_ps(m1, rb + 16);
+                __m512 v[4] = {_mm512_permutex2var_ps(a0, even, a1),
+                               _mm512_permutex2var_ps(a0, odd, a1),
+                               _mm512_permutex2var_ps(b0, even, b1),
+                               _mm512_permutex2var_ps(b0, odd, b1)};
+                __m512i at = _mm512_add_epi32(_mm512_set1_epi32((int)(2 * oh * W + 2 * o)),
+                                              even);
+                __m512i pos[4] = {at, _mm512_add_epi32(at, one), _mm512_add_epi32(at, down),
+                                  _mm512_add_epi32(_mm512_add_epi32(at, down), one)};
+                __m512 best = v[0];
+                __m512i arg = at;
+                for (int k = 1; k < 4; k++) {
+                    __mmask16 beats = _mm512_mask_cmp_ps_mask(
+                        _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q), v[k], best, _CMP_NLE_UQ);
+                    best = _mm512_mask_mov_ps(best, beats, v[k]);
+                    arg = _mm512_mask_mov_epi32(arg, beats, pos[k]);
+                }
+                int64_t q = oh * Wo + o;
+                _mm512_mask_storeu_ps(yp + q, m, best);
+                _mm512_mask_storeu_epi64(ip + q, (__mmask8)m,
+                                         _mm512_cvtepi32_epi64(_mm512_castsi512_si256(arg)));
+                _mm512_mask_storeu_epi64(ip + q + 8, (__mmask8)(m >> 8),
+                                         _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(arg, 1)));
+            }
+    }
+}
+#define POOL_2X2(s)                                                                   \
+    ((s)->kh == 2 && (s)->kw == 2 && (s)->sh == 2 && (s)->sw == 2 && (s)->ph == 0 &&   \
+     (s)->pw == 0 && (s)->H * (s)->W < INT32_MAX && dlk_has_avx512())
+#define POOL_2X2_PLANES pool2x2_planes_avx512_f32
 #endif
 
 #define T float
@@ -108,6 +167,8 @@ DLK_AVX512 static void pool_interior_avx512_f32(const float *DLK_RESTRICT x, int
 #undef SFX
 #undef POOL_FAST_ROWS
 #undef POOL_FAST_INTERIOR
+#undef POOL_2X2
+#undef POOL_2X2_PLANES
 
 #define T double
 #define SFX f64
