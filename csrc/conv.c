@@ -1,6 +1,8 @@
 /* conv.c — 2-D convolution as im2col + GEMM (seed section 3), forward and backward;
  * 3×3 stride-1 convolutions with 16+ channels by Winograd F(2×2, 3×3) instead: the
- * forward pass, dX and dW (see conv_impl.h).
+ * forward pass, dX and dW (see conv_impl.h), and by F(4×4, 3×3) for the forward pass
+ * and dX of wider planes with more channels; on AVX-512 CPUs, convolutions with little
+ * input per output by a direct loop in registers, forward, dW and dX.
  *
  * Forward: the work is a list of items (sample b, block of output rows).  An item's
  * columns (C·kh·kw × rows·Wo) are built in a per-thread buffer and multiplied by
