@@ -940,6 +940,18 @@ DLK_AVX512 static inline __attribute__((always_inline)) void FN(direct_block_)(
         for (int n = 0; n < DIRECT_NV; n++) VSTOREM(y + j * plane + out[n], m[n], acc[j][n]);
 }
 
+/* Columns [q0, q1) of a phase-p plane row that hold input columns: q·sw + p − pw in
+ * [0, W), q < Wq. */
+static inline void FN(direct_cols_)(const dlk_conv_shape *s, int64_t p, int64_t Wq,
+                                    int64_t *q0, int64_t *q1)
+{
+    const int64_t sw = s->sw;
+    *q0 = s->pw - p > 0 ? (s->pw - p + sw - 1) / sw : 0;
+    *q1 = (s->W + s->pw - p + sw - 1) / sw;
+    if (*q1 > Wq) *q1 = Wq;
+    if (*q1 < *q0) *q1 = *q0;
+}
+
 /* The phase planes of output rows [oh0, oh1) of sample xb (C, H, W) into ws: C·sw
  * planes of pstride elements (pstride ≥ rows_in·Wq), zero where the padding is. */
 DLK_AVX512 static void FN(direct_fill_)(const dlk_conv_shape *s, const T *xb, int64_t oh0,
@@ -956,10 +968,8 @@ DLK_AVX512 static void FN(direct_fill_)(const dlk_conv_shape *s, const T *xb, in
                     continue;
                 }
                 /* dst[q] = x[ih, q·sw + p − pw] where that column exists */
-                int64_t q0 = s->pw - p > 0 ? (s->pw - p + sw - 1) / sw : 0;
-                int64_t q1 = (s->W + s->pw - p + sw - 1) / sw;
-                if (q1 > Wq) q1 = Wq;
-                if (q1 < q0) q1 = q0;
+                int64_t q0, q1;
+                FN(direct_cols_)(s, p, Wq, &q0, &q1);
                 const T *sp = xb + (c * s->H + ih) * s->W + q0 * sw + p - s->pw;
                 for (int64_t q = 0; q < q0; q++) dst[q] = 0;
                 if (sw == 1)
@@ -971,6 +981,29 @@ DLK_AVX512 static void FN(direct_fill_)(const dlk_conv_shape *s, const T *xb, in
                 for (int64_t q = q1; q < Wq; q++) dst[q] = 0;
             }
         }
+}
+
+/* The tables of vectors [v0, v0 + DIRECT_NV) of a block: in place, or for a short last
+ * block a copy in tin, tout, tm padded with vectors that load and store nothing (offset
+ * 0, no lanes). */
+static inline void FN(direct_span_)(const int64_t *in, const int64_t *out, const VMASK *m,
+                                    int64_t v0, int64_t nvec, int64_t *tin, int64_t *tout,
+                                    VMASK *tm, const int64_t **vin, const int64_t **vout,
+                                    const VMASK **vm)
+{
+    *vin = in + v0;
+    *vout = out + v0;
+    *vm = m + v0;
+    if (v0 + DIRECT_NV <= nvec) return;
+    for (int n = 0; n < DIRECT_NV; n++) {
+        int live = v0 + n < nvec;
+        tin[n] = live ? in[v0 + n] : 0;
+        tout[n] = live ? out[v0 + n] : 0;
+        tm[n] = live ? m[v0 + n] : 0;
+    }
+    *vin = tin;
+    *vout = tout;
+    *vm = tm;
 }
 
 /* Output rows [oh0, oh1) of sample xb (C, H, W) into yb (O, Ho, Wo), through the phase
@@ -988,21 +1021,11 @@ DLK_AVX512 static void FN(conv2d_direct_rows_)(const dlk_conv_shape *s, const T 
     const int64_t nvec = (oh1 - oh0) * ((s->Wo + VLANES - 1) / VLANES);
     T *y0 = yb + oh0 * s->Wo;
     for (int64_t v0 = 0; v0 < nvec; v0 += DIRECT_NV) {
-        const int64_t *vin = in + v0, *vout = out + v0;
-        const VMASK *vm = m + v0;
+        const int64_t *vin, *vout;
+        const VMASK *vm;
         int64_t tin[DIRECT_NV], tout[DIRECT_NV];
         VMASK tm[DIRECT_NV];
-        if (v0 + DIRECT_NV > nvec) {    /* short last block: pad with dummy vectors */
-            for (int n = 0; n < DIRECT_NV; n++) {
-                int live = v0 + n < nvec;
-                tin[n] = live ? in[v0 + n] : 0;
-                tout[n] = live ? out[v0 + n] : 0;
-                tm[n] = live ? m[v0 + n] : 0;
-            }
-            vin = tin;
-            vout = tout;
-            vm = tm;
-        }
+        FN(direct_span_)(in, out, m, v0, nvec, tin, tout, tm, &vin, &vout, &vm);
         /* channels DIRECT_J (4) at a time; the last 1–3 with a block of their own size */
         for (int64_t o = 0; o < s->O; o += DIRECT_J) {
             const T *wo = w + o * K, *bo = b ? b + o : NULL;
@@ -1270,9 +1293,8 @@ DLK_AVX512 static void FN(direct_unfill_)(const dlk_conv_shape *s, const T *ws, 
             if (ih < 0 || ih >= s->H) continue;
             for (int64_t p = 0; p < sw; p++) {
                 const T *src = ws + (c * sw + p) * pstride + r * Wq;
-                int64_t q0 = s->pw - p > 0 ? (s->pw - p + sw - 1) / sw : 0;
-                int64_t q1 = (s->W + s->pw - p + sw - 1) / sw;
-                if (q1 > Wq) q1 = Wq;
+                int64_t q0, q1;
+                FN(direct_cols_)(s, p, Wq, &q0, &q1);
                 T *dp = dxb + (c * s->H + ih) * s->W + p - s->pw;
                 if (sw == 1) {
 #pragma omp simd
@@ -1297,21 +1319,11 @@ DLK_AVX512 static void FN(direct_dx_rows_)(const dlk_conv_shape *s, const T *dyb
     const int64_t nvec = (oh1 - oh0) * ((s->Wo + VLANES - 1) / VLANES);
     const T *dy0 = dyb + oh0 * s->Wo;
     for (int64_t v0 = 0; v0 < nvec; v0 += DIRECT_NV) {
-        const int64_t *vin = in + v0, *vout = out + v0;
-        const VMASK *vm = m + v0;
+        const int64_t *vin, *vout;
+        const VMASK *vm;
         int64_t tin[DIRECT_NV], tout[DIRECT_NV];
         VMASK tm[DIRECT_NV];
-        if (v0 + DIRECT_NV > nvec) {    /* short last block: vectors that add nothing */
-            for (int n = 0; n < DIRECT_NV; n++) {
-                int live = v0 + n < nvec;
-                tin[n] = live ? in[v0 + n] : 0;
-                tout[n] = live ? out[v0 + n] : 0;
-                tm[n] = live ? m[v0 + n] : 0;
-            }
-            vin = tin;
-            vout = tout;
-            vm = tm;
-        }
+        FN(direct_span_)(in, out, m, v0, nvec, tin, tout, tm, &vin, &vout, &vm);
         for (int64_t k = 0; k < K; k += DIRECT_J) {
             const T *wk = wt + k * s->O;
 #define BLOCK_(J) FN(direct_dx_block_)(J, s->O, tap + k, ws, vin, wk, dy0, plane, vout, vm)
