@@ -893,7 +893,10 @@ static int FN(winograd_forward_)(const dlk_conv_shape *s, const T *x, const T *w
                                  int nthreads, int *status)
 {
     int64_t nt = nthreads < 1 ? 1 : nthreads, slot = workspace / WS_SLOTS(nt), nb, rows;
+    /* its 36 transformed filters (2.25× F(2×2)'s) within a quarter of the workspace:
+     * 256 × 256 channels take 9.4 MB */
     if (s->Wo >= WINO4_MIN_WO && s->C * s->O >= WINO4_MIN_CO &&
+        36 * s->C * s->O * (int64_t)sizeof(T) <= workspace / 4 &&
         FN(wino4_plan_)(s, slot, &nb, &rows)) {
         *status = FN(conv2d_winograd4_)(s, x, w, b, y, nb, rows, stop, nthreads);
         return 1;
