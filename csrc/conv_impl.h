@@ -660,7 +660,6 @@ static int FN(conv2d_winograd_)(const dlk_conv_shape *s, const T *x, const T *w,
     return DLK_STOPPED(stop) ? DLK_EINTR : status;
 }
 
-#ifdef DLK_HAVE_AVX512_LOOPS
 /* ---- Winograd F(4×4, 3×3) for 3×3 stride-1 convolutions on larger planes ----
  * 6×6 input patches at a stride of 4 give 4×4 outputs: 36 products of C × n and O × C
  * per 16 outputs, against F(2×2, 3×3)'s 16 per 4: 1.78× fewer multiplications, for
@@ -907,6 +906,7 @@ static int FN(winograd_forward_)(const dlk_conv_shape *s, const T *x, const T *w
     return 1;
 }
 
+#ifdef DLK_HAVE_AVX512_LOOPS
 /* ---- Direct convolution, AVX-512, for convolutions with little input per output ----
  * With few input channels the im2col product is skinny (32×75×1024 for conv_stride)
  * and the BLAS runs it at about 60% of the FMA peak, after im2col has copied the input
@@ -942,6 +942,18 @@ DLK_AVX512 static inline __attribute__((always_inline)) void FN(direct_block_)(
     for (int j = 0; j < J; j++)
         for (int n = 0; n < DIRECT_NV; n++) VSTOREM(y + j * plane + out[n], m[n], acc[j][n]);
 }
+
+/* What a pass of the direct loop shares (direct_setup_): for blocks of `rows` output
+ * rows, the phase planes' geometry (rows Wq apart, planes pstride apart, `planes`
+ * elements a thread), the tables (direct_tables_), then each thread's planes at ws and
+ * the caller's `extra` elements, all in one scratch buffer. */
+typedef struct {
+    int64_t Wq, pstride, planes;
+    int64_t *tap, *in, *out;
+    VMASK *m;
+    T *ws, *extra;
+    char *mem;
+} FN(direct_layout_);
 
 /* Columns [q0, q1) of a phase-p plane row that hold input columns: q·sw + p − pw in
  * [0, W), q < Wq. */
@@ -1009,18 +1021,17 @@ static inline void FN(direct_span_)(const int64_t *in, const int64_t *out, const
     *vm = tm;
 }
 
-/* Output rows [oh0, oh1) of sample xb (C, H, W) into yb (O, Ho, Wo), through the phase
- * planes in ws; tap and the vector tables (in, out, m: vpr vectors a row, for rows
- * from oh0) come from direct_tables_. */
+/* Output rows [oh0, oh1) of sample xb (C, H, W) into yb (O, Ho, Wo), through one
+ * thread's phase planes ws and the tables of L (vpr vectors a row, for rows from oh0). */
 DLK_AVX512 static void FN(conv2d_direct_rows_)(const dlk_conv_shape *s, const T *xb,
                                                const T *w, const T *b, T *yb, int64_t oh0,
-                                               int64_t oh1, T *ws, int64_t Wq,
-                                               int64_t pstride, const int64_t *tap,
-                                               const int64_t *in, const int64_t *out,
-                                               const VMASK *m)
+                                               int64_t oh1, const FN(direct_layout_) *L,
+                                               T *ws)
 {
     const int64_t K = s->C * s->kh * s->kw, plane = s->Ho * s->Wo;
-    FN(direct_fill_)(s, xb, oh0, oh1, ws, Wq, pstride);
+    const int64_t *tap = L->tap, *in = L->in, *out = L->out;
+    const VMASK *m = L->m;
+    FN(direct_fill_)(s, xb, oh0, oh1, ws, L->Wq, L->pstride);
     const int64_t nvec = (oh1 - oh0) * ((s->Wo + VLANES - 1) / VLANES);
     T *y0 = yb + oh0 * s->Wo;
     for (int64_t v0 = 0; v0 < nvec; v0 += DIRECT_NV) {
@@ -1093,29 +1104,43 @@ static void FN(direct_tables_)(const dlk_conv_shape *s, int64_t rows, int64_t Wq
         }
 }
 
+/* The layout of a pass over blocks of `rows` output rows by nt threads, with `extra`
+ * elements for the caller; DLK_ENOMEM when the scratch buffer cannot be had.  The
+ * caller gives L->mem back (dlk_scratch_give). */
+static int FN(direct_setup_)(const dlk_conv_shape *s, int64_t rows, int nt, int64_t extra,
+                             FN(direct_layout_) *L)
+{
+    const int64_t K = s->C * s->kh * s->kw, vpr = (s->Wo + VLANES - 1) / VLANES;
+    const int64_t nvec = rows * vpr;
+    L->Wq = vpr * VLANES + (s->kw - 1) / s->sw;
+    L->pstride = FN(spread_)(((rows - 1) * s->sh + s->kh) * L->Wq);
+    L->planes = s->C * s->sw * L->pstride;
+    size_t table_bytes = (size_t)(K + 2 * nvec) * sizeof(int64_t) + (size_t)nvec * sizeof(VMASK);
+    table_bytes = (table_bytes + 63) & ~(size_t)63;
+    L->mem = dlk_scratch_take(table_bytes +
+                              ((size_t)nt * (size_t)L->planes + (size_t)extra) * sizeof(T));
+    if (!L->mem) return DLK_ENOMEM;
+    L->tap = (int64_t *)L->mem;
+    L->in = L->tap + K;
+    L->out = L->in + nvec;
+    L->m = (VMASK *)(L->out + nvec);
+    L->ws = (T *)(L->mem + table_bytes);
+    L->extra = L->ws + (int64_t)nt * L->planes;
+    FN(direct_tables_)(s, rows, L->Wq, L->pstride, L->tap, L->in, L->out, L->m);
+    return DLK_OK;
+}
+
 /* The forward pass through conv2d_direct_rows_: items (sample, block of `rows` output
  * rows), one thread's phase planes per item. */
 static int FN(conv2d_direct_)(const dlk_conv_shape *s, const T *x, const T *w, const T *b,
                               T *y, int64_t rows, const dlk_stop_flag *stop, int nthreads)
 {
-    const int64_t K = s->C * s->kh * s->kw, vpr = (s->Wo + VLANES - 1) / VLANES;
-    const int64_t Wq = vpr * VLANES + (s->kw - 1) / s->sw;
-    const int64_t rows_in = (rows - 1) * s->sh + s->kh, pstride = FN(spread_)(rows_in * Wq);
-    const int64_t nvec = rows * vpr, blocks = (s->Ho + rows - 1) / rows, items = s->B * blocks;
+    const int64_t blocks = (s->Ho + rows - 1) / rows, items = s->B * blocks;
     const int64_t sample_in = s->C * s->H * s->W, sample_out = s->O * s->Ho * s->Wo;
     int nt = nthreads < 1 ? 1 : nthreads;
     if (nt > items) nt = (int)items;
-    const int64_t planes = s->C * s->sw * pstride;
-    /* tables shared by all items, then each thread's planes */
-    size_t table_bytes = (size_t)(K + 2 * nvec) * sizeof(int64_t) + (size_t)nvec * sizeof(VMASK);
-    table_bytes = (table_bytes + 63) & ~(size_t)63;
-    size_t bytes = table_bytes + (size_t)nt * (size_t)planes * sizeof(T);
-    char *mem = dlk_scratch_take(bytes);
-    if (!mem) return DLK_ENOMEM;
-    int64_t *tap = (int64_t *)mem, *in = tap + K, *out = in + nvec;
-    VMASK *m = (VMASK *)(out + nvec);
-    T *ws = (T *)(mem + table_bytes);
-    FN(direct_tables_)(s, rows, Wq, pstride, tap, in, out, m);
+    FN(direct_layout_) L;
+    if (FN(direct_setup_)(s, rows, nt, 0, &L) != DLK_OK) return DLK_ENOMEM;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t it = 0; it < items; it++) {
         if (DLK_STOPPED(stop)) continue;
@@ -1124,9 +1149,9 @@ static int FN(conv2d_direct_)(const dlk_conv_shape *s, const T *x, const T *w, c
         int64_t bi = it / blocks, oh0 = (it % blocks) * rows;
         int64_t oh1 = oh0 + rows < s->Ho ? oh0 + rows : s->Ho;
         FN(conv2d_direct_rows_)(s, x + bi * sample_in, w, b, y + bi * sample_out, oh0, oh1,
-                                ws + (int64_t)t * planes, Wq, pstride, tap, in, out, m);
+                                &L, L.ws + (int64_t)t * L.planes);
     }
-    dlk_scratch_give(mem);
+    dlk_scratch_give(L.mem);
     return DLK_STOPPED(stop) ? DLK_EINTR : DLK_OK;
 }
 /* ---- dW and db through the same phase planes ----
@@ -1172,17 +1197,17 @@ DLK_AVX512 static inline __attribute__((always_inline)) void FN(direct_dw_block_
 }
 
 /* Adds output rows [oh0, oh1) of sample xb's dW and db into dw (O × K) and db (O);
- * ws, Wq, pstride and the tables as for conv2d_direct_rows_. */
+ * L and ws as for conv2d_direct_rows_. */
 DLK_AVX512 static void FN(direct_dw_rows_)(const dlk_conv_shape *s, const T *xb, const T *dyb,
-                                           T *dw, T *db, int64_t oh0, int64_t oh1, T *ws,
-                                           int64_t Wq, int64_t pstride, const int64_t *tap,
-                                           const int64_t *in, const int64_t *out,
-                                           const VMASK *m)
+                                           T *dw, T *db, int64_t oh0, int64_t oh1,
+                                           const FN(direct_layout_) *L, T *ws)
 {
     const int64_t K = s->C * s->kh * s->kw, plane = s->Ho * s->Wo;
+    const int64_t *tap = L->tap, *in = L->in, *out = L->out;
+    const VMASK *m = L->m;
     const int64_t nv = (oh1 - oh0) * ((s->Wo + VLANES - 1) / VLANES);
     const T *dy0 = dyb + oh0 * s->Wo;
-    FN(direct_fill_)(s, xb, oh0, oh1, ws, Wq, pstride);
+    FN(direct_fill_)(s, xb, oh0, oh1, ws, L->Wq, L->pstride);
     for (int64_t o = 0; o < s->O; o += DIRECT_J) {
         int nj = s->O - o < DIRECT_J ? (int)(s->O - o) : DIRECT_J;
         for (int64_t k0 = 0; k0 < K; k0 += DIRECT_DW_TAPS) {
@@ -1209,35 +1234,26 @@ static int FN(conv2d_direct_dw_)(const dlk_conv_shape *s, const T *x, const T *d
                                  T *db, int64_t rows, const dlk_stop_flag *stop,
                                  int nthreads)
 {
-    const int64_t K = s->C * s->kh * s->kw, vpr = (s->Wo + VLANES - 1) / VLANES;
-    const int64_t Wq = vpr * VLANES + (s->kw - 1) / s->sw, plane = s->Ho * s->Wo;
-    const int64_t rows_in = (rows - 1) * s->sh + s->kh, pstride = FN(spread_)(rows_in * Wq);
-    const int64_t nvec = rows * vpr, planes = s->C * s->sw * pstride;
+    const int64_t K = s->C * s->kh * s->kw, plane = s->Ho * s->Wo;
     const int64_t sample_in = s->C * s->H * s->W, sample_out = s->O * plane;
-    const int64_t items = s->B * ((s->Ho + rows - 1) / rows);
+    const int64_t blocks = (s->Ho + rows - 1) / rows, items = s->B * blocks;
     const int64_t G = items < DW_GROUPS ? items : DW_GROUPS, psize = s->O * K + s->O;
     int nt = nthreads < 1 ? 1 : nthreads;
     if (nt > G) nt = (int)G;
-    size_t table_bytes = (size_t)(K + 2 * nvec) * sizeof(int64_t) + (size_t)nvec * sizeof(VMASK);
-    table_bytes = (table_bytes + 63) & ~(size_t)63;
-    size_t bytes = table_bytes + ((size_t)nt * (size_t)planes + (size_t)(G * psize)) * sizeof(T);
-    char *mem = dlk_scratch_take(bytes);
-    if (!mem) return DLK_ENOMEM;
-    int64_t *tap = (int64_t *)mem, *in = tap + K, *out = in + nvec;
-    VMASK *m = (VMASK *)(out + nvec);
-    T *ws = (T *)(mem + table_bytes), *partial = ws + (int64_t)nt * planes;
-    FN(direct_tables_)(s, rows, Wq, pstride, tap, in, out, m);
+    FN(direct_layout_) L;
+    if (FN(direct_setup_)(s, rows, nt, G * psize, &L) != DLK_OK) return DLK_ENOMEM;
+    T *partial = L.extra;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t g = 0; g < G; g++) {
         int t = 0;
         DLK_THREAD_NUM(t);
-        T *xp = ws + (int64_t)t * planes, *pw = partial + g * psize, *pb = pw + s->O * K;
+        T *xp = L.ws + (int64_t)t * L.planes, *pw = partial + g * psize, *pb = pw + s->O * K;
         memset(pw, 0, (size_t)psize * sizeof(T));
         for (int64_t it = g * items / G; it < (g + 1) * items / G && !DLK_STOPPED(stop); it++) {
-            int64_t bi = it / (items / s->B), oh0 = it % (items / s->B) * rows;
+            int64_t bi = it / blocks, oh0 = it % blocks * rows;
             int64_t oh1 = oh0 + rows < s->Ho ? oh0 + rows : s->Ho;
             FN(direct_dw_rows_)(s, x + bi * sample_in, dy + bi * sample_out, pw, pb, oh0,
-                                oh1, xp, Wq, pstride, tap, in, out, m);
+                                oh1, &L, xp);
         }
     }
     for (int64_t q = 0; q < s->O * K; q++) {
@@ -1250,7 +1266,7 @@ static int FN(conv2d_direct_dw_)(const dlk_conv_shape *s, const T *x, const T *d
         for (int64_t g = 0; g < G; g++) acc += partial[g * psize + s->O * K + o];
         db[o] = (T)acc;
     }
-    dlk_scratch_give(mem);
+    dlk_scratch_give(L.mem);
     return DLK_STOPPED(stop) ? DLK_EINTR : DLK_OK;
 }
 
@@ -1310,15 +1326,15 @@ DLK_AVX512 static void FN(direct_unfill_)(const dlk_conv_shape *s, const T *ws, 
 }
 
 /* dX of output rows [oh0, oh1) of one sample added into dxb: planes zeroed, filled
- * by the blocks, added back.  wt: Wᵀ (K × O). */
+ * by the blocks, added back.  wt: Wᵀ (K × O); L and ws as for conv2d_direct_rows_. */
 DLK_AVX512 static void FN(direct_dx_rows_)(const dlk_conv_shape *s, const T *dyb, const T *wt,
-                                           T *dxb, int64_t oh0, int64_t oh1, T *ws,
-                                           int64_t Wq, int64_t pstride, const int64_t *tap,
-                                           const int64_t *in, const int64_t *out,
-                                           const VMASK *m)
+                                           T *dxb, int64_t oh0, int64_t oh1,
+                                           const FN(direct_layout_) *L, T *ws)
 {
     const int64_t K = s->C * s->kh * s->kw, plane = s->Ho * s->Wo;
-    memset(ws, 0, (size_t)(s->C * s->sw * pstride) * sizeof(T));
+    const int64_t *tap = L->tap, *in = L->in, *out = L->out;
+    const VMASK *m = L->m;
+    memset(ws, 0, (size_t)L->planes * sizeof(T));
     const int64_t nvec = (oh1 - oh0) * ((s->Wo + VLANES - 1) / VLANES);
     const T *dy0 = dyb + oh0 * s->Wo;
     for (int64_t v0 = 0; v0 < nvec; v0 += DIRECT_NV) {
@@ -1339,7 +1355,7 @@ DLK_AVX512 static void FN(direct_dx_rows_)(const dlk_conv_shape *s, const T *dyb
 #undef BLOCK_
         }
     }
-    FN(direct_unfill_)(s, ws, oh0, oh1, dxb, Wq, pstride);
+    FN(direct_unfill_)(s, ws, oh0, oh1, dxb, L->Wq, L->pstride);
 }
 
 /* dX through the phase planes, sample by sample (its blocks of `rows` output rows
@@ -1347,22 +1363,13 @@ DLK_AVX512 static void FN(direct_dx_rows_)(const dlk_conv_shape *s, const T *dyb
 static int FN(conv2d_direct_dx_)(const dlk_conv_shape *s, const T *dy, const T *w, T *dx,
                                  int64_t rows, const dlk_stop_flag *stop, int nthreads)
 {
-    const int64_t K = s->C * s->kh * s->kw, vpr = (s->Wo + VLANES - 1) / VLANES;
-    const int64_t Wq = vpr * VLANES + (s->kw - 1) / s->sw, plane = s->Ho * s->Wo;
-    const int64_t rows_in = (rows - 1) * s->sh + s->kh, pstride = FN(spread_)(rows_in * Wq);
-    const int64_t nvec = rows * vpr, planes = s->C * s->sw * pstride;
-    const int64_t sample_in = s->C * s->H * s->W, sample_out = s->O * plane;
+    const int64_t K = s->C * s->kh * s->kw;
+    const int64_t sample_in = s->C * s->H * s->W, sample_out = s->O * s->Ho * s->Wo;
     int nt = nthreads < 1 ? 1 : nthreads;
     if (nt > s->B) nt = (int)s->B;
-    size_t table_bytes = (size_t)(K + 2 * nvec) * sizeof(int64_t) + (size_t)nvec * sizeof(VMASK);
-    table_bytes = (table_bytes + 63) & ~(size_t)63;
-    size_t bytes = table_bytes + ((size_t)nt * (size_t)planes + (size_t)(K * s->O)) * sizeof(T);
-    char *mem = dlk_scratch_take(bytes);
-    if (!mem) return DLK_ENOMEM;
-    int64_t *tap = (int64_t *)mem, *in = tap + K, *out = in + nvec;
-    VMASK *m = (VMASK *)(out + nvec);
-    T *ws = (T *)(mem + table_bytes), *wt = ws + (int64_t)nt * planes;
-    FN(direct_tables_)(s, rows, Wq, pstride, tap, in, out, m);
+    FN(direct_layout_) L;
+    if (FN(direct_setup_)(s, rows, nt, K * s->O, &L) != DLK_OK) return DLK_ENOMEM;
+    T *wt = L.extra;
     for (int64_t o = 0; o < s->O; o++)
         for (int64_t k = 0; k < K; k++) wt[k * s->O + o] = w[o * K + k];
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
@@ -1373,11 +1380,11 @@ static int FN(conv2d_direct_dx_)(const dlk_conv_shape *s, const T *dy, const T *
         memset(dxb, 0, (size_t)sample_in * sizeof(T));
         for (int64_t oh0 = 0; oh0 < s->Ho && !DLK_STOPPED(stop); oh0 += rows) {
             int64_t oh1 = oh0 + rows < s->Ho ? oh0 + rows : s->Ho;
-            FN(direct_dx_rows_)(s, dy + bi * sample_out, wt, dxb, oh0, oh1,
-                                ws + (int64_t)t * planes, Wq, pstride, tap, in, out, m);
+            FN(direct_dx_rows_)(s, dy + bi * sample_out, wt, dxb, oh0, oh1, &L,
+                                L.ws + (int64_t)t * L.planes);
         }
     }
-    dlk_scratch_give(mem);
+    dlk_scratch_give(L.mem);
     return DLK_STOPPED(stop) ? DLK_EINTR : DLK_OK;
 }
 #endif

@@ -20,6 +20,29 @@
 #ifdef DLK_HAVE_AVX512_LOOPS
 #include <immintrin.h>
 
+/* One window element v at positions pos against the running best and its positions
+ * arg: v wins where it is larger, or NaN while best is not (the first NaN wins). */
+DLK_AVX512 static inline __attribute__((always_inline)) void pool_pick_avx512_f32(
+    __m512 v, __m512i pos, __m512 *best, __m512i *arg)
+{
+    __mmask16 beats = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(*best, *best, _CMP_ORD_Q),
+                                              v, *best, _CMP_NLE_UQ);
+    *best = _mm512_mask_mov_ps(*best, beats, v);
+    *arg = _mm512_mask_mov_epi32(*arg, beats, pos);
+}
+
+/* The lanes m of best and of its 32-bit positions, widened to int64, at y + q, idx + q. */
+DLK_AVX512 static inline __attribute__((always_inline)) void pool_store_avx512_f32(
+    float *DLK_RESTRICT y, int64_t *DLK_RESTRICT idx, int64_t q, __mmask16 m, __m512 best,
+    __m512i arg)
+{
+    _mm512_mask_storeu_ps(y + q, m, best);
+    _mm512_mask_storeu_epi64(idx + q, (__mmask8)m,
+                             _mm512_cvtepi32_epi64(_mm512_castsi512_si256(arg)));
+    _mm512_mask_storeu_epi64(idx + q + 8, (__mmask8)(m >> 8),
+                             _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(arg, 1)));
+}
+
 /* Interior outputs [lo, hi) of one float row at stride 1 or 2, 16 to a vector: window
  * column j of 16 outputs is one load at stride 1; at stride 2 two loads and one
  * permute that keeps the even elements (the portable loop's strided loads become
@@ -61,21 +84,11 @@ DLK_AVX512 static inline __attribute__((always_inline)) void pool_vectors_avx512
                 else
                     v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(m0[u], x + at), even,
                                                _mm512_maskz_loadu_ps(m1[u], x + at + 16));
-                /* beats: v > best, or v is NaN, unless best already is */
-                __mmask16 beats = _mm512_mask_cmp_ps_mask(
-                    _mm512_cmp_ps_mask(best[u], best[u], _CMP_ORD_Q), v, best[u], _CMP_NLE_UQ);
-                best[u] = _mm512_mask_mov_ps(best[u], beats, v);
-                arg[u] = _mm512_mask_mov_epi32(
-                    arg[u], beats, _mm512_add_epi32(_mm512_set1_epi32((int)at), lane));
+                pool_pick_avx512_f32(v, _mm512_add_epi32(_mm512_set1_epi32((int)at), lane),
+                                     &best[u], &arg[u]);
             }
-    for (int u = 0; u < U; u++) {
-        int64_t q = o + 16 * u;
-        _mm512_mask_storeu_ps(y + q, m[u], best[u]);
-        _mm512_mask_storeu_epi64(idx + q, (__mmask8)m[u],
-                                 _mm512_cvtepi32_epi64(_mm512_castsi512_si256(arg[u])));
-        _mm512_mask_storeu_epi64(idx + q + 8, (__mmask8)(m[u] >> 8),
-                                 _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(arg[u], 1)));
-    }
+    for (int u = 0; u < U; u++)
+        pool_store_avx512_f32(y, idx, o + 16 * u, m[u], best[u], arg[u]);
 }
 
 DLK_AVX512 static void pool_interior_avx512_f32(const float *DLK_RESTRICT x, int64_t W,
@@ -104,7 +117,7 @@ DLK_AVX512 static void pool_interior_avx512_f32(const float *DLK_RESTRICT x, int
  * [p0, p1) whole: per call rather than per output row, so that narrow planes (14
  * outputs a row for pool_mnist) do not pay a row's set-up for one vector.  16 outputs
  * are two loads of each input row, split into even and odd columns by two permutes;
- * then the same compare-and-select as pool_vectors_avx512_f32, window order (0, 0),
+ * then pool_pick_avx512_f32 in window order (0, 0),
  * (0, 1), (1, 0), (1, 1), starting from (0, 0) (which a start at −inf would pick). */
 DLK_AVX512 static void pool2x2_planes_avx512_f32(const float *DLK_RESTRICT x, int64_t H,
                                                  int64_t W, int64_t Ho, int64_t Wo,
@@ -139,18 +152,8 @@ DLK_AVX512 static void pool2x2_planes_avx512_f32(const float *DLK_RESTRICT x, in
                                   _mm512_add_epi32(_mm512_add_epi32(at, down), one)};
                 __m512 best = v[0];
                 __m512i arg = at;
-                for (int k = 1; k < 4; k++) {
-                    __mmask16 beats = _mm512_mask_cmp_ps_mask(
-                        _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q), v[k], best, _CMP_NLE_UQ);
-                    best = _mm512_mask_mov_ps(best, beats, v[k]);
-                    arg = _mm512_mask_mov_epi32(arg, beats, pos[k]);
-                }
-                int64_t q = oh * Wo + o;
-                _mm512_mask_storeu_ps(yp + q, m, best);
-                _mm512_mask_storeu_epi64(ip + q, (__mmask8)m,
-                                         _mm512_cvtepi32_epi64(_mm512_castsi512_si256(arg)));
-                _mm512_mask_storeu_epi64(ip + q + 8, (__mmask8)(m >> 8),
-                                         _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(arg, 1)));
+                for (int k = 1; k < 4; k++) pool_pick_avx512_f32(v[k], pos[k], &best, &arg);
+                pool_store_avx512_f32(yp, ip, oh * Wo + o, m, best, arg);
             }
     }
 }
