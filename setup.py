@@ -7,6 +7,7 @@ Environment switches (all optional):
                          portable build that picks AVX-512/AVX2 loops at run time
   DLKERN_SANITIZE=1      AddressSanitizer + UndefinedBehaviorSanitizer build (tools/sanitize.sh)
 """
+import glob
 import os
 import sys
 import tempfile
@@ -86,6 +87,8 @@ def extensions():
             sources=[f"dlkern/_native/{family}.pyx", "csrc/dlk.c"]
                     + [f"csrc/{c}" for c in c_files],
             include_dirs=["csrc", np.get_include()],
+            # the headers too, so that an edit to a *_impl.h rebuilds its family
+            depends=sorted(glob.glob("csrc/*.h")),
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             # -fno-math-errno lets GCC vectorise sqrt; no -ffast-math: NaN and inf
             # must behave as in the reference.

@@ -647,6 +647,11 @@ static int FN(conv2d_winograd_)(const dlk_conv_shape *s, const T *x, const T *w,
                                   (T)0, M + xi * mst, n, inner);
                     if (st != DLK_OK) status = st;
                 }
+#ifdef WINO_OUTPUT_ROWS
+                if (small && WINO_SPARE(s) && dlk_has_avx512())
+                    WINO_OUTPUT_ROWS(s, M, b, b0, cnt, th0, th1, y, mst);
+                else
+#endif
                 if (small)
                     FN(wino_output_small_)(s, M, b, b0, cnt, tps, oidx, y, mst);
                 else

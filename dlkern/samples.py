@@ -223,6 +223,7 @@ _CONV_CASES = [  # label, (B, C_in, H, W), (C_out, K_h, K_w), stride, padding
     ("Winograd path, odd sizes", (3, 17, 9, 7), (19, 3, 3), 1, 1),
     ("Winograd path, no padding", (2, 16, 6, 5), (16, 3, 3), 1, 0),
     ("Winograd path, 8x8 planes (one tile to a lane)", (3, 16, 8, 8), (17, 3, 3), 1, 1),
+    ("Winograd path, rows of 11 tiles and a spare, odd sizes", (2, 16, 23, 21), (17, 3, 3), 1, 1),
     ("same width, rows of padding only", (2, 3, 6, 7), (4, 5, 5), 1, (3, 2)),
     ("one-column planes", (3, 2, 5, 1), (3, 3, 1), 1, (1, 0)),
     ("direct loop: 6 channels, stride (2, 3), rows ending mid-vector",
