@@ -16,6 +16,8 @@
 #define POOL_GRAIN ((int64_t)1 << 15)
 /* Outputs of one row computed together as one vector block. */
 #define POOL_BLOCK 8
+/* Input rows ahead of the window that the whole-plane stride-2 loop prefetches. */
+#define POOL_AHEAD 4
 
 #ifdef DLK_HAVE_AVX512_LOOPS
 #include <immintrin.h>
@@ -157,6 +159,108 @@ DLK_AVX512 static void pool2x2_planes_avx512_f32(const float *DLK_RESTRICT x, in
             }
     }
 }
+/* Windows 2 or 3 wide at stride 2 (any height, stride and padding down the plane),
+ * output rows of up to 64, float32, planes [p0, p1) whole: pool_stem's 3×3 stride-2
+ * windows with padding 1.  The row-by-row path pays a row's set-up and a scalar
+ * border output per row (a third of its time on pool_stem's rows of 56); here the
+ * masks are made once and the border outputs are vector lanes too: a column outside
+ * the plane loads as −inf, which never beats, and each lane's arg starts at its
+ * window's first column inside the plane, as in the scalar path.  The 33 columns under
+ * 16 outputs' window row are two loads and one element: window column 0 is their even
+ * elements, column 1 the odd ones, column 2 column 0 moved one lane down. */
+DLK_AVX512 static inline __attribute__((always_inline)) void pool_planes_s2_u_avx512_f32(
+    const int U, const int KW, const dlk_pool_shape *s, const float *DLK_RESTRICT x,
+    int64_t p0, int64_t p1, float *DLK_RESTRICT y, int64_t *DLK_RESTRICT idx)
+{
+    const int64_t H = s->H, W = s->W, Ho = s->Ho, Wo = s->Wo, pw = s->pw;
+    const __m512i lane2 = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6,
+                                           4, 2, 0);
+    const __m512i odd = _mm512_add_epi32(lane2, _mm512_set1_epi32(1));
+    const __m512i next = _mm512_set_epi32(31, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2,
+                                          1);
+    const __m512i one = _mm512_set1_epi32(1), two = _mm512_set1_epi32(2);
+    const __m512 low = _mm512_set1_ps(-INFINITY);
+    __mmask16 m[4], ma[4], mb[4], mc[4];
+    __m512i col[4], first[4];
+    for (int u = 0; u < U; u++) {
+        const int64_t c0 = 32 * u - pw;     /* column under lane 0, window column 0 */
+        const int64_t left = Wo - 16 * u;
+        const int n = left < 16 ? (int)left : 16, span = 2 * n - 2 + KW;
+        unsigned bits[3] = {0, 0, 0};
+        for (int k = 0; k < span; k++)      /* columns of the window rows in the plane */
+            if (c0 + k >= 0 && c0 + k < W) bits[k / 16] |= 1u << (k % 16);
+        m[u] = (__mmask16)((1u << n) - 1);
+        ma[u] = (__mmask16)bits[0];
+        mb[u] = (__mmask16)bits[1];
+        mc[u] = (__mmask16)(bits[2] & 1u ? 0x8000u : 0);
+        col[u] = _mm512_add_epi32(_mm512_set1_epi32((int)c0), lane2);
+        first[u] = _mm512_max_epi32(col[u], _mm512_setzero_si512());
+    }
+    for (int64_t p = p0; p < p1; p++) {
+        const float *xp = x + p * H * W;
+        for (int64_t oh = 0; oh < Ho; oh++) {
+            const int64_t h0 = oh * s->sh - s->ph;
+            const int64_t hs = h0 < 0 ? 0 : h0, he = h0 + s->kh > H ? H : h0 + s->kh;
+            __m512 best[4];
+            __m512i arg[4];
+            /* two rows POOL_AHEAD rows past the window: the hardware prefetcher does not
+             * keep up with these reads (pool_stem forward at 1 thread: 24-26 ms without,
+             * 10.4-10.6 at 0 rows ahead, 10.2-10.5 at 4, 8.5-9.5 at 8; at 2 threads 4
+             * was best, within the noise: 5.4-6.1 ms) */
+            for (int64_t h = he + POOL_AHEAD; h < he + POOL_AHEAD + 2 && h < H; h++)
+                for (int64_t c = 0; c < W; c += 16)
+                    _mm_prefetch((const char *)(xp + h * W + c), _MM_HINT_T0);
+            for (int u = 0; u < U; u++) {
+                best[u] = low;
+                arg[u] = _mm512_add_epi32(_mm512_set1_epi32((int)(hs * W)), first[u]);
+            }
+            for (int64_t h = hs; h < he; h++)
+                for (int u = 0; u < U; u++) {
+                    const float *r = xp + h * W + 32 * u - pw;
+                    const __m512 a = _mm512_mask_loadu_ps(low, ma[u], r);
+                    const __m512 b = _mm512_mask_loadu_ps(low, mb[u], r + 16);
+                    const __m512i pos = _mm512_add_epi32(_mm512_set1_epi32((int)(h * W)), col[u]);
+                    const __m512 c0 = _mm512_permutex2var_ps(a, lane2, b);
+                    pool_pick_avx512_f32(c0, pos, &best[u], &arg[u]);
+                    pool_pick_avx512_f32(_mm512_permutex2var_ps(a, odd, b),
+                                         _mm512_add_epi32(pos, one), &best[u], &arg[u]);
+                    if (KW == 3)
+                        pool_pick_avx512_f32(
+                            _mm512_permutex2var_ps(c0, next,
+                                                   _mm512_mask_loadu_ps(low, mc[u], r + 17)),
+                            _mm512_add_epi32(pos, two), &best[u], &arg[u]);
+                }
+            for (int u = 0; u < U; u++)
+                pool_store_avx512_f32(y + p * Ho * Wo, idx + p * Ho * Wo, oh * Wo + 16 * u,
+                                      m[u], best[u], arg[u]);
+        }
+    }
+}
+
+DLK_AVX512 static void pool_planes_s2_avx512_f32(const dlk_pool_shape *s,
+                                                 const float *DLK_RESTRICT x, int64_t p0,
+                                                 int64_t p1, float *DLK_RESTRICT y,
+                                                 int64_t *DLK_RESTRICT idx)
+{
+    const int U = (int)((s->Wo + 15) / 16);
+#define POOL_S2_CASE(u)                                                                   \
+    case u:                                                                               \
+        if (s->kw == 3) pool_planes_s2_u_avx512_f32(u, 3, s, x, p0, p1, y, idx);          \
+        else pool_planes_s2_u_avx512_f32(u, 2, s, x, p0, p1, y, idx);                     \
+        break;
+    switch (U) {
+        POOL_S2_CASE(1)
+        POOL_S2_CASE(2)
+        POOL_S2_CASE(3)
+        POOL_S2_CASE(4)
+    }
+#undef POOL_S2_CASE
+}
+/* pool_impl.h: shapes pool_planes_s2_avx512_f32 takes (planes to go round the threads) */
+#define POOL_S2(s, nt)                                                                  \
+    ((s)->sw == 2 && ((s)->kw == 2 || (s)->kw == 3) && (s)->Wo <= 64 &&                  \
+     (s)->planes >= 4 * (nt) && (s)->H * (s)->W < INT32_MAX && dlk_has_avx512())
+#define POOL_S2_PLANES pool_planes_s2_avx512_f32
 #define POOL_2X2(s)                                                                   \
     ((s)->kh == 2 && (s)->kw == 2 && (s)->sh == 2 && (s)->sw == 2 && (s)->ph == 0 &&   \
      (s)->pw == 0 && (s)->H * (s)->W < INT32_MAX && dlk_has_avx512())
@@ -172,6 +276,8 @@ DLK_AVX512 static void pool2x2_planes_avx512_f32(const float *DLK_RESTRICT x, in
 #undef POOL_FAST_INTERIOR
 #undef POOL_2X2
 #undef POOL_2X2_PLANES
+#undef POOL_S2
+#undef POOL_S2_PLANES
 
 #define T double
 #define SFX f64

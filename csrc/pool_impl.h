@@ -104,6 +104,14 @@ int FN(dlk_max_pool2d_)(const dlk_pool_shape *s, const T *x, T *y, int64_t *idx,
         return DLK_OK;
     }
 #endif
+#ifdef POOL_S2_PLANES
+    if (POOL_S2(s, nt)) {
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+        for (int t = 0; t < nt; t++)
+            POOL_S2_PLANES(s, x, s->planes * t / nt, s->planes * (t + 1) / nt, y, idx);
+        return DLK_OK;
+    }
+#endif
     /* one writer per output row: static chunks of (plane, oh) rows */
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t r = 0; r < rows; r++) {

@@ -78,15 +78,18 @@ _POOL_CASES = [  # label, x shape, kernel, stride, padding
     ("1x1", (2, 2, 4, 4), 1, 1, 0),
     ("window = input", (2, 3, 5, 6), (5, 6), 1, 0),
     ("wide rows 3x3 s2", (1, 2, 9, 70), 3, 2, 1),
+    ("3x3 s2 p1, whole planes, rows of 35", (2, 2, 11, 70), 3, 2, 1),
+    ("2x3 s2 p(0, 1), whole planes", (2, 3, 8, 33), (2, 3), 2, (0, 1)),
 ]
 
 
 def _special_values(x, rng):
-    """Ties, a NaN and a −inf plane corner: the cases where pooling rules matter."""
+    """Ties, a NaN and two −inf columns at a plane's left edge (windows there hold
+    nothing else): the cases where pooling rules matter."""
     x = x.copy()
     x[0, 0, :2, :2] = 1.0
     x.reshape(-1)[rng.integers(x.size)] = np.nan
-    x[-1, -1, :, 0] = -np.inf
+    x[-1, -1, :, :2] = -np.inf
     return x
 
 

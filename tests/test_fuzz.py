@@ -57,18 +57,24 @@ def test_conv2d_forward_and_backward(case):
 
 @st.composite
 def pool_case(draw):
-    """Any windows, and often the commonest one (2×2, stride 2, no padding), which has a
-    whole-plane AVX-512 loop of its own."""
-    if draw(st.booleans()):
+    """Any windows, and often the two that have whole-plane AVX-512 loops of their own:
+    2×2 at stride 2 without padding, and 3×3 at stride 2 with padding 1 (any window 2
+    or 3 wide at stride 2 takes that loop when there are planes enough)."""
+    kind = draw(st.sampled_from(["2x2", "stem", "any"]))
+    if kind == "2x2":
         kh = kw = sh = sw = 2
         ph = pw = 0
+    elif kind == "stem":
+        kh = kw = 3
+        sh = sw = 2
+        ph = pw = 1
     else:
         kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
         sh, sw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
         ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))
     H = draw(st.integers(max(1, kh - 2 * ph), 40))
     W = draw(st.integers(max(1, kw - 2 * pw), 150))    # rows of up to 4 vectors at stride 2
-    return (draw(st.integers(1, 2)), draw(st.integers(1, 3)), H, W), (kh, kw), (sh, sw), \
+    return (draw(st.integers(1, 2)), draw(st.integers(1, 5)), H, W), (kh, kw), (sh, sw), \
         (ph, pw), draw(dtypes), draw(st.integers(0, 2 ** 31)), draw(st.booleans())
 
 
@@ -78,11 +84,12 @@ def test_max_pool2d_forward_and_backward(case):
     xs, k, s, p, dtype, seed, specials = case
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(xs).astype(dtype)
-    if specials:             # ties, ±inf, NaN and −0
+    if specials:             # ties, ±inf, NaN and −0; windows of −inf at the left border
         x = np.round(x).astype(dtype)
         flat = x.reshape(-1)
         for v in (np.inf, -np.inf, np.nan, -0.0):
             flat[rng.integers(flat.size)] = v
+        x[0, 0, :, :2] = -np.inf
     y, idx = reference.max_pool2d(x, k, s, p)
     y2, idx2 = native.max_pool2d(x, k, s, p)
     np.testing.assert_array_equal(idx2, idx)
