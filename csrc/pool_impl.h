@@ -122,6 +122,29 @@ int FN(dlk_max_pool2d_)(const dlk_pool_shape *s, const T *x, T *y, int64_t *idx,
     return DLK_OK;
 }
 
+/* dx of one plane, zeroed, plus dy scattered through the indices; 1 if an index lies
+ * outside the plane (skipped).  The indices are checked first in one vector pass (the
+ * largest, unsigned), so that the scatter itself is a bare, unrolled loop.  With the
+ * check inside it, the same machine code took 215 or 275 µs on pool_mnist depending
+ * only on where it sat in the library; this way 213 µs, and pool_stem 11.1-11.4 ms
+ * against 12.4-12.6 (1 thread). */
+DLK_CLONES static int FN(pool_scatter_plane_)(T *DLK_RESTRICT d, const T *DLK_RESTRICT g,
+                                               const int64_t *DLK_RESTRICT k,
+                                               int64_t plane_in, int64_t plane_out)
+{
+    uint64_t top = 0;
+    for (int64_t o = 0; o < plane_out; o++) top = (uint64_t)k[o] > top ? (uint64_t)k[o] : top;
+    memset(d, 0, (size_t)plane_in * sizeof(T));
+    if (top < (uint64_t)plane_in) {
+#pragma GCC unroll 4
+        for (int64_t o = 0; o < plane_out; o++) d[k[o]] += g[o];
+        return 0;
+    }
+    for (int64_t o = 0; o < plane_out; o++)
+        if ((uint64_t)k[o] < (uint64_t)plane_in) d[k[o]] += g[o];
+    return 1;
+}
+
 int FN(dlk_max_pool2d_backward_)(const dlk_pool_shape *s, const T *dy, const int64_t *idx,
                                  T *dx, int nthreads)
 {
@@ -132,19 +155,9 @@ int FN(dlk_max_pool2d_backward_)(const dlk_pool_shape *s, const T *dy, const int
      * Indices are checked here rather than by two passes over them before the call;
      * one outside its plane is skipped and the call fails (DLK_EINVAL). */
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1) reduction(| : bad)
-    for (int64_t p = 0; p < s->planes; p++) {
-        T *d = dx + p * plane_in;
-        const T *g = dy + p * plane_out;
-        const int64_t *k = idx + p * plane_out;
-        memset(d, 0, (size_t)plane_in * sizeof(T));
-        for (int64_t o = 0; o < plane_out; o++) {
-            if ((uint64_t)k[o] >= (uint64_t)plane_in) {
-                bad = 1;
-                continue;
-            }
-            d[k[o]] += g[o];
-        }
-    }
+    for (int64_t p = 0; p < s->planes; p++)
+        bad |= FN(pool_scatter_plane_)(dx + p * plane_in, dy + p * plane_out,
+                                       idx + p * plane_out, plane_in, plane_out);
     return bad ? DLK_EINVAL : DLK_OK;
 }
 
