@@ -1,7 +1,9 @@
 /* pool.c — 2-D max pooling, forward with argmax and backward by scatter.
  *
- * Forward: parallel over (plane, output row); each row is written by one thread.  The
- * window is clamped to the plane instead of materialising padding, the running max
+ * Forward: parallel over (plane, output row), each row written by one thread, or, for
+ * the 2×2 stride-2 and the stride-2 windows 2 or 3 wide that have AVX-512 loops of their
+ * own, over chunks of whole planes.  The window is clamped to the plane (the AVX-512
+ * loops load columns outside it as −inf) instead of materialising padding, the running max
  * starts at −inf (so padding never wins), ties keep the first position in row-major
  * window order and the first NaN wins — the reference's rules, dlkern/reference/pool.py.
  * Backward: parallel over planes, so the additions of overlapping windows (K > S) into
