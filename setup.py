@@ -87,7 +87,8 @@ def extensions():
             sources=[f"dlkern/_native/{family}.pyx", "csrc/dlk.c"]
                     + [f"csrc/{c}" for c in c_files],
             include_dirs=["csrc", np.get_include()],
-            # the headers too, so that an edit to a *_impl.h rebuilds its family
+            # the headers too, so that editing one rebuilds (every family: simpler than
+            # tracking which file includes which)
             depends=sorted(glob.glob("csrc/*.h")),
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             # -fno-math-errno lets GCC vectorise sqrt; no -ffast-math: NaN and inf

@@ -153,15 +153,17 @@ DLK_AVX512 static void wino_input_8x8_f32(const float *DLK_RESTRICT x, int64_t C
  * of tw_q ≤ 16 tiles): one tile row a vector, Aᵀ m A + bias down the lanes, then
  * each output row is the two corners' vectors interleaved by two permutes and stored
  * with a mask (Wo values).  wino_output_small_'s tables store each output through a
- * scatter (vscatterdps), which on this Zen 5 cost 12% of conv_mnist2's passes. */
-DLK_AVX512 static void wino_output_rows_f32(const dlk_conv_shape *s, const float *DLK_RESTRICT M,
-                                            const float *b, int64_t b0, int64_t nb,
-                                            int64_t th0, int64_t th1, float *DLK_RESTRICT y,
-                                            int64_t st)
+ * scatter (vscatterdps): 14% of the samples of conv_mnist2's forward and backward on
+ * this Zen 5. */
+DLK_AVX512 static void wino_output_rows_f32(const dlk_conv_shape *s,
+                                            const float *DLK_RESTRICT M, const float *b,
+                                            int64_t b0, int64_t nb, int64_t th0,
+                                            int64_t th1, float *DLK_RESTRICT y, int64_t st)
 {
     const int64_t O = s->O, Ho = s->Ho, Wo = s->Wo, tw_n = (Wo + 1) / 2, tw_q = tw_n + 1;
     const int64_t tps = (th1 - th0) * tw_q, n = nb * tps;
-    const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16,
+                                        0);
     const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
     const __mmask16 mq = (__mmask16)((1u << tw_n) - 1);
     const __mmask16 m0 = (__mmask16)(Wo >= 16 ? 0xFFFFu : (1u << Wo) - 1);
@@ -174,7 +176,8 @@ DLK_AVX512 static void wino_output_rows_f32(const dlk_conv_shape *s, const float
             for (int64_t th = th0; th < th1; th++) {
                 const float *mt = mo + (th - th0) * tw_q;
                 __m512 m[16], u0[4], u1[4], r[4];
-                for (int xi = 0; xi < 16; xi++) m[xi] = _mm512_maskz_loadu_ps(mq, mt + xi * st);
+                for (int xi = 0; xi < 16; xi++)
+                    m[xi] = _mm512_maskz_loadu_ps(mq, mt + xi * st);
                 for (int k = 0; k < 4; k++) {
                     u0[k] = _mm512_add_ps(_mm512_add_ps(m[k], m[4 + k]), m[8 + k]);
                     u1[k] = _mm512_sub_ps(_mm512_sub_ps(m[4 + k], m[8 + k]), m[12 + k]);
@@ -185,7 +188,8 @@ DLK_AVX512 static void wino_output_rows_f32(const dlk_conv_shape *s, const float
                 r[3] = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(u1[1], u1[2]), u1[3]), bo);
                 for (int a = 0; a < 2 && 2 * th + a < Ho; a++) {
                     float *row = yo + (2 * th + a) * Wo;
-                    _mm512_mask_storeu_ps(row, m0, _mm512_permutex2var_ps(r[2 * a], lo, r[2 * a + 1]));
+                    _mm512_mask_storeu_ps(row, m0,
+                                          _mm512_permutex2var_ps(r[2 * a], lo, r[2 * a + 1]));
                     if (m1)
                         _mm512_mask_storeu_ps(row + 16, m1,
                                               _mm512_permutex2var_ps(r[2 * a], hi, r[2 * a + 1]));

@@ -221,7 +221,8 @@ DLK_AVX512 static inline __attribute__((always_inline)) void pool_planes_s2_u_av
                     const float *r = xp + h * W + 32 * u - pw;
                     const __m512 a = _mm512_mask_loadu_ps(low, ma[u], r);
                     const __m512 b = _mm512_mask_loadu_ps(low, mb[u], r + 16);
-                    const __m512i pos = _mm512_add_epi32(_mm512_set1_epi32((int)(h * W)), col[u]);
+                    const __m512i pos =
+                        _mm512_add_epi32(_mm512_set1_epi32((int)(h * W)), col[u]);
                     const __m512 c0 = _mm512_permutex2var_ps(a, lane2, b);
                     pool_pick_avx512_f32(c0, pos, &best[u], &arg[u]);
                     pool_pick_avx512_f32(_mm512_permutex2var_ps(a, odd, b),

@@ -133,7 +133,8 @@ DLK_CLONES static int FN(pool_scatter_plane_)(T *DLK_RESTRICT d, const T *DLK_RE
                                                int64_t plane_in, int64_t plane_out)
 {
     uint64_t top = 0;
-    for (int64_t o = 0; o < plane_out; o++) top = (uint64_t)k[o] > top ? (uint64_t)k[o] : top;
+    for (int64_t o = 0; o < plane_out; o++)
+        top = (uint64_t)k[o] > top ? (uint64_t)k[o] : top;
     memset(d, 0, (size_t)plane_in * sizeof(T));
     if (top < (uint64_t)plane_in) {
 #pragma GCC unroll 4
