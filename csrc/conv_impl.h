@@ -972,58 +972,77 @@ static inline void FN(direct_cols_)(const dlk_conv_shape *s, int64_t p, int64_t 
     if (*q1 < *q0) *q1 = *q0;
 }
 
-/* The phase planes of output rows [oh0, oh1) of sample xb (C, H, W) into ws: C·sw
- * planes of pstride elements (pstride ≥ rows_in·Wq), zero where the padding is. */
-DLK_AVX512 static void FN(direct_fill_)(const dlk_conv_shape *s, const T *xb, int64_t oh0,
-                                        int64_t oh1, T *ws, int64_t Wq, int64_t pstride)
+/* The phase planes of output rows [oh0, oh1): C·sw planes of pstride elements
+ * (pstride ≥ rows_in·Wq), plane (c, p) row r holding x[c, ih, q·sw + p − pw] at q,
+ * ih = oh0·sh − ph + r.  With xb (C, H, W) given they are filled from it, zero where the
+ * padding is; with dxb given instead they are added back into it, padding dropped (the
+ * adjoint, for dX).  One walk over the geometry serves both, so they cannot disagree. */
+DLK_AVX512 static void FN(direct_planes_)(const dlk_conv_shape *s, int64_t oh0, int64_t oh1,
+                                          int64_t Wq, int64_t pstride, T *ws, const T *xb,
+                                          T *dxb)
 {
     const int64_t sw = s->sw, rows_in = (oh1 - oh0 - 1) * s->sh + s->kh;
     for (int64_t c = 0; c < s->C; c++)
         for (int64_t r = 0; r < rows_in; r++) {
             int64_t ih = oh0 * s->sh - s->ph + r;
             for (int64_t p = 0; p < sw; p++) {
-                T *dst = ws + (c * sw + p) * pstride + r * Wq;
+                T *pl = ws + (c * sw + p) * pstride + r * Wq;
                 if (ih < 0 || ih >= s->H) {
-                    memset(dst, 0, (size_t)Wq * sizeof(T));
+                    if (!dxb) memset(pl, 0, (size_t)Wq * sizeof(T));
                     continue;
                 }
-                /* dst[q] = x[ih, q·sw + p − pw] where that column exists */
-                int64_t q0, q1;
+                int64_t q0, q1;          /* the columns q whose q·sw + p − pw exists */
                 FN(direct_cols_)(s, p, Wq, &q0, &q1);
-                const T *sp = xb + (c * s->H + ih) * s->W + q0 * sw + p - s->pw;
-                for (int64_t q = 0; q < q0; q++) dst[q] = 0;
+                const int64_t at = (c * s->H + ih) * s->W + p - s->pw;
+                if (dxb) {
+                    T *dp = dxb + at;
+                    if (sw == 1) {
+#pragma omp simd
+                        for (int64_t q = q0; q < q1; q++) dp[q] += pl[q];
+                    } else {
+                        for (int64_t q = q0; q < q1; q++) dp[q * sw] += pl[q];
+                    }
+                    continue;
+                }
+                const T *sp = xb + at + q0 * sw;
+                for (int64_t q = 0; q < q0; q++) pl[q] = 0;
                 if (sw == 1)
-                    memcpy(dst + q0, sp, (size_t)(q1 - q0) * sizeof(T));
+                    memcpy(pl + q0, sp, (size_t)(q1 - q0) * sizeof(T));
                 else if (sw == 2)
-                    for (int64_t q = q0; q < q1; q++) dst[q] = sp[2 * (q - q0)];
+                    for (int64_t q = q0; q < q1; q++) pl[q] = sp[2 * (q - q0)];
                 else
-                    for (int64_t q = q0; q < q1; q++) dst[q] = sp[sw * (q - q0)];
-                for (int64_t q = q1; q < Wq; q++) dst[q] = 0;
+                    for (int64_t q = q0; q < q1; q++) pl[q] = sp[sw * (q - q0)];
+                for (int64_t q = q1; q < Wq; q++) pl[q] = 0;
             }
         }
 }
 
 /* The tables of vectors [v0, v0 + DIRECT_NV) of a block: in place, or for a short last
  * block a copy in tin, tout, tm padded with vectors that load and store nothing (offset
- * 0, no lanes). */
-static inline void FN(direct_span_)(const int64_t *in, const int64_t *out, const VMASK *m,
-                                    int64_t v0, int64_t nvec, int64_t *tin, int64_t *tout,
-                                    VMASK *tm, const int64_t **vin, const int64_t **vout,
-                                    const VMASK **vm)
+ * 0, no lanes).  Lives on the caller's stack (in, out and m may point into it). */
+typedef struct {
+    const int64_t *in, *out;
+    const VMASK *m;
+    int64_t tin[DIRECT_NV], tout[DIRECT_NV];
+    VMASK tm[DIRECT_NV];
+} FN(direct_span_);
+
+static inline void FN(direct_span_at_)(const FN(direct_layout_) *L, int64_t v0, int64_t nvec,
+                                       FN(direct_span_) *sp)
 {
-    *vin = in + v0;
-    *vout = out + v0;
-    *vm = m + v0;
+    sp->in = L->in + v0;
+    sp->out = L->out + v0;
+    sp->m = L->m + v0;
     if (v0 + DIRECT_NV <= nvec) return;
     for (int n = 0; n < DIRECT_NV; n++) {
         int live = v0 + n < nvec;
-        tin[n] = live ? in[v0 + n] : 0;
-        tout[n] = live ? out[v0 + n] : 0;
-        tm[n] = live ? m[v0 + n] : 0;
+        sp->tin[n] = live ? L->in[v0 + n] : 0;
+        sp->tout[n] = live ? L->out[v0 + n] : 0;
+        sp->tm[n] = live ? L->m[v0 + n] : 0;
     }
-    *vin = tin;
-    *vout = tout;
-    *vm = tm;
+    sp->in = sp->tin;
+    sp->out = sp->tout;
+    sp->m = sp->tm;
 }
 
 /* Output rows [oh0, oh1) of sample xb (C, H, W) into yb (O, Ho, Wo), through one
@@ -1034,22 +1053,18 @@ DLK_AVX512 static void FN(conv2d_direct_rows_)(const dlk_conv_shape *s, const T 
                                                T *ws)
 {
     const int64_t K = s->C * s->kh * s->kw, plane = s->Ho * s->Wo;
-    const int64_t *tap = L->tap, *in = L->in, *out = L->out;
-    const VMASK *m = L->m;
-    FN(direct_fill_)(s, xb, oh0, oh1, ws, L->Wq, L->pstride);
+    const int64_t *tap = L->tap;
+    FN(direct_planes_)(s, oh0, oh1, L->Wq, L->pstride, ws, xb, NULL);
     const int64_t nvec = (oh1 - oh0) * ((s->Wo + VLANES - 1) / VLANES);
     T *y0 = yb + oh0 * s->Wo;
     for (int64_t v0 = 0; v0 < nvec; v0 += DIRECT_NV) {
-        const int64_t *vin, *vout;
-        const VMASK *vm;
-        int64_t tin[DIRECT_NV], tout[DIRECT_NV];
-        VMASK tm[DIRECT_NV];
-        FN(direct_span_)(in, out, m, v0, nvec, tin, tout, tm, &vin, &vout, &vm);
+        FN(direct_span_) sp;
+        FN(direct_span_at_)(L, v0, nvec, &sp);
         /* channels DIRECT_J (4) at a time; the last 1–3 with a block of their own size */
         for (int64_t o = 0; o < s->O; o += DIRECT_J) {
             const T *wo = w + o * K, *bo = b ? b + o : NULL;
             T *yo = y0 + o * plane;
-#define BLOCK_(J) FN(direct_block_)(J, K, tap, ws, vin, wo, bo, yo, plane, vout, vm)
+#define BLOCK_(J) FN(direct_block_)(J, K, tap, ws, sp.in, wo, bo, yo, plane, sp.out, sp.m)
             switch (s->O - o < DIRECT_J ? s->O - o : DIRECT_J) {
             case 1: BLOCK_(1); break;
             case 2: BLOCK_(2); break;
@@ -1212,7 +1227,7 @@ DLK_AVX512 static void FN(direct_dw_rows_)(const dlk_conv_shape *s, const T *xb,
     const VMASK *m = L->m;
     const int64_t nv = (oh1 - oh0) * ((s->Wo + VLANES - 1) / VLANES);
     const T *dy0 = dyb + oh0 * s->Wo;
-    FN(direct_fill_)(s, xb, oh0, oh1, ws, L->Wq, L->pstride);
+    FN(direct_planes_)(s, oh0, oh1, L->Wq, L->pstride, ws, xb, NULL);
     for (int64_t o = 0; o < s->O; o += DIRECT_J) {
         int nj = s->O - o < DIRECT_J ? (int)(s->O - o) : DIRECT_J;
         for (int64_t k0 = 0; k0 < K; k0 += DIRECT_DW_TAPS) {
@@ -1305,31 +1320,6 @@ DLK_AVX512 static inline __attribute__((always_inline)) void FN(direct_dx_block_
         }
 }
 
-/* The adjoint of direct_fill_: adds the phase planes of output rows [oh0, oh1) back
- * into sample dxb (C, H, W), padding dropped. */
-DLK_AVX512 static void FN(direct_unfill_)(const dlk_conv_shape *s, const T *ws, int64_t oh0,
-                                          int64_t oh1, T *dxb, int64_t Wq, int64_t pstride)
-{
-    const int64_t sw = s->sw, rows_in = (oh1 - oh0 - 1) * s->sh + s->kh;
-    for (int64_t c = 0; c < s->C; c++)
-        for (int64_t r = 0; r < rows_in; r++) {
-            int64_t ih = oh0 * s->sh - s->ph + r;
-            if (ih < 0 || ih >= s->H) continue;
-            for (int64_t p = 0; p < sw; p++) {
-                const T *src = ws + (c * sw + p) * pstride + r * Wq;
-                int64_t q0, q1;
-                FN(direct_cols_)(s, p, Wq, &q0, &q1);
-                T *dp = dxb + (c * s->H + ih) * s->W + p - s->pw;
-                if (sw == 1) {
-#pragma omp simd
-                    for (int64_t q = q0; q < q1; q++) dp[q] += src[q];
-                } else {
-                    for (int64_t q = q0; q < q1; q++) dp[q * sw] += src[q];
-                }
-            }
-        }
-}
-
 /* dX of output rows [oh0, oh1) of one sample added into dxb: planes zeroed, filled
  * by the blocks, added back.  wt: Wᵀ (K × O); L and ws as for conv2d_direct_rows_. */
 DLK_AVX512 static void FN(direct_dx_rows_)(const dlk_conv_shape *s, const T *dyb, const T *wt,
@@ -1337,20 +1327,17 @@ DLK_AVX512 static void FN(direct_dx_rows_)(const dlk_conv_shape *s, const T *dyb
                                            const FN(direct_layout_) *L, T *ws)
 {
     const int64_t K = s->C * s->kh * s->kw, plane = s->Ho * s->Wo;
-    const int64_t *tap = L->tap, *in = L->in, *out = L->out;
-    const VMASK *m = L->m;
+    const int64_t *tap = L->tap;
     memset(ws, 0, (size_t)L->planes * sizeof(T));
     const int64_t nvec = (oh1 - oh0) * ((s->Wo + VLANES - 1) / VLANES);
     const T *dy0 = dyb + oh0 * s->Wo;
     for (int64_t v0 = 0; v0 < nvec; v0 += DIRECT_NV) {
-        const int64_t *vin, *vout;
-        const VMASK *vm;
-        int64_t tin[DIRECT_NV], tout[DIRECT_NV];
-        VMASK tm[DIRECT_NV];
-        FN(direct_span_)(in, out, m, v0, nvec, tin, tout, tm, &vin, &vout, &vm);
+        FN(direct_span_) sp;
+        FN(direct_span_at_)(L, v0, nvec, &sp);
         for (int64_t k = 0; k < K; k += DIRECT_J) {
             const T *wk = wt + k * s->O;
-#define BLOCK_(J) FN(direct_dx_block_)(J, s->O, tap + k, ws, vin, wk, dy0, plane, vout, vm)
+#define BLOCK_(J) \
+    FN(direct_dx_block_)(J, s->O, tap + k, ws, sp.in, wk, dy0, plane, sp.out, sp.m)
             switch (K - k < DIRECT_J ? K - k : DIRECT_J) {
             case 1: BLOCK_(1); break;
             case 2: BLOCK_(2); break;
@@ -1360,7 +1347,7 @@ DLK_AVX512 static void FN(direct_dx_rows_)(const dlk_conv_shape *s, const T *dyb
 #undef BLOCK_
         }
     }
-    FN(direct_unfill_)(s, ws, oh0, oh1, dxb, L->Wq, L->pstride);
+    FN(direct_planes_)(s, oh0, oh1, L->Wq, L->pstride, ws, NULL, dxb);
 }
 
 /* dX through the phase planes, sample by sample (its blocks of `rows` output rows
