@@ -259,15 +259,29 @@ DLK_AVX512 static void pool_planes_s2_avx512_f32(const dlk_pool_shape *s,
     }
 #undef POOL_S2_CASE
 }
-/* pool_impl.h: shapes pool_planes_s2_avx512_f32 takes (planes to go round the threads) */
-#define POOL_S2(s, nt)                                                                  \
-    ((s)->sw == 2 && ((s)->kw == 2 || (s)->kw == 3) && (s)->Wo <= 64 &&                  \
-     (s)->planes >= 4 * (nt) && (s)->H * (s)->W < INT32_MAX && dlk_has_avx512())
-#define POOL_S2_PLANES pool_planes_s2_avx512_f32
 #define POOL_2X2(s)                                                                   \
     ((s)->kh == 2 && (s)->kw == 2 && (s)->sh == 2 && (s)->sw == 2 && (s)->ph == 0 &&   \
-     (s)->pw == 0 && (s)->H * (s)->W < INT32_MAX && dlk_has_avx512())
-#define POOL_2X2_PLANES pool2x2_planes_avx512_f32
+     (s)->pw == 0)
+/* stride-2 windows 2 or 3 wide, rows of up to 64, planes enough to go round the threads */
+#define POOL_S2(s, nt)                                                                  \
+    ((s)->sw == 2 && ((s)->kw == 2 || (s)->kw == 3) && (s)->Wo <= 64 &&                  \
+     (s)->planes >= 4 * (nt))
+
+/* The shapes with a whole-plane loop (for pool_impl.h), and that loop over planes
+ * [p0, p1). */
+#define POOL_PLANES_FIT(s, nt)                                                        \
+    ((POOL_2X2(s) || POOL_S2(s, nt)) && (s)->H * (s)->W < INT32_MAX && dlk_has_avx512())
+DLK_AVX512 static void pool_planes_avx512_f32(const dlk_pool_shape *s,
+                                              const float *DLK_RESTRICT x, int64_t p0,
+                                              int64_t p1, float *DLK_RESTRICT y,
+                                              int64_t *DLK_RESTRICT idx)
+{
+    if (POOL_2X2(s))
+        pool2x2_planes_avx512_f32(x, s->H, s->W, s->Ho, s->Wo, p0, p1, y, idx);
+    else
+        pool_planes_s2_avx512_f32(s, x, p0, p1, y, idx);
+}
+#define POOL_PLANES pool_planes_avx512_f32
 #endif
 
 #define T float
@@ -278,9 +292,9 @@ DLK_AVX512 static void pool_planes_s2_avx512_f32(const dlk_pool_shape *s,
 #undef POOL_FAST_ROWS
 #undef POOL_FAST_INTERIOR
 #undef POOL_2X2
-#undef POOL_2X2_PLANES
 #undef POOL_S2
-#undef POOL_S2_PLANES
+#undef POOL_PLANES_FIT
+#undef POOL_PLANES
 
 #define T double
 #define SFX f64

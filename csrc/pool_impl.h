@@ -95,20 +95,11 @@ int FN(dlk_max_pool2d_)(const dlk_pool_shape *s, const T *x, T *y, int64_t *idx,
 #else
     const int fast = 0;
 #endif
-#ifdef POOL_2X2_PLANES
-    if (POOL_2X2(s)) {           /* one chunk of whole planes a thread */
+#ifdef POOL_PLANES
+    if (POOL_PLANES_FIT(s, nt)) {           /* one chunk of whole planes a thread */
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
         for (int t = 0; t < nt; t++)
-            POOL_2X2_PLANES(x, s->H, s->W, s->Ho, s->Wo, s->planes * t / nt,
-                            s->planes * (t + 1) / nt, y, idx);
-        return DLK_OK;
-    }
-#endif
-#ifdef POOL_S2_PLANES
-    if (POOL_S2(s, nt)) {
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-        for (int t = 0; t < nt; t++)
-            POOL_S2_PLANES(s, x, s->planes * t / nt, s->planes * (t + 1) / nt, y, idx);
+            POOL_PLANES(s, x, s->planes * t / nt, s->planes * (t + 1) / nt, y, idx);
         return DLK_OK;
     }
 #endif
