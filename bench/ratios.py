@@ -20,13 +20,21 @@ from dlkern.benchmark import (LAYER_WORKLOADS, adam_bytes, adam_contenders, adam
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def stream_lib():
+    """bench/stream.c built as a shared library (once per process)."""
+    if not hasattr(stream_lib, "lib"):
+        lib_path = os.path.join(tempfile.gettempdir(), "dlkern_stream.so")
+        subprocess.run(["cc", "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC",
+                        "-DSTREAM_LIB", os.path.join(HERE, "stream.c"), "-o", lib_path],
+                       check=True)
+        stream_lib.lib = ctypes.CDLL(lib_path)
+    return stream_lib.lib
+
+
 def seven_stream_roof(workload, threads):
     """A contender that moves Adam's 7 streams over arrays of the workload's total
     size with trivial arithmetic (bench/stream.c): the roof, measured in the same run."""
-    lib_path = os.path.join(tempfile.gettempdir(), "dlkern_stream.so")
-    subprocess.run(["cc", "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC",
-                    "-DSTREAM_LIB", os.path.join(HERE, "stream.c"), "-o", lib_path], check=True)
-    lib = ctypes.CDLL(lib_path)
+    lib = stream_lib()
     n = adam_bytes(workload) // 28
     p, g, m, v = (x[0] for x in adam_workload("adam_10m" if n == 10_000_000 else workload))
     arrays = [np.resize(x, n) for x in (p, g, m, v)]
@@ -55,23 +63,54 @@ def optim(repeat):
                       f"{adam_bytes(workload) / t / 1e9:.1f} | {t / med['dlkern']:.2f} |")
 
 
+def pool_roof(name, mode, threads):
+    """A contender with the max-pool's compulsory traffic and trivial arithmetic
+    (bench/stream.c pool_fwd, pool_bwd), its outputs new NumPy arrays on every call as
+    every contender's are: what the memory allows, fresh pages included."""
+    lib = stream_lib()
+    d = LAYER_WORKLOADS[name][1]
+    ho = (d["H"] + 2 * d["P"] - d["K"]) // d["S"] + 1
+    n, m = d["B"] * d["C"] * d["H"] * d["W"], d["B"] * d["C"] * ho * ho
+    x = np.random.default_rng(0).standard_normal(n).astype(np.float32)
+    ptr = ctypes.c_void_p
+
+    def call():
+        lib.omp_set_num_threads(threads)
+        y, idx = np.empty(m, np.float32), np.empty(m, np.int64)
+        lib.pool_fwd(ptr(x.ctypes.data), ctypes.c_long(n), ptr(y.ctypes.data),
+                     ptr(idx.ctypes.data), ctypes.c_long(m))
+        if mode == "fwd+bwd":
+            dx = np.empty(n, np.float32)
+            lib.pool_bwd(ptr(y.ctypes.data), ptr(idx.ctypes.data), ctypes.c_long(m),
+                         ptr(dx.ctypes.data), ctypes.c_long(n))
+    return call
+
+
 def layers(repeat, names):
-    print("| workload | mode | threads | dlkern ms | dlkern rate | vs reference | vs torch |")
-    print("|---|---|---|---|---|---|---|")
+    """The layer workloads; the pool ones also against the memory's roof (roof time /
+    dlkern time: 1 means at the roof)."""
+    print("| workload | mode | threads | dlkern ms | dlkern rate | vs reference | vs torch "
+          "| vs roof |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in names:
         for mode in ("fwd", "fwd+bwd"):
             if name.startswith("bn") and mode == "fwd":
                 continue
             amount, unit = layer_work(name, mode)
             for threads in (1, 2):
-                runs = [interleaved(layer_contenders(name, mode, threads), rounds=5, inner=5)
-                        for _ in range(repeat)]
+                runs = []
+                for _ in range(repeat):
+                    contenders = layer_contenders(name, mode, threads)
+                    if name.startswith("pool"):
+                        contenders["roof"] = pool_roof(name, mode, threads)
+                    runs.append(interleaved(contenders, rounds=5, inner=5))
                 med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
                 t = med["dlkern"]
                 ref = f"{med['reference'] / t:.1f}x" if "reference" in med else "-"
                 tor = f"{med['torch'] / t:.2f}x" if "torch" in med else "-"
+                roof = f"{med['roof'] / t:.2f}" if "roof" in med else "-"
                 print(f"| {name} | {mode} | {threads} | {t * 1e3:.2f} | "
-                      f"{amount / t / 1e9:.0f} {unit}/s | {ref} | {tor} |", flush=True)
+                      f"{amount / t / 1e9:.0f} {unit}/s | {ref} | {tor} | {roof} |", flush=True)
 
 
 def training(repeat):

@@ -3,6 +3,10 @@
  *   triad:     a = b + s·c              (3 streams: 2 reads, 1 write, 12 bytes/element)
  *   seven:     p, m, v updated from g   (4 reads, 3 writes, 28 bytes/element — Adam's
  *              traffic with trivial arithmetic: the ceiling for an Adam step)
+ *   pool_fwd / pool_bwd: a max-pool's compulsory traffic with trivial arithmetic
+ *              (forward: x read, y and int64 indices written; backward: dy and the
+ *              indices read, dx written), into outputs the caller allocates as every
+ *              contender does, so that fresh pages cost the roof what they cost them
  *
  * As a program it prints the best of 20 repetitions in GB/s (10^9 bytes/s) over
  * 64-byte-aligned arrays far larger than the last-level cache:
@@ -26,6 +30,33 @@ void seven(float *restrict p, const float *restrict g, float *restrict m,
         v[i] = vi;
         p[i] -= 1e-3f * mi * vi;
     }
+}
+
+/* y[j] = the max of x[j + k·m], k < n / m (so every x read, in contiguous streams that
+ * vectorise), idx[j] = j */
+void pool_fwd(const float *restrict x, long n, float *restrict y, long *restrict idx, long m)
+{
+    const long r = n / m, blk = 2048;   /* a block of y stays in L1 over the r streams */
+#pragma omp parallel for schedule(static)
+    for (long j0 = 0; j0 < m; j0 += blk) {
+        const long j1 = j0 + blk < m ? j0 + blk : m;
+        for (long j = j0; j < j1; j++) {
+            y[j] = x[j];
+            idx[j] = j;
+        }
+        for (long k = 1; k < r; k++)
+            for (long j = j0; j < j1; j++) y[j] = x[j + k * m] > y[j] ? x[j + k * m] : y[j];
+    }
+}
+
+/* dx[j] = dy[j] where idx[j] says j, every other element of dx 0 */
+void pool_bwd(const float *restrict dy, const long *restrict idx, long m, float *restrict dx,
+              long n)
+{
+#pragma omp parallel for schedule(static)
+    for (long j = 0; j < m; j++) dx[j] = idx[j] == j ? dy[j] : 0.0f;
+#pragma omp parallel for schedule(static)
+    for (long i = m; i < n; i++) dx[i] = 0.0f;
 }
 
 #ifndef STREAM_LIB

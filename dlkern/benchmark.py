@@ -21,7 +21,7 @@ def _once(fn, inner):
     return float(np.median(times))
 
 
-def interleaved(contenders, rounds=7, inner=3, warmup=1, pause=0.1):
+def interleaved(contenders, rounds=7, inner=3, warmup=1, pause=0.1, warm=0.02):
     """{name: fn} -> {name: median seconds per call}, the contenders taking turns.
 
     `pause` seconds of sleep separate the samples: idle pool threads keep spinning
@@ -32,7 +32,11 @@ def interleaved(contenders, rounds=7, inner=3, warmup=1, pause=0.1):
     took 7 ms right after the NumPy reference).  After the pause one untimed call
     runs first: this KVM guest parks an idle vCPU, and the first parallel regions
     after a sleep wait milliseconds for it to come back (measured: a 0.44 ms product
-    took 6-7 ms after a 1 s sleep)."""
+    took 6-7 ms after a 1 s sleep).  The untimed calls go on for `warm` seconds: after
+    the pause memory-bound calls also run slow for a few milliseconds (measured:
+    pool_mnist forward+backward at 1 thread took 1.1-1.5, 0.7-1.0, 0.5-0.7, 0.5, 0.45 ms
+    in its first five calls after one untimed call), which one untimed call of a long
+    contender covers and of a short one does not."""
     for fn in contenders.values():
         for _ in range(warmup):
             fn()
@@ -44,7 +48,10 @@ def interleaved(contenders, rounds=7, inner=3, warmup=1, pause=0.1):
         # previous contender's dirty cache lines, so nobody always follows the same one
         for name in order.permutation(names):
             time.sleep(pause)
+            start = time.perf_counter()
             contenders[name]()          # untimed: wakes the other vCPU, warms the caches
+            while time.perf_counter() - start < warm:
+                contenders[name]()
             samples[name].append(_once(contenders[name], inner))
     return {name: float(np.median(ts)) for name, ts in samples.items()}
 
