@@ -220,6 +220,8 @@ DLK_AVX512 static void wino_output_rows_f32(const dlk_conv_shape *s,
 #define VMASKZ_LOADU _mm512_maskz_loadu_ps
 #define VADD _mm512_add_ps
 #define VREDUCE _mm512_reduce_add_ps
+#define VIDX int32_t
+#define VPERM2 _mm512_permutex2var_ps
 #include "conv_impl.h"
 #undef T
 #undef SFX
@@ -237,6 +239,8 @@ DLK_AVX512 static void wino_output_rows_f32(const dlk_conv_shape *s,
 #undef VMASKZ_LOADU
 #undef VADD
 #undef VREDUCE
+#undef VIDX
+#undef VPERM2
 
 #define T double
 #define SFX f64
@@ -252,6 +256,8 @@ DLK_AVX512 static void wino_output_rows_f32(const dlk_conv_shape *s,
 #define VMASKZ_LOADU _mm512_maskz_loadu_pd
 #define VADD _mm512_add_pd
 #define VREDUCE _mm512_reduce_add_pd
+#define VIDX int64_t
+#define VPERM2 _mm512_permutex2var_pd
 #include "conv_impl.h"
 #undef T
 #undef SFX
