@@ -944,8 +944,11 @@ DLK_AVX512 static inline __attribute__((always_inline)) void FN(direct_block_)(
             for (int j = 0; j < J; j++) acc[j][n] = VFMA(wk[j], xv, acc[j][n]);
         }
     }
-    for (int j = 0; j < J; j++)
-        for (int n = 0; n < DIRECT_NV; n++) VSTOREM(y + j * plane + out[n], m[n], acc[j][n]);
+    for (int n = 0; n < DIRECT_NV; n++) {    /* each mask and offset loaded once */
+        const VMASK mn = m[n];
+        T *yn = y + out[n];
+        for (int j = 0; j < J; j++) VSTOREM(yn + j * plane, mn, acc[j][n]);
+    }
 }
 
 /* What a pass of the direct loop shares (direct_setup_): for blocks of `rows` output
