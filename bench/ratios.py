@@ -14,7 +14,7 @@ import tempfile
 import numpy as np
 
 from dlkern.benchmark import (LAYER_WORKLOADS, adam_bytes, adam_contenders, adam_workload,
-                              interleaved, layer_contenders, layer_work,
+                              interleaved, layer_contenders, layer_work, pool_sizes,
                               training_contenders)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -68,9 +68,7 @@ def pool_roof(name, mode, threads):
     (bench/stream.c pool_fwd, pool_bwd), its outputs new NumPy arrays on every call as
     every contender's are: what the memory allows, fresh pages included."""
     lib = stream_lib()
-    d = LAYER_WORKLOADS[name][1]
-    ho = (d["H"] + 2 * d["P"] - d["K"]) // d["S"] + 1
-    n, m = d["B"] * d["C"] * d["H"] * d["W"], d["B"] * d["C"] * ho * ho
+    n, m = pool_sizes(name)
     x = np.random.default_rng(0).standard_normal(n).astype(np.float32)
     ptr = ctypes.c_void_p
 

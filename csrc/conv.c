@@ -162,9 +162,8 @@ DLK_AVX512 static void wino_output_rows_f32(const dlk_conv_shape *s,
 {
     const int64_t O = s->O, Ho = s->Ho, Wo = s->Wo, tw_n = (Wo + 1) / 2, tw_q = tw_n + 1;
     const int64_t tps = (th1 - th0) * tw_q, n = nb * tps;
-    const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16,
-                                        0);
-    const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
+    dlk_perm2 P;
+    dlk_perm2_init(&P, 16);
     const __mmask16 mq = (__mmask16)((1u << tw_n) - 1);
     const __mmask16 m0 = (__mmask16)(Wo >= 16 ? 0xFFFFu : (1u << Wo) - 1);
     const __mmask16 m1 = (__mmask16)(Wo > 16 ? (1u << (Wo - 16)) - 1 : 0);
@@ -188,11 +187,10 @@ DLK_AVX512 static void wino_output_rows_f32(const dlk_conv_shape *s,
                 r[3] = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(u1[1], u1[2]), u1[3]), bo);
                 for (int a = 0; a < 2 && 2 * th + a < Ho; a++) {
                     float *row = yo + (2 * th + a) * Wo;
-                    _mm512_mask_storeu_ps(row, m0,
-                                          _mm512_permutex2var_ps(r[2 * a], lo, r[2 * a + 1]));
+                    const __m512 e = r[2 * a], o = r[2 * a + 1];
+                    _mm512_mask_storeu_ps(row, m0, _mm512_permutex2var_ps(e, P.lo, o));
                     if (m1)
-                        _mm512_mask_storeu_ps(row + 16, m1,
-                                              _mm512_permutex2var_ps(r[2 * a], hi, r[2 * a + 1]));
+                        _mm512_mask_storeu_ps(row + 16, m1, _mm512_permutex2var_ps(e, P.hi, o));
                 }
             }
         }

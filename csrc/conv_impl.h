@@ -983,24 +983,26 @@ static inline VMASK FN(lanes_)(int64_t lo, int64_t hi)
     return (VMASK)((((uint64_t)1 << hi) - 1) & ~(((uint64_t)1 << lo) - 1));
 }
 
-/* The permutes of direct_row_s2_: even and odd lanes of a:b, and e:o interleaved. */
-typedef struct {
-    __m512i ev, od, lo, hi;
-} FN(s2_perm_);
-
-DLK_AVX512 static inline void FN(s2_perm_init_)(FN(s2_perm_) *P)
+/* 2·VLANES padded columns from u of direct_row_s2_ (below): the fill or its adjoint,
+ * with plain loads and stores where every lane is in (`full`: masked ones are slower
+ * here), else under the masks ma, mb (the two x vectors) and mq (the phase rows). */
+DLK_AVX512 static inline __attribute__((always_inline)) void FN(s2_chunk_)(
+    const int full, const dlk_perm2 *P, VMASK ma, VMASK mb, VMASK mq, T *pl0, T *pl1,
+    const T *xs, T *dxs)
 {
-    VIDX ev[VLANES], od[VLANES], lo[VLANES], hi[VLANES];
-    for (int l = 0; l < VLANES; l++) {
-        ev[l] = 2 * l;
-        od[l] = 2 * l + 1;
-        lo[l] = (l & 1 ? VLANES : 0) + l / 2;
-        hi[l] = (l & 1 ? VLANES : 0) + VLANES / 2 + l / 2;
+#define LOAD_(mk, p) (full ? VLOADU(p) : VMASKZ_LOADU(mk, p))
+#define STORE_(mk, p, v) (full ? VSTOREU(p, v) : VSTOREM(p, mk, v))
+    if (xs) {
+        VEC a = LOAD_(ma, xs), b = LOAD_(mb, xs + VLANES);
+        STORE_(mq, pl0, VPERM2(a, P->even, b));
+        STORE_(mq, pl1, VPERM2(a, P->odd, b));
+    } else {
+        VEC e = LOAD_(mq, pl0), o = LOAD_(mq, pl1);
+        STORE_(ma, dxs, VADD(LOAD_(ma, dxs), VPERM2(e, P->lo, o)));
+        STORE_(mb, dxs + VLANES, VADD(LOAD_(mb, dxs + VLANES), VPERM2(e, P->hi, o)));
     }
-    P->ev = _mm512_loadu_si512(ev);
-    P->od = _mm512_loadu_si512(od);
-    P->lo = _mm512_loadu_si512(lo);
-    P->hi = _mm512_loadu_si512(hi);
+#undef LOAD_
+#undef STORE_
 }
 
 /* Stride 2: one padded input row's two phase rows at once, by vectors.  Padded columns
@@ -1008,40 +1010,22 @@ DLK_AVX512 static inline void FN(s2_perm_init_)(FN(s2_perm_) *P)
  * lanes are phase 0 and phase 1 at q = u/2, two permutes.  Columns from 2·Wq on belong
  * to no phase row.  With xr given the phase rows are filled; with dxr given they are
  * added back into it instead (the adjoint), padding dropped.  The scalar loops this
- * replaces took 15% of conv_stride's forward pass. */
-DLK_AVX512 static inline void FN(direct_row_s2_)(const FN(s2_perm_) *P, int64_t W, int64_t pw,
+ * replaces took 15% of conv_stride's forward pass.  Masked lanes are not read, so
+ * xr + u − pw may point before the row. */
+DLK_AVX512 static inline void FN(direct_row_s2_)(const dlk_perm2 *P, int64_t W, int64_t pw,
                                                  int64_t Wq, T *pl0, T *pl1, const T *xr,
                                                  T *dxr)
 {
     const int64_t end = W + pw < 2 * Wq ? W + pw : 2 * Wq;  /* padded columns with x */
     for (int64_t u = 0; u < 2 * Wq; u += 2 * VLANES) {
-        if (u >= pw && u + 2 * VLANES <= end && u / 2 + VLANES <= Wq) {  /* all lanes */
-            if (xr) {
-                VEC a = VLOADU(xr + u - pw), b = VLOADU(xr + u - pw + VLANES);
-                VSTOREU(pl0 + u / 2, VPERM2(a, P->ev, b));
-                VSTOREU(pl1 + u / 2, VPERM2(a, P->od, b));
-            } else {
-                VEC e = VLOADU(pl0 + u / 2), o = VLOADU(pl1 + u / 2);
-                T *d = dxr + u - pw;
-                VSTOREU(d, VADD(VLOADU(d), VPERM2(e, P->lo, o)));
-                VSTOREU(d + VLANES, VADD(VLOADU(d + VLANES), VPERM2(e, P->hi, o)));
-            }
-            continue;
-        }
-        const VMASK ma = FN(lanes_)(pw - u, end - u);
-        const VMASK mb = FN(lanes_)(pw - u - VLANES, end - u - VLANES);
-        const VMASK mq = FN(lanes_)(0, Wq - u / 2);
-        /* the masked lanes are not read: xr + u − pw may point before the row */
-        if (xr) {
-            VEC a = VMASKZ_LOADU(ma, xr + u - pw), b = VMASKZ_LOADU(mb, xr + u - pw + VLANES);
-            VSTOREM(pl0 + u / 2, mq, VPERM2(a, P->ev, b));
-            VSTOREM(pl1 + u / 2, mq, VPERM2(a, P->od, b));
-        } else {
-            VEC e = VMASKZ_LOADU(mq, pl0 + u / 2), o = VMASKZ_LOADU(mq, pl1 + u / 2);
-            T *d = dxr + u - pw;
-            VSTOREM(d, ma, VADD(VMASKZ_LOADU(ma, d), VPERM2(e, P->lo, o)));
-            VSTOREM(d + VLANES, mb, VADD(VMASKZ_LOADU(mb, d + VLANES), VPERM2(e, P->hi, o)));
-        }
+        const T *xs = xr ? xr + u - pw : NULL;
+        T *dxs = dxr ? dxr + u - pw : NULL;
+        if (u >= pw && u + 2 * VLANES <= end && u / 2 + VLANES <= Wq)
+            FN(s2_chunk_)(1, P, 0, 0, 0, pl0 + u / 2, pl1 + u / 2, xs, dxs);
+        else
+            FN(s2_chunk_)(0, P, FN(lanes_)(pw - u, end - u),
+                          FN(lanes_)(pw - u - VLANES, end - u - VLANES),
+                          FN(lanes_)(0, Wq - u / 2), pl0 + u / 2, pl1 + u / 2, xs, dxs);
     }
 }
 
@@ -1055,8 +1039,8 @@ DLK_AVX512 static void FN(direct_planes_)(const dlk_conv_shape *s, int64_t oh0, 
                                           T *dxb)
 {
     const int64_t sw = s->sw, rows_in = (oh1 - oh0 - 1) * s->sh + s->kh;
-    FN(s2_perm_) P;
-    if (sw == 2) FN(s2_perm_init_)(&P);
+    dlk_perm2 P;
+    if (sw == 2) dlk_perm2_init(&P, VLANES);
     for (int64_t c = 0; c < s->C; c++)
         for (int64_t r = 0; r < rows_in; r++) {
             int64_t ih = oh0 * s->sh - s->ph + r;
@@ -1202,7 +1186,7 @@ static void FN(direct_tables_)(const dlk_conv_shape *s, int64_t rows, int64_t Wq
             int64_t lanes = s->Wo - v * VLANES < VLANES ? s->Wo - v * VLANES : VLANES;
             in[n] = r * s->sh * Wq + v * VLANES;
             out[n] = r * s->Wo + v * VLANES;
-            m[n] = (VMASK)(((uint64_t)1 << lanes) - 1);
+            m[n] = FN(lanes_)(0, lanes);
         }
 }
 

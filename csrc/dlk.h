@@ -109,6 +109,34 @@ const char *dlk_isa_name(void);
 #if defined(__x86_64__) && defined(__GNUC__)
 #define DLK_HAVE_AVX512_LOOPS 1
 #define DLK_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")))
+#include <immintrin.h>
+
+/* Index vectors for _mm512_permutex2var_ps/_pd(a, idx, b) over `lanes` lanes (16 floats
+ * or 8 doubles): even and odd take the even and odd lanes of a:b (a stride-2 split), lo
+ * and hi interleave the low and the high halves of a and b (its inverse). */
+typedef struct {
+    __m512i even, odd, lo, hi;
+} dlk_perm2;
+
+DLK_AVX512 static inline void dlk_perm2_init(dlk_perm2 *P, int lanes)
+{
+    int32_t w[4][16];
+    int64_t d[4][8];
+    for (int l = 0; l < lanes; l++) {
+        const int v[4] = {2 * l, 2 * l + 1, (l & 1 ? lanes : 0) + l / 2,
+                          (l & 1 ? lanes : 0) + lanes / 2 + l / 2};
+        for (int q = 0; q < 4; q++) {
+            if (lanes == 16) w[q][l] = v[q];
+            else d[q][l] = v[q];
+        }
+    }
+    const void *src[4];
+    for (int q = 0; q < 4; q++) src[q] = lanes == 16 ? (const void *)w[q] : (const void *)d[q];
+    P->even = _mm512_loadu_si512(src[0]);
+    P->odd = _mm512_loadu_si512(src[1]);
+    P->lo = _mm512_loadu_si512(src[2]);
+    P->hi = _mm512_loadu_si512(src[3]);
+}
 #endif
 int dlk_has_avx512(void);
 

@@ -63,8 +63,9 @@ DLK_AVX512 static inline __attribute__((always_inline)) void pool_vectors_avx512
     const __m512i lane = _mm512_mullo_epi32(
         _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
         _mm512_set1_epi32((int)sw));
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6,
-                                          4, 2, 0);
+    dlk_perm2 P;
+    dlk_perm2_init(&P, 16);
+    const __m512i even = P.even;
     __mmask16 m[4], m0[4], m1[4];
     __m512 best[4];
     __m512i arg[4];
@@ -129,9 +130,9 @@ DLK_AVX512 static void pool2x2_planes_avx512_f32(const float *DLK_RESTRICT x, in
                                                  float *DLK_RESTRICT y,
                                                  int64_t *DLK_RESTRICT idx)
 {
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6,
-                                          4, 2, 0);
-    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    dlk_perm2 P;
+    dlk_perm2_init(&P, 16);
+    const __m512i even = P.even, odd = P.odd;
     const __m512i one = _mm512_set1_epi32(1), down = _mm512_set1_epi32((int)W);
     for (int64_t p = p0; p < p1; p++) {
         const float *xp = x + p * H * W;
@@ -175,9 +176,8 @@ DLK_AVX512 static inline __attribute__((always_inline)) void pool_planes_s2_u_av
     int64_t p0, int64_t p1, float *DLK_RESTRICT y, int64_t *DLK_RESTRICT idx)
 {
     const int64_t H = s->H, W = s->W, Ho = s->Ho, Wo = s->Wo, pw = s->pw;
-    const __m512i lane2 = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6,
-                                           4, 2, 0);
-    const __m512i odd = _mm512_add_epi32(lane2, _mm512_set1_epi32(1));
+    dlk_perm2 P;                            /* P.even: 0, 2, …, 30, so 2·lane too */
+    dlk_perm2_init(&P, 16);
     const __m512i next = _mm512_set_epi32(31, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2,
                                           1);
     const __m512i one = _mm512_set1_epi32(1), two = _mm512_set1_epi32(2);
@@ -195,7 +195,7 @@ DLK_AVX512 static inline __attribute__((always_inline)) void pool_planes_s2_u_av
         ma[u] = (__mmask16)bits[0];
         mb[u] = (__mmask16)bits[1];
         mc[u] = (__mmask16)(bits[2] & 1u ? 0x8000u : 0);
-        col[u] = _mm512_add_epi32(_mm512_set1_epi32((int)c0), lane2);
+        col[u] = _mm512_add_epi32(_mm512_set1_epi32((int)c0), P.even);
         first[u] = _mm512_max_epi32(col[u], _mm512_setzero_si512());
     }
     for (int64_t p = p0; p < p1; p++) {
@@ -223,9 +223,9 @@ DLK_AVX512 static inline __attribute__((always_inline)) void pool_planes_s2_u_av
                     const __m512 b = _mm512_mask_loadu_ps(low, mb[u], r + 16);
                     const __m512i pos =
                         _mm512_add_epi32(_mm512_set1_epi32((int)(h * W)), col[u]);
-                    const __m512 c0 = _mm512_permutex2var_ps(a, lane2, b);
+                    const __m512 c0 = _mm512_permutex2var_ps(a, P.even, b);
                     pool_pick_avx512_f32(c0, pos, &best[u], &arg[u]);
-                    pool_pick_avx512_f32(_mm512_permutex2var_ps(a, odd, b),
+                    pool_pick_avx512_f32(_mm512_permutex2var_ps(a, P.odd, b),
                                          _mm512_add_epi32(pos, one), &best[u], &arg[u]);
                     if (KW == 3)
                         pool_pick_avx512_f32(

@@ -150,13 +150,19 @@ def layer_work(name, mode):
         return (2 * macs * (3.5 if mode == "fwd+bwd" else 1), "GFLOP")
     n = d["B"] * d["C"] * d["H"] * d["W"]
     if kind == "pool":
-        ho = (d["H"] + 2 * d["P"] - d["K"]) // d["S"] + 1
-        m = d["B"] * d["C"] * ho * ho
+        n, m = pool_sizes(name)
         fwd = 4 * n + 4 * m + 8 * m              # read x; write y and int64 indices
         bwd = 4 * m + 8 * m + 4 * n              # read dy, indices; write dx
         return (fwd + (bwd if mode == "fwd+bwd" else 0), "GB")
     # batch norm: fwd reads x, writes y; bwd reads dy, x, writes dx
     return (4 * n * (2 + (3 if mode == "fwd+bwd" else 0)), "GB")
+
+
+def pool_sizes(name):
+    """(input elements, output elements) of pool workload `name`."""
+    d = LAYER_WORKLOADS[name][1]
+    ho = (d["H"] + 2 * d["P"] - d["K"]) // d["S"] + 1
+    return d["B"] * d["C"] * d["H"] * d["W"], d["B"] * d["C"] * ho * ho
 
 
 def layer_contenders(name, mode, threads, with_torch=True, with_reference=True):
