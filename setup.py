@@ -18,7 +18,8 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-# family -> C files besides dlk.c; families that multiply matrices add gemm.c.
+# family -> C files (in csrc/) besides dlk.c; families that multiply matrices add gemm.c;
+# a family split by algorithm (conv) is a folder of them.
 FAMILIES = {
     "common": [],
     "gemm": ["gemm.c"],
@@ -26,7 +27,7 @@ FAMILIES = {
     "pool": ["pool.c"],
     "norm": ["norm.c"],
     "dense": ["dense.c", "gemm.c"],
-    "conv": ["conv.c", "gemm.c"],
+    "conv": sorted(glob.glob("conv/*.c", root_dir="csrc")) + ["gemm.c"],
     "rnn": ["rnn.c", "gemm.c"],
     "attention": ["attention.c", "gemm.c"],
     "losses": ["losses.c"],
@@ -89,7 +90,7 @@ def extensions():
             include_dirs=["csrc", np.get_include()],
             # the headers too, so that editing one rebuilds (every family: simpler than
             # tracking which file includes which)
-            depends=sorted(glob.glob("csrc/*.h")),
+            depends=sorted(glob.glob("csrc/*.h") + glob.glob("csrc/*/*.h")),
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             # -fno-math-errno lets GCC vectorise sqrt; no -ffast-math: NaN and inf
             # must behave as in the reference.

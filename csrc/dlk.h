@@ -19,6 +19,9 @@ enum {
     DLK_EINTR = 4,       /* stopped early by Ctrl-C; the outputs are incomplete */
 };
 
+/* The element type of a dtype-tagged entry point's void pointers. */
+enum { DLK_F32 = 0, DLK_F64 = 1 };
+
 /* Ctrl-C inside long kernels.  Python runs its SIGINT handler only between bytecodes,
  * so a long call with the GIL released would finish before KeyboardInterrupt.  For a
  * long call from the main thread the binding installs dlk_sigint_watch()'s handler,
@@ -101,42 +104,14 @@ int dlk_openmp_enabled(void);
 /* The instruction set the multiversioned loops run here: "avx512", "avx2" or "baseline". */
 const char *dlk_isa_name(void);
 
-/* Loops written with AVX-512 intrinsics (a direct convolution, a Winograd transform,
- * max-pool rows) are compiled for it with DLK_AVX512 whatever the build's -march, and
+/* Loops written with AVX-512 intrinsics (files named *_avx512.c, their vocabulary in
+ * simd_avx512.h) are compiled for it with DLK_AVX512 whatever the build's -march, and
  * run only where dlk_has_avx512() says the CPU has it; other CPUs take the portable
  * loops, as do all when $DLKERN_PORTABLE_LOOPS is set (so that tests on an AVX-512
  * machine cover them too). */
 #if defined(__x86_64__) && defined(__GNUC__)
 #define DLK_HAVE_AVX512_LOOPS 1
 #define DLK_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")))
-#include <immintrin.h>
-
-/* Index vectors for _mm512_permutex2var_ps/_pd(a, idx, b) over `lanes` lanes (16 floats
- * or 8 doubles): even and odd take the even and odd lanes of a:b (a stride-2 split), lo
- * and hi interleave the low and the high halves of a and b (its inverse). */
-typedef struct {
-    __m512i even, odd, lo, hi;
-} dlk_perm2;
-
-DLK_AVX512 static inline void dlk_perm2_init(dlk_perm2 *P, int lanes)
-{
-    int32_t w[4][16];
-    int64_t d[4][8];
-    for (int l = 0; l < lanes; l++) {
-        const int v[4] = {2 * l, 2 * l + 1, (l & 1 ? lanes : 0) + l / 2,
-                          (l & 1 ? lanes : 0) + lanes / 2 + l / 2};
-        for (int q = 0; q < 4; q++) {
-            if (lanes == 16) w[q][l] = v[q];
-            else d[q][l] = v[q];
-        }
-    }
-    const void *src[4];
-    for (int q = 0; q < 4; q++) src[q] = lanes == 16 ? (const void *)w[q] : (const void *)d[q];
-    P->even = _mm512_loadu_si512(src[0]);
-    P->odd = _mm512_loadu_si512(src[1]);
-    P->lo = _mm512_loadu_si512(src[2]);
-    P->hi = _mm512_loadu_si512(src[3]);
-}
 #endif
 int dlk_has_avx512(void);
 

@@ -22,7 +22,7 @@
 #define POOL_AHEAD 4
 
 #ifdef DLK_HAVE_AVX512_LOOPS
-#include <immintrin.h>
+#include "simd_avx512.h"
 
 /* One window element v at positions pos against the running best and its positions
  * arg: v wins where it is larger, or NaN while best is not (the first NaN wins). */

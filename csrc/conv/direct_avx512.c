@@ -1,0 +1,89 @@
+/* conv/direct_avx512.c — the direct convolution in AVX-512 registers, forward, dW (with
+ * db) and dX, for convolutions that read little input per output (few input channels):
+ * there the im2col product is skinny (32×75×1024 for conv_stride), runs at about 60% of
+ * the FMA peak, and im2col has first copied the input kh·kw times.  Loops:
+ * direct_avx512_impl.h.  Compiled for AVX-512 whatever the build's -march; taken only
+ * where dlk_has_avx512(). */
+#include "conv/internal.h"
+
+#ifdef DLK_HAVE_AVX512_LOOPS
+/* The input one register block reads (its rows of every input channel and phase, in
+ * cache lines) at most DIRECT_BLOCK_BYTES, so that it stays in L1 while the block runs
+ * through every group of DIRECT_J output channels.  The number of taps did not separate
+ * winners from losers; this did.  Direct / im2col at one thread on an AMD EPYC (Zen 5),
+ * by that input: 32×3×32² 3×3 → 64 (7 KB) 1.68×; 16×16×32² 5×5 → 32 (22 KB) 1.78×;
+ * 16×32×28² 3×3 s2 → 32 (106 KB) 1.09×; 16×48×28² 3×3 s2 → 64 (160 KB) 0.98×;
+ * 16×64×28² 3×3 s2 → 128 (213 KB) 0.84×.  (1×1 convolutions with 128+ channels, at
+ * 49-98 KB, lost 0.62-0.72×: the bound is set below them.) */
+#ifndef DIRECT_BLOCK_BYTES
+#define DIRECT_BLOCK_BYTES 40960
+#endif
+/* Rows of at least this many outputs: rows of 8 fill half a vector, and 8×8 planes (the
+ * digits CNN's conv1, 64 samples, 1 → 16 channels) ran 27 µs either way at one thread. */
+#ifndef DIRECT_MIN_WO
+#define DIRECT_MIN_WO 12
+#endif
+/* A forward register block: DIRECT_J output channels × DIRECT_NV vectors (24 of the 32
+ * vector registers as accumulators); dW's: DIRECT_J channels × DIRECT_DW_TAPS taps. */
+#define DIRECT_J 4
+#define DIRECT_NV 6
+#define DIRECT_DW_TAPS 5
+/* dW and dX: the phase planes of one block of rows at most this big, so that each pass
+ * of a register block over them runs from L2 */
+#ifndef DIRECT_DW_BYTES
+#define DIRECT_DW_BYTES 131072
+#endif
+
+#define DLK_F64 0
+#include "dtype.h"
+#include "simd_avx512.h"
+#include "conv/direct_avx512_impl.h"
+#undef DLK_F64
+#define DLK_F64 1
+#include "dtype.h"
+#include "simd_avx512.h"
+#include "conv/direct_avx512_impl.h"
+
+int dlk_conv_direct_avx512_fits(const dlk_conv_problem *p, int pass, dlk_conv_blocking *blk,
+                                const char **why)
+{
+    const dlk_conv_shape *s = &p->s;
+    if (!dlk_has_avx512()) {
+        *why = "no AVX-512 here (or DLKERN_PORTABLE_LOOPS set)";
+        return 0;
+    }
+    /* forward: rows for the threads at hand; dW: rows as for 2 threads whatever the
+     * count, so that a lone sample makes 2 groups (the bits then do not depend on the
+     * threads); dX: whole samples, rows as for 1 thread */
+    int64_t slot = dlk_conv_slot(p, 1), nt = p->nthreads;
+    if (pass != DLK_CONV_FORWARD) {
+        if (slot > DIRECT_DW_BYTES) slot = DIRECT_DW_BYTES;
+        nt = pass == DLK_CONV_DW ? 2 : 1;
+    }
+    blk->nb = 1;
+    int ok = p->dtype == DLK_F64 ? direct_plan_f64(s, slot, nt, &blk->rows)
+                                 : direct_plan_f32(s, slot, nt, &blk->rows);
+    if (!ok)
+        *why = "rows under 12 outputs, a stride over the kernel, or a register block's "
+               "input over 40 KB";
+    return ok;
+}
+#else
+int dlk_conv_direct_avx512_fits(const dlk_conv_problem *p, int pass, dlk_conv_blocking *blk,
+                                const char **why)
+{
+    (void)p, (void)pass, (void)blk;
+    *why = "built without AVX-512 loops";
+    return 0;
+}
+#define DLK_DIRECT_UNBUILT(SFX)                                                         \
+    int dlk_conv_direct_avx512_run_##SFX(const dlk_conv_problem *p, unsigned passes,    \
+                                         const dlk_conv_blocking *blk,                  \
+                                         const dlk_conv_io *io)                         \
+    {                                                                                   \
+        (void)p, (void)passes, (void)blk, (void)io;                                     \
+        return DLK_EINVAL;                                                              \
+    }
+DLK_DIRECT_UNBUILT(f32)
+DLK_DIRECT_UNBUILT(f64)
+#endif

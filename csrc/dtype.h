@@ -1,0 +1,31 @@
+/* dtype.h — the names a type-generic *_impl.h body is written in, for one element type.
+ *
+ * Define DLK_F64 to 0 (float) or 1 (double), then include this header and the body; do
+ * it again with the other value for the second instantiation.  Not include-guarded on
+ * purpose: every inclusion redefines the names.
+ *
+ *   T        the element type               SFX   the name suffix: f32 or f64
+ *   FN(x)    x with the suffix pasted on: FN(dlk_conv_im2col_forward_) is
+ *            dlk_conv_im2col_forward_f32 or ..._f64 (each *_impl.h lists the names it makes)
+ *   GEMM     the threaded product of that type (gemm.h)
+ *   DLK_SUM  Σ in double of that type (dlk.h) */
+#undef T
+#undef SFX
+#undef GEMM
+#undef DLK_SUM
+#ifndef DLK_CAT
+#define DLK_CAT_(a, b) a##b
+#define DLK_CAT(a, b) DLK_CAT_(a, b)
+#define FN(name) DLK_CAT(name, SFX)
+#endif
+#if DLK_F64
+#define T double
+#define SFX f64
+#define GEMM dlk_gemm_par_f64
+#define DLK_SUM dlk_sum_f64
+#else
+#define T float
+#define SFX f32
+#define GEMM dlk_gemm_par_f32
+#define DLK_SUM dlk_sum_f32
+#endif
