@@ -1,11 +1,14 @@
 """Which backend runs the public functions, and how many threads the native one uses.
 
-Both are process-wide settings read at every call, so a model can switch between
-them at any time (``use_backend`` / ``threads`` restore the previous value on exit).
+``set_backend`` / ``set_num_threads`` set the process default, read at every call;
+``use_backend`` / ``threads`` override it for the calling thread only (and the asyncio
+tasks it starts), through context variables, and restore it on exit: a block run under
+the NumPy backend in one thread leaves every other thread on its own setting.
 """
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 
 BACKENDS = ("native", "numpy")
@@ -13,6 +16,9 @@ BACKENDS = ("native", "numpy")
 _backend = None
 _num_threads = None
 _workspace = None
+# per-thread overrides of the two defaults (None: use the default)
+_backend_here = contextvars.ContextVar("dlkern_backend", default=None)
+_threads_here = contextvars.ContextVar("dlkern_threads", default=None)
 
 DEFAULT_WORKSPACE_MB = 32
 
@@ -24,18 +30,27 @@ def _env_backend() -> str:
     return name
 
 
-def set_backend(name: str) -> None:
-    """Choose the backend of the public functions: "native" (C/OpenMP) or "numpy"
-    (the pure-NumPy reference)."""
-    global _backend
+def _check_backend(fn: str, name: str) -> None:
     if name not in BACKENDS:
-        raise ValueError(f"set_backend: name must be one of {BACKENDS}, got {name!r}")
+        raise ValueError(f"{fn}: name must be one of {BACKENDS}, got {name!r}")
+
+
+def set_backend(name: str) -> None:
+    """Choose the process-wide backend of the public functions: "native" (C/OpenMP) or
+    "numpy" (the pure-NumPy reference).  A ``use_backend`` block in progress in some
+    thread keeps its own choice there."""
+    global _backend
+    _check_backend("set_backend", name)
     _backend = name
 
 
 def get_backend() -> str:
-    """The active backend: set_backend's choice, else $DLKERN_BACKEND, else "native"."""
+    """The calling thread's backend: its innermost ``use_backend`` block's, else
+    set_backend's choice, else $DLKERN_BACKEND, else "native"."""
     global _backend
+    here = _backend_here.get()
+    if here is not None:
+        return here
     if _backend is None:
         _backend = _env_backend()
     return _backend
@@ -43,13 +58,14 @@ def get_backend() -> str:
 
 @contextlib.contextmanager
 def use_backend(name: str):
-    """Run a block under another backend: ``with use_backend("numpy"): ...``."""
-    previous = get_backend()
-    set_backend(name)
+    """Run a block under another backend, in the calling thread only:
+    ``with use_backend("numpy"): ...``."""
+    _check_backend("use_backend", name)
+    token = _backend_here.set(name)
     try:
         yield
     finally:
-        set_backend(previous)
+        _backend_here.reset(token)
 
 
 def _cores() -> int:
@@ -75,22 +91,30 @@ def _env_threads() -> int:
     return _cores()
 
 
+def _check_threads(fn: str, n) -> None:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"{fn}: n must be an int, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"{fn}: n must be >= 1, got {n}")
+
+
 def set_num_threads(n: int) -> None:
-    """Threads for native kernels, matrix products included: dlkern splits each
+    """The process-wide thread count of native kernels, matrix products included: dlkern splits each
     product over its own OpenMP threads and keeps its BLAS at one thread, so that
     only one thread pool ever runs (docs/BENCHMARKS.md has the measurement)."""
     global _num_threads
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
-    if n < 1:
-        raise ValueError(f"set_num_threads: n must be >= 1, got {n}")
+    _check_threads("set_num_threads", n)
     _num_threads = n
 
 
 def get_num_threads() -> int:
-    """set_num_threads's value, else $DLKERN_NUM_THREADS, else $OMP_NUM_THREADS, else
-    the cores this process may run on."""
+    """The calling thread's count: its innermost ``threads`` block's, else
+    set_num_threads's value, else $DLKERN_NUM_THREADS, else $OMP_NUM_THREADS, else the
+    cores this process may run on."""
     global _num_threads
+    here = _threads_here.get()
+    if here is not None:
+        return here
     if _num_threads is None:
         _num_threads = _env_threads()
     return _num_threads
@@ -98,13 +122,13 @@ def get_num_threads() -> int:
 
 @contextlib.contextmanager
 def threads(n: int):
-    """Run a block with n threads: ``with threads(1): ...``."""
-    previous = get_num_threads()
-    set_num_threads(n)
+    """Run a block with n threads, in the calling thread only: ``with threads(1): ...``."""
+    _check_threads("threads", n)
+    token = _threads_here.set(n)
     try:
         yield
     finally:
-        set_num_threads(previous)
+        _threads_here.reset(token)
 
 
 def set_workspace_limit(megabytes: float) -> None:

@@ -124,3 +124,49 @@ def test_gemm_wrapper_matches_numpy():
     a = rng.standard_normal((5, 8, 7)).astype(np.float32)
     b = rng.standard_normal((5, 7, 6)).astype(np.float32)
     np.testing.assert_allclose(gemm.matmul_many(a, b, 2), a @ b, rtol=1e-5, atol=1e-5)
+
+
+def test_use_backend_and_threads_apply_to_the_calling_thread_only():
+    """A block in one thread leaves the others on the process default."""
+    import threading
+    inside, release = threading.Event(), threading.Event()
+    seen = {}
+
+    def worker():
+        with dlkern.use_backend("numpy"), dlkern.threads(1):
+            seen["worker"] = (dlkern.get_backend(), dlkern.get_num_threads())
+            inside.set()
+            release.wait(10)
+
+    default = (dlkern.get_backend(), dlkern.get_num_threads())
+    t = threading.Thread(target=worker)
+    t.start()
+    assert inside.wait(10)
+    seen["main"] = (dlkern.get_backend(), dlkern.get_num_threads())
+    release.set()
+    t.join()
+    assert seen["worker"] == ("numpy", 1)
+    assert seen["main"] == default
+    # the process default still reaches threads without a block of their own
+    dlkern.set_num_threads(1)
+    try:
+        out = []
+        t = threading.Thread(target=lambda: out.append(dlkern.get_num_threads()))
+        t.start()
+        t.join()
+        assert out == [1]
+    finally:
+        dlkern.set_num_threads(default[1])
+
+
+def test_public_submodules_are_attributes_loaded_on_use():
+    code = ("import sys, dlkern; lazy = [m for m in dlkern.SUBMODULES "
+            "if 'dlkern.' + m not in sys.modules]; "
+            "print(' '.join(lazy)); print(dlkern.nn.Conv2d.__name__, dlkern.pca.PCA.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split("\n")
+    assert "pca" in out[0].split() and "cli" in out[0].split()   # not loaded by the import
+    assert out[1] == "Conv2d PCA"
+    assert set(dlkern.SUBMODULES) <= set(dir(dlkern))
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        dlkern.nope

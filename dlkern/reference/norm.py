@@ -22,8 +22,15 @@ def batch_norm2d(x, gamma, beta, eps=1e-5):
 
 
 def batch_norm2d_backward(dy, x, gamma, mean, invstd):
-    """With x̂ = (x − μ) invstd and N = B·H·W per channel:
-    dβ = Σ dy,  dγ = Σ dy x̂,  dx = γ invstd / N · (N dy − dβ − x̂ dγ)."""
+    """Gradients of batch_norm2d (training mode), from its saved mean and invstd.
+
+    With x̂ = (x − μ) invstd and N = B·H·W per channel:
+    dβ = Σ dy,  dγ = Σ dy x̂,  dx = γ invstd / N · (N dy − dβ − x̂ dγ).
+
+    Returns
+    -------
+    (dx, dgamma, dbeta): dx of x's shape, dgamma and dbeta of shape (C,), all in x's
+    dtype (sums are taken in float64)."""
     _checks.batch_norm2d_backward_args("batch_norm2d_backward", dy, x, gamma, mean, invstd)
     C = x.shape[1]
     N = x.shape[0] * x.shape[2] * x.shape[3]
