@@ -40,7 +40,13 @@ def flag(name):
 
 class BuildExt(build_ext):
     """Adds OpenMP when the compiler supports it (checked by compiling a test
-    program), and loudly says so when it does not."""
+    program), and loudly says so when it does not; builds the extensions in parallel,
+    one job per core, unless told otherwise (--parallel / -j)."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if not self.parallel:
+            self.parallel = os.cpu_count() or 1
 
     def _compiles(self, code, extra_args):
         with tempfile.TemporaryDirectory() as tmp:
