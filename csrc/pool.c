@@ -208,7 +208,7 @@ DLK_AVX512 static inline __attribute__((always_inline)) void pool_planes_s2_u_av
             /* two rows POOL_AHEAD rows past the window: the hardware prefetcher does not
              * keep up with these reads (pool_stem forward at 1 thread: 24-26 ms without,
              * 10.4-10.6 at 0 rows ahead, 9.9-10.6 at 4, 8.5-9.6 at 8; at 2 threads 4
-             * was best, within the noise: 5.4-6.1 ms; docs/BENCHMARKS.md, session 6) */
+             * was best, within the noise: 5.4-6.1 ms; AMD EPYC, Zen 5) */
             for (int64_t h = he + POOL_AHEAD; h < he + POOL_AHEAD + 2 && h < H; h++)
                 for (int64_t c = 0; c < W; c += 16)
                     _mm_prefetch((const char *)(xp + h * W + c), _MM_HINT_T0);

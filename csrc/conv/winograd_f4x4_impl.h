@@ -212,10 +212,6 @@ static int FN(conv2d_winograd4_)(const dlk_conv_shape *s, const T *x, const T *w
     return DLK_STOPPED(stop) ? DLK_EINTR : status;
 }
 
-/* A forward Winograd pass, F(4×4, 3×3) where the rows are wide enough and the products
- * big enough (narrower planes and fewer channels: see docs/BENCHMARKS.md), else F(2×2,
- * 3×3); 0 when neither plan fits the slot. */
-
 /* The forward pass, and dX as the forward pass of the flipped filters. */
 int FN(dlk_conv_winograd_f4x4_run_)(const dlk_conv_problem *p, unsigned passes,
                                     const dlk_conv_blocking *blk, const dlk_conv_io *io)
