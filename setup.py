@@ -24,7 +24,7 @@ FAMILIES = {
     "common": [],
     "gemm": ["gemm.c"],
     "optim": ["optim.c"],
-    "pool": ["pool.c"],
+    "pool": ["pool.c", "pool_avx512.c"],
     "norm": ["norm.c"],
     "dense": ["dense.c", "gemm.c"],
     "conv": sorted(glob.glob("conv/*.c", root_dir="csrc")) + ["gemm.c"],

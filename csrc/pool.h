@@ -19,4 +19,23 @@ int dlk_max_pool2d_backward_f32(const dlk_pool_shape *s, const float *dy, const 
                                 float *dx, int nthreads);
 int dlk_max_pool2d_backward_f64(const dlk_pool_shape *s, const double *dy, const int64_t *idx,
                                 double *dx, int nthreads);
+
+#ifdef DLK_HAVE_AVX512_LOOPS
+/* The AVX-512 loops (pool_avx512.c), float32, planes under 2^31 elements: the interior
+ * outputs [lo, hi) of one row at stride 1 or 2, and planes [p0, p1) whole for the
+ * shapes below. */
+void dlk_pool_interior_avx512_f32(const float *x, int64_t W, int64_t hs, int64_t he,
+                                  int64_t kw, int64_t sw, int64_t pw, int64_t lo, int64_t hi,
+                                  float *y, int64_t *idx);
+void dlk_pool_planes_avx512_f32(const dlk_pool_shape *s, const float *x, int64_t p0,
+                                int64_t p1, float *y, int64_t *idx);
+#define POOL_2X2(s)                                                                   \
+    ((s)->kh == 2 && (s)->kw == 2 && (s)->sh == 2 && (s)->sw == 2 && (s)->ph == 0 &&   \
+     (s)->pw == 0)
+/* stride-2 windows 2 or 3 wide, rows of up to 64, planes enough to go round the threads */
+#define POOL_S2(s, nt)                                                                  \
+    ((s)->sw == 2 && ((s)->kw == 2 || (s)->kw == 3) && (s)->Wo <= 64 &&                  \
+     (s)->planes >= 4 * (nt))
+
+#endif
 #endif
