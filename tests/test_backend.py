@@ -170,3 +170,16 @@ def test_public_submodules_are_attributes_loaded_on_use():
     assert set(dlkern.SUBMODULES) <= set(dir(dlkern))
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         dlkern.nope
+
+
+def test_ops_stub_matches_the_reference_signatures():
+    """dlkern/ops.pyi (for editors and type checkers) is what tools/gen_stubs.py makes
+    from the reference now: rerun it after changing a public signature."""
+    import importlib.util
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("gen_stubs", root / "tools" / "gen_stubs.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    stub = pathlib.Path(dlkern.__file__).with_name("ops.pyi")
+    assert stub.read_text() == gen.stub_text()

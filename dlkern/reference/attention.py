@@ -41,7 +41,18 @@ def _probabilities(q, k, scale, visible, lse=None):
 
 def scaled_dot_product_attention(q, k, v, causal=False, scale=None, mask=None):
     """Z = softmax(scale · Q Kᵀ) V over the visible keys (seed section 5); q (..., T_q, d_k),
-    k (..., T_k, d_k), v (..., T_k, d_v) → (out (..., T_q, d_v), lse (..., T_q))."""
+    k (..., T_k, d_k), v (..., T_k, d_v), the same leading dimensions.
+
+    scale: None means 1/√d_k.  causal=True: query i sees keys 0…i, the diagonal aligned
+    top-left also when T_q ≠ T_k (PyTorch's is_causal), so a decode step's new queries
+    against a longer cache see only the first keys.  mask: boolean, broadcastable to
+    (..., T_q, T_k), True = attend; with causal, a key must pass both.  A query that
+    sees no key gets out = 0 and lse = −inf.
+
+    Returns
+    -------
+    (out, lse): out (..., T_q, d_v); lse (..., T_q), the log-sum-exp of each query's
+    scaled scores, which the backward pass takes instead of the attention matrix."""
     scale, mask = _checks.attention_args("scaled_dot_product_attention", q, k, v, causal,
                                          scale, mask)
     visible = _visible(q, k, causal, mask)
@@ -53,7 +64,11 @@ def scaled_dot_product_attention_backward(dout, q, k, v, out, lse, causal=False,
                                           mask=None):
     """With P recomputed from q, k and lse (no stored attention matrix):
     dV = Pᵀ dO,  dP = dO Vᵀ,  dS = P ⊙ (dP − rowsum(dO ⊙ O)),
-    dQ = scale · dS K,  dK = scale · dSᵀ Q.  Returns (dq, dk, dv)."""
+    dQ = scale · dS K,  dK = scale · dSᵀ Q.  scale, causal and mask as in the forward pass.
+
+    Returns
+    -------
+    (dq, dk, dv), in the shapes of q, k and v."""
     scale, mask = _checks.attention_backward_args("scaled_dot_product_attention_backward",
                                                   dout, q, k, v, out, lse, causal, scale,
                                                   mask)
