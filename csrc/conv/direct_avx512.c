@@ -34,15 +34,9 @@
 #define DIRECT_DW_BYTES 131072
 #endif
 
-#define DLK_F64 0
-#include "dtype.h"
-#include "simd_avx512.h"
-#include "conv/direct_avx512_impl.h"
-#undef DLK_F64
-#define DLK_F64 1
-#include "dtype.h"
-#include "simd_avx512.h"
-#include "conv/direct_avx512_impl.h"
+#define DLK_BODY "conv/direct_avx512_impl.h"
+#define DLK_BODY_AVX512
+#include "instantiate.h"
 
 int dlk_conv_direct_avx512_fits(const dlk_conv_problem *p, int pass, dlk_conv_blocking *blk,
                                 const char **why)

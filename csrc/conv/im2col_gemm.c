@@ -23,10 +23,5 @@ int dlk_conv_im2col_gemm_fits(const dlk_conv_problem *p, int pass, dlk_conv_bloc
     return 1;
 }
 
-#define DLK_F64 0
-#include "dtype.h"
-#include "conv/im2col_gemm_impl.h"
-#undef DLK_F64
-#define DLK_F64 1
-#include "dtype.h"
-#include "conv/im2col_gemm_impl.h"
+#define DLK_BODY "conv/im2col_gemm_impl.h"
+#include "instantiate.h"

@@ -114,6 +114,23 @@ void *dlk_conv_flip3x3_f64(const dlk_conv_shape *s, const double *w);
 #define WINOGRAD_FITS(s)                                                              \
     ((s)->kh == 3 && (s)->kw == 3 && (s)->sh == 1 && (s)->sw == 1 &&                  \
      (s)->C >= WINO_MIN_CHANNELS && (s)->O >= WINO_MIN_CHANNELS)
+/* Whether a Winograd transform can take `pass` at all, and the shape it then runs as a
+ * forward pass (*t: dlk_conv_dx_shape for dX); else 0 and *why. */
+static inline int dlk_conv_winograd_shape(const dlk_conv_problem *p, int pass,
+                                          dlk_conv_shape *t, const char **why)
+{
+    const dlk_conv_shape *s = &p->s;
+    if (!WINOGRAD_FITS(s)) {
+        *why = "not 3x3 stride 1 with 16+ channels each way";
+        return 0;
+    }
+    if (pass == DLK_CONV_DX && (s->ph > 2 || s->pw > 2)) {
+        *why = "dX as a convolution needs padding <= 2";
+        return 0;
+    }
+    *t = pass == DLK_CONV_DX ? dlk_conv_dx_shape(s) : *s;
+    return 1;
+}
 /* Tiles per chunk of a Winograd pass (its GEMMs' columns). */
 #define WINO_TILES 1024
 

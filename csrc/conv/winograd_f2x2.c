@@ -51,16 +51,8 @@ static int wino_plan(const dlk_conv_shape *s, int64_t slot, int64_t elsize, int6
 int dlk_conv_winograd_f2x2_fits(const dlk_conv_problem *p, int pass, dlk_conv_blocking *blk,
                                 const char **why)
 {
-    const dlk_conv_shape *s = &p->s;
-    if (!WINOGRAD_FITS(s)) {
-        *why = "not 3x3 stride 1 with 16+ channels each way";
-        return 0;
-    }
-    if (pass == DLK_CONV_DX && (s->ph > 2 || s->pw > 2)) {
-        *why = "dX as a convolution needs padding <= 2";
-        return 0;
-    }
-    dlk_conv_shape t = pass == DLK_CONV_DX ? dlk_conv_dx_shape(s) : *s;
+    dlk_conv_shape t;
+    if (!dlk_conv_winograd_shape(p, pass, &t, why)) return 0;
     if (!wino_plan(&t, dlk_conv_slot(p, 1), p->elsize, &blk->nb, &blk->rows)) {
         *why = "one row of transformed tiles exceeds the workspace slot";
         return 0;
@@ -68,10 +60,5 @@ int dlk_conv_winograd_f2x2_fits(const dlk_conv_problem *p, int pass, dlk_conv_bl
     return 1;
 }
 
-#define DLK_F64 0
-#include "dtype.h"
-#include "conv/winograd_f2x2_impl.h"
-#undef DLK_F64
-#define DLK_F64 1
-#include "dtype.h"
-#include "conv/winograd_f2x2_impl.h"
+#define DLK_BODY "conv/winograd_f2x2_impl.h"
+#include "instantiate.h"

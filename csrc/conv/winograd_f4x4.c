@@ -37,20 +37,12 @@ static int wino4_plan(const dlk_conv_shape *s, int64_t slot, int64_t elsize, int
 int dlk_conv_winograd_f4x4_fits(const dlk_conv_problem *p, int pass, dlk_conv_blocking *blk,
                                 const char **why)
 {
-    const dlk_conv_shape *s = &p->s;
     if (pass == DLK_CONV_DW) {
         *why = "no dW pass";
         return 0;
     }
-    if (!WINOGRAD_FITS(s)) {
-        *why = "not 3x3 stride 1 with 16+ channels each way";
-        return 0;
-    }
-    if (pass == DLK_CONV_DX && (s->ph > 2 || s->pw > 2)) {
-        *why = "dX as a convolution needs padding <= 2";
-        return 0;
-    }
-    dlk_conv_shape t = pass == DLK_CONV_DX ? dlk_conv_dx_shape(s) : *s;
+    dlk_conv_shape t;
+    if (!dlk_conv_winograd_shape(p, pass, &t, why)) return 0;
     if (t.Wo < WINO4_MIN_WO || t.C * t.O < WINO4_MIN_CO) {
         *why = "rows under 20 outputs or C*O under 2048: F(2x2) is faster there";
         return 0;
@@ -68,10 +60,5 @@ int dlk_conv_winograd_f4x4_fits(const dlk_conv_problem *p, int pass, dlk_conv_bl
     return 1;
 }
 
-#define DLK_F64 0
-#include "dtype.h"
-#include "conv/winograd_f4x4_impl.h"
-#undef DLK_F64
-#define DLK_F64 1
-#include "dtype.h"
-#include "conv/winograd_f4x4_impl.h"
+#define DLK_BODY "conv/winograd_f4x4_impl.h"
+#include "instantiate.h"
