@@ -12,7 +12,7 @@ The package in layers (each imports only those above it):
   kernel API     ops (re-exported here), with _backend (backend, threads, workspace)
   backends       reference (pure NumPy, the specification), native (C/OpenMP, _native)
   models         nn, losses, optim, init, models
-  tools          analysis, pca, train, data, distributed, cli, benchmark, samples
+  tools          analysis, pca, train, data, distributed, cli, benchmark, specs
 Every public submodule is reachable as an attribute (dlkern.nn.Conv2d, dlkern.pca.PCA),
 imported on first use, so that ``import dlkern`` loads only the kernel API.
 """
@@ -33,7 +33,7 @@ __all__ = list(_ops_all) + [
 
 SUBMODULES = ("ops", "reference", "native", "nn", "losses", "optim", "init", "models",
               "analysis", "pca", "train", "data", "distributed", "cli", "benchmark",
-              "samples")
+              "specs")
 
 
 def __getattr__(name):

@@ -13,21 +13,21 @@ def cmd_check(args):
     """Run every native kernel against its reference; exit 1 on any FAIL."""
     import numpy as np
     from dlkern import native, reference
-    from dlkern.samples import SAMPLES, TOLERANCE, compare
+    from dlkern.specs import SPECS, compare
 
     rows, failed = [], 0
     for name in native.implemented():
-        if name not in SAMPLES:
+        if name not in SPECS:
             rows.append((name, "-", 0, float("nan"), float("nan"), "NO SAMPLES"))
             failed += 1
             continue
         for dtype in (np.float64, np.float32):
             rng = np.random.default_rng(args.seed)
             worst_abs, worst_rel, count = 0.0, 0.0, 0
-            for label, run in SAMPLES[name](rng, dtype):
+            for label, run in SPECS[name].samples(rng, dtype):
                 a, r = compare(run(native), run(reference))
                 worst_abs, worst_rel, count = max(worst_abs, a), max(worst_rel, r), count + 1
-            ok = worst_rel <= TOLERANCE[np.dtype(dtype)]
+            ok = worst_rel <= SPECS[name].tol(dtype)
             failed += not ok
             rows.append((name, np.dtype(dtype).name, count, worst_abs, worst_rel,
                          "OK" if ok else "FAIL"))

@@ -4,14 +4,28 @@ Every public name is here.  A function that has no native kernel yet runs the
 NumPy reference and warns once, naming itself, so models work while the gap shows.
 """
 import functools
+import importlib
 import warnings
 
 from . import reference as _reference
 
+
+def _binding(name):
+    """The native kernel of public function `name`: the function of the same name in
+    the binding of its family (dlkern/_native/<family>.pyx, the family being the
+    reference module that defines it), or None when the family has none yet."""
+    family = getattr(_reference, name).__module__.rsplit(".", 1)[-1]
+    try:
+        module = importlib.import_module(f"._native.{family}", __package__)
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__package__}._native.{family}":
+            raise
+        return None
+    return getattr(module, name, None)
+
+
 try:
-    from ._native import (attention as _attention, conv as _conv, dense as _dense,
-                          losses as _losses, norm as _norm, optim as _optim, pool as _pool,
-                          rnn as _rnn)
+    from ._native import common as _common  # noqa: F401  (fails without a build)
 except ImportError as exc:  # pragma: no cover - only without a build
     raise ImportError(
         "dlkern's native extensions are not built. Install the package with "
@@ -19,37 +33,7 @@ except ImportError as exc:  # pragma: no cover - only without a build
         "or use the NumPy backend: dlkern.set_backend('numpy'). "
         f"(cause: {exc})") from exc
 
-_KERNELS = {
-    "sgd_step": _optim.sgd_step,
-    "momentum_step": _optim.momentum_step,
-    "adagrad_step": _optim.adagrad_step,
-    "rmsprop_step": _optim.rmsprop_step,
-    "adam_step": _optim.adam_step,
-    "clip_grad_norm": _optim.clip_grad_norm,
-    "max_pool2d": _pool.max_pool2d,
-    "max_pool2d_backward": _pool.max_pool2d_backward,
-    "batch_norm2d": _norm.batch_norm2d,
-    "batch_norm2d_backward": _norm.batch_norm2d_backward,
-    "relu": _dense.relu,
-    "relu_backward": _dense.relu_backward,
-    "sigmoid": _dense.sigmoid,
-    "softmax": _dense.softmax,
-    "linear": _dense.linear,
-    "linear_backward": _dense.linear_backward,
-    "conv2d": _conv.conv2d,
-    "conv2d_backward": _conv.conv2d_backward,
-    "im2col": _conv.im2col,
-    "col2im": _conv.col2im,
-    "rnn_forward": _rnn.rnn_forward,
-    "rnn_backward": _rnn.rnn_backward,
-    "scaled_dot_product_attention": _attention.scaled_dot_product_attention,
-    "scaled_dot_product_attention_backward": _attention.scaled_dot_product_attention_backward,
-    "bce": _losses.bce,
-    "bce_with_logits": _losses.bce_with_logits,
-    "cross_entropy": _losses.cross_entropy,
-    "mse": _losses.mse,
-    "sequence_mse": _losses.sequence_mse,
-}
+_KERNELS = {name: k for name in _reference.__all__ if (k := _binding(name)) is not None}
 
 _warned = set()
 

@@ -5,6 +5,7 @@ import pytest
 
 import dlkern
 from dlkern import reference
+from dlkern.specs import noncontiguous  # noqa: F401  (the tests' helper)
 
 try:  # PyTorch is a test oracle only, never a dependency
     import torch
@@ -37,19 +38,3 @@ def backend_module(name):
 def assert_close(actual, expected, dtype, scale=1.0):
     tol = TOL[np.dtype(dtype).type]
     np.testing.assert_allclose(actual, expected, rtol=tol["rtol"], atol=tol["atol"] * scale)
-
-
-def noncontiguous(x, axis=-1):
-    """The same values as x in a non-contiguous view (every other element of a
-    twice-as-large buffer along `axis`)."""
-    if x.ndim == 0:
-        return x
-    shape = list(x.shape)
-    shape[axis] *= 2
-    buf = np.empty(shape, dtype=x.dtype)
-    every_other = [slice(None)] * x.ndim
-    every_other[axis] = slice(None, None, 2)
-    buf[tuple(every_other)] = x
-    view = buf[tuple(every_other)]
-    assert not view.flags.c_contiguous or x.shape[axis] <= 1 or x.size == 0
-    return view

@@ -6,7 +6,7 @@ import pytest
 from dlkern import reference
 from dlkern._native import common, conv
 
-from dlkern.samples import TOLERANCE, compare
+from dlkern.specs import TOLERANCE, compare
 
 from conftest import DTYPES
 

@@ -9,13 +9,13 @@ import pytest
 
 import dlkern
 from dlkern import native
-from dlkern.samples import SAMPLES, compare
+from dlkern.specs import SPECS, compare
 
 from calls import VALID
 
 
 def _first_sample(name):
-    return next(iter(SAMPLES[name](np.random.default_rng(12), np.float32)))[1]
+    return next(iter(SPECS[name].samples(np.random.default_rng(12), np.float32)))[1]
 
 
 @pytest.mark.parametrize("name", native.implemented())

@@ -1,4 +1,4 @@
-"""Every native kernel against its reference on the shared samples (dlkern.samples),
+"""Every native kernel against its reference on its spec's samples (dlkern.specs),
 both dtypes, with the tolerances of DESIGN.md; plus the bitwise-determinism of each
 kernel across thread counts."""
 import numpy as np
@@ -6,21 +6,17 @@ import pytest
 
 import dlkern
 from dlkern import native, reference
-from dlkern.samples import SAMPLES, TOLERANCE, compare
+from dlkern.specs import SPECS, compare
 
 CASES = [(name, dtype) for name in native.implemented() for dtype in (np.float64, np.float32)]
-
-
-def test_every_native_kernel_has_samples():
-    assert [n for n in native.implemented() if n not in SAMPLES] == []
 
 
 @pytest.mark.parametrize("name,dtype", CASES, ids=[f"{n}-{np.dtype(d).name}" for n, d in CASES])
 def test_native_matches_reference(name, dtype):
     rng = np.random.default_rng(7)
-    for label, run in SAMPLES[name](rng, dtype):
+    for label, run in SPECS[name].samples(rng, dtype):
         abs_err, rel_err = compare(run(native), run(reference))
-        assert rel_err <= TOLERANCE[np.dtype(dtype)], f"{name} [{label}]: rel err {rel_err}"
+        assert rel_err <= SPECS[name].tol(dtype), f"{name} [{label}]: rel err {rel_err}"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -28,7 +24,7 @@ def test_native_matches_reference(name, dtype):
 def test_same_bits_at_any_thread_count_and_every_run(name, dtype):
     """Fixed reduction orders: 1, 2, 3 and 4 threads and a second run agree bitwise."""
     rng = np.random.default_rng(8)
-    for label, run in SAMPLES[name](rng, dtype):
+    for label, run in SPECS[name].samples(rng, dtype):
         with dlkern.threads(1):
             a = run(native)
         for nt in (2, 3, 4, 2):
@@ -40,7 +36,7 @@ def test_same_bits_at_any_thread_count_and_every_run(name, dtype):
 @pytest.mark.parametrize("name", native.implemented())
 def test_inputs_are_not_modified(name):
     rng = np.random.default_rng(9)
-    for label, run in SAMPLES[name](rng, np.float64):
+    for label, run in SPECS[name].samples(rng, np.float64):
         cell = run.__defaults__ or ()
         arrays = [a for a in cell if isinstance(a, np.ndarray)]
         before = [a.copy() for a in arrays]
@@ -60,7 +56,7 @@ def tiny_workspace():
 @pytest.mark.parametrize("name", ["conv2d", "conv2d_backward"])
 def test_conv_in_one_row_blocks_matches_reference(name, tiny_workspace):
     rng = np.random.default_rng(10)
-    for label, run in SAMPLES[name](rng, np.float64):
+    for label, run in SPECS[name].samples(rng, np.float64):
         for nt in (1, 2):
             with dlkern.threads(nt):
                 _, rel = compare(run(native), run(reference))

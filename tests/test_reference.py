@@ -16,7 +16,6 @@ def _quiet_fallback():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "dlkern: .* has no native kernel yet")
         yield
-import gradcheck
 
 rng = np.random.default_rng(42)
 
@@ -25,21 +24,8 @@ def randn(*shape):
     return rng.standard_normal(shape)
 
 
-# ---- finite differences --------------------------------------------------------------
-
-def test_linear_gradients():
-    x, w, b = randn(5, 4), randn(3, 4), randn(3)
-    dy = randn(5, 3)
-    dx, dw, db = R.linear_backward(dy, x, w)
-    gradcheck.check(R.linear, [x, w, b], [dx, dw, db], dy)
-
-
-def test_relu_gradient_away_from_zero():
-    x = randn(6, 7)
-    x[np.abs(x) < 1e-3] = 0.5
-    dy = randn(6, 7)
-    gradcheck.check(R.relu, [x], [R.relu_backward(dy, x)], dy)
-
+# ---- finite differences: tests/test_gradients.py runs every spec's cases; here the
+# properties a difference quotient does not see ----------------------------------------
 
 CONV_CASES = [  # (B, C_in, H, W, C_out, K_h, K_w, stride, padding)
     (2, 3, 7, 6, 4, 3, 3, 1, 1),
@@ -48,17 +34,6 @@ CONV_CASES = [  # (B, C_in, H, W, C_out, K_h, K_w, stride, padding)
     (1, 3, 4, 4, 2, 7, 7, 1, 2),
     (3, 1, 6, 7, 1, 3, 2, 2, 0),
 ]
-
-
-@pytest.mark.parametrize("case", CONV_CASES)
-def test_conv2d_gradients(case):
-    B, C, H, W, O, kh, kw, s, p = case
-    x, w, b = randn(B, C, H, W), randn(O, C, kh, kw), randn(O)
-    y = R.conv2d(x, w, b, s, p)
-    dy = randn(*y.shape)
-    dx, dw, db = R.conv2d_backward(dy, x, w, s, p)
-    f = lambda x, w, b: R.conv2d(x, w, b, s, p)  # noqa: E731
-    gradcheck.check(f, [x, w, b], [dx, dw, db], dy)
 
 
 @pytest.mark.parametrize("case", CONV_CASES)
@@ -72,38 +47,16 @@ def test_col2im_is_the_adjoint_of_im2col(case):
     assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs))
 
 
-@pytest.mark.parametrize("k,s,p", [(2, 2, 0), (3, 2, 1), (3, 1, 1), ((2, 3), (1, 2), (1, 0))])
-def test_max_pool_gradient(k, s, p):
-    x = rng.permutation(2 * 3 * 7 * 8).reshape(2, 3, 7, 8) / 10.0   # distinct: no ties
-    y, idx = R.max_pool2d(x, k, s, p)
-    dy = randn(*y.shape)
-    dx = R.max_pool2d_backward(dy, idx, x.shape)
-    gradcheck.check(lambda x: R.max_pool2d(x, k, s, p)[0], [x], [dx], dy, eps=1e-4)
-
-
-def test_batch_norm_gradients():
-    x, gamma, beta = randn(4, 3, 5, 2), randn(3), randn(3)
-    y, mean, invstd = R.batch_norm2d(x, gamma, beta)
-    dy = randn(*y.shape)
-    grads = R.batch_norm2d_backward(dy, x, gamma, mean, invstd)
-    gradcheck.check(lambda x, g, b: R.batch_norm2d(x, g, b)[0], [x, gamma, beta], grads, dy)
-
-
-@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
-@pytest.mark.parametrize("lengths", [None, np.array([4, 1, 3])])
-def test_rnn_gradients(nonlinearity, lengths):
+def test_rnn_steps_past_a_length_hold_and_get_no_gradient():
     B, T, D, H = 3, 4, 2, 5
+    lengths = np.array([4, 1, 3])
     x, h0 = randn(B, T, D), randn(B, H)
     W, U, b = randn(H, H) * 0.5, randn(H, D) * 0.5, randn(H)
-    hs = R.rnn_forward(x, h0, W, U, b, nonlinearity, lengths)
-    dhs = randn(B, T, H)
-    grads = R.rnn_backward(dhs, x, hs, h0, W, U, nonlinearity, lengths)
-    f = lambda x, h0, W, U, b: R.rnn_forward(x, h0, W, U, b, nonlinearity, lengths)  # noqa
-    gradcheck.check(f, [x, h0, W, U, b], grads, dhs)
-    if lengths is not None:
-        for i, L in enumerate(lengths):
-            assert np.all(grads[0][i, L:] == 0)
-            np.testing.assert_array_equal(hs[i, L:], np.broadcast_to(hs[i, L - 1], hs[i, L:].shape))
+    hs = R.rnn_forward(x, h0, W, U, b, "tanh", lengths)
+    grads = R.rnn_backward(randn(B, T, H), x, hs, h0, W, U, "tanh", lengths)
+    for i, L in enumerate(lengths):
+        assert np.all(grads[0][i, L:] == 0)
+        np.testing.assert_array_equal(hs[i, L:], np.broadcast_to(hs[i, L - 1], hs[i, L:].shape))
 
 
 ATTN_CASES = [  # (lead, T_q, T_k, d_k, d_v, causal, with mask)
@@ -113,20 +66,6 @@ ATTN_CASES = [  # (lead, T_q, T_k, d_k, d_v, causal, with mask)
     ((2,), 7, 4, 3, 3, True, False),
     ((), 1, 1, 2, 2, False, False),
 ]
-
-
-@pytest.mark.parametrize("case", ATTN_CASES)
-def test_attention_gradients(case):
-    lead, tq, tk, dk, dv, causal, with_mask = case
-    q, k, v = randn(*lead, tq, dk), randn(*lead, tk, dk), randn(*lead, tk, dv)
-    mask = rng.random((tq, tk)) > 0.3 if with_mask else None
-    if mask is not None:
-        mask[:, 0] = True
-    out, lse = R.scaled_dot_product_attention(q, k, v, causal, mask=mask)
-    dout = randn(*out.shape)
-    grads = R.scaled_dot_product_attention_backward(dout, q, k, v, out, lse, causal, mask=mask)
-    f = lambda q, k, v: R.scaled_dot_product_attention(q, k, v, causal, mask=mask)[0]  # noqa
-    gradcheck.check(f, [q, k, v], grads, dout)
 
 
 def test_attention_query_that_sees_nothing():
@@ -140,28 +79,8 @@ def test_attention_query_that_sees_nothing():
     assert np.all(dq[1] == 0) and np.all(np.isfinite(dk)) and np.all(np.isfinite(dv))
 
 
-LOSS_CASES = {
-    "bce": lambda: (rng.uniform(0.05, 0.95, (6, 1)), rng.integers(0, 2, (6, 1)).astype(float)),
-    "bce_with_logits": lambda: (randn(6, 2) * 3, rng.integers(0, 2, (6, 2)).astype(float)),
-    "mse": lambda: (randn(5, 3), randn(5, 3)),
-}
-
-
-@pytest.mark.parametrize("name", list(LOSS_CASES))
-def test_loss_gradients(name):
-    a, y = LOSS_CASES[name]()
-    fn = getattr(R, name)
-    _, grad = fn(a, y)
-    gradcheck.check(lambda a: np.float64(fn(a, y)[0]), [a], [grad], 1.0)
-
-
-def test_cross_entropy_and_sequence_mse_gradients():
-    logits, labels = randn(5, 4), rng.integers(0, 4, 5)
-    _, grad = R.cross_entropy(logits, labels)
-    gradcheck.check(lambda z: np.float64(R.cross_entropy(z, labels)[0]), [logits], [grad], 1.0)
-    y_hat, y, lengths = randn(3, 4, 2), randn(3, 4, 2), np.array([4, 1, 2])
-    _, grad = R.sequence_mse(y_hat, y, lengths)
-    gradcheck.check(lambda a: np.float64(R.sequence_mse(a, y, lengths)[0]), [y_hat], [grad], 1.0)
+def test_sequence_mse_steps_past_a_length_get_no_gradient():
+    _, grad = R.sequence_mse(randn(3, 4, 2), randn(3, 4, 2), np.array([4, 1, 2]))
     assert np.all(grad[1, 1:] == 0) and np.all(grad[2, 2:] == 0)
 
 
