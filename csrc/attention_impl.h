@@ -50,6 +50,7 @@ DLK_CLONES static void FN(exp_rows_)(T *DLK_RESTRICT S, int64_t nq, int64_t nk,
 int FN(dlk_attention_)(const dlk_attention_shape *s, const T *q, const T *k, const T *v,
                        T *out, T *lse, const dlk_stop_flag *stop, int nthreads)
 {
+    dlk_gemm_hold_one_thread();
     const int64_t Tq = s->Tq, Tk = s->Tk, dk = s->dk, dv = s->dv;
     const int64_t qblocks = (Tq + BQ - 1) / BQ, items = s->BH * qblocks;
     int nt = dlk_threads_for(items, 1, nthreads);
@@ -157,6 +158,7 @@ int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, con
                                 T *dk_out, T *dv_out, const dlk_stop_flag *stop,
                                 int nthreads)
 {
+    dlk_gemm_hold_one_thread();
     const int64_t Tq = s->Tq, Tk = s->Tk, dk = s->dk, dv = s->dv, BH = s->BH;
     /* D = rowsum(dO ∘ O), one value per query */
     T *D = dlk_scratch_take((size_t)(BH * Tq) * sizeof(T));

@@ -92,6 +92,19 @@ int dlk_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, doub
     return DLK_OK;
 }
 
+/* The engine back at one thread before dlkern splits products itself: a caller's
+ * `threadpool_limits(2)` sets every OpenBLAS in the process, this one too, and two
+ * levels of threads then share the cores (measured on a 2-core Zen 3, linear
+ * 256×784→512 at 2 threads: 16.0 ms against 1.5 ms).  Only outside parallel regions:
+ * the count is the engine's global state.  Reading it costs an indirect call. */
+void dlk_gemm_hold_one_thread(void)
+{
+#ifdef _OPENMP
+    if (omp_in_parallel()) return;
+#endif
+    if (get_threads && set_threads && get_threads() != 1) set_threads(1);
+}
+
 /* MACs below which a product is not split across threads. */
 #define PAR_GRAIN ((int64_t)1 << 21)
 
@@ -100,6 +113,7 @@ int dlk_gemm_par_##SFX(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
                        const T *A, int64_t lda, const T *B, int64_t ldb, T beta, T *C,   \
                        int64_t ldc, int nthreads)                                        \
 {                                                                                        \
+    dlk_gemm_hold_one_thread();                                                          \
     int nt = dlk_threads_for(M * N * (K > 0 ? K : 1), PAR_GRAIN, nthreads);              \
     int along_n = N >= M;                                                                \
     int64_t len = along_n ? N : M, pieces = (len + 15) / 16;                             \

@@ -16,6 +16,9 @@ const char *dlk_blas_error(void);
 int dlk_blas_loaded(void);
 /* The engine's own thread pool: held at 1 (see dlk_gemm_par); bench/gemm varies it. */
 void dlk_blas_set_threads(int n);
+/* Sets the engine back to one thread if something raised it; kernels that multiply
+ * only inside their own parallel regions call it first (dlk_gemm_par does). */
+void dlk_gemm_hold_one_thread(void);
 int dlk_blas_get_threads(void);
 const char *dlk_blas_config(void);
 

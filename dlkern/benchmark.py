@@ -4,6 +4,7 @@ spell of the machine hits all of them alike; medians of the rounds are compared.
 Used by `dlkern demo`, bench/ and docs/BENCHMARKS.md.  Ratios are peer / dlkern:
 above 1 means dlkern is faster.
 """
+import os
 import time
 
 import numpy as np
@@ -360,3 +361,120 @@ def training_contenders(name, threads, with_torch=True):
                 opt.step()
     out["torch"] = theirs
     return out
+
+
+# ---- the sweep: every spec's benchmark shapes (dlkern/specs, field `bench`) -------------
+
+def _fresh(args):
+    """Copies of list arguments (the optimizers update them in place), so that a
+    contender's calls do not drift another's state."""
+    return [[a.copy() for a in v] if isinstance(v, list) else v for v in args]
+
+
+def sweep_contenders(spec, args, kwargs, with_torch=True):
+    """{name: fn} calling spec's function on (args, kwargs): "dlkern" (native),
+    "reference", "numpy" (the idiomatic expression, where the spec has one) and
+    "torch" (where the spec has a peer and PyTorch is installed).  The calls are bare:
+    run them inside ``sweep_threads(n)``, which sets every library's thread count once
+    (a threadpoolctl limit costs about 0.6 ms to enter, more than a small call)."""
+    from dlkern import native, reference
+
+    def run(fn):
+        a = _fresh(args)
+        return lambda: fn(*a, **kwargs)
+
+    out = {"dlkern": run(getattr(native, spec.name)),
+           "reference": run(getattr(reference, spec.name))}
+    if spec.numpy is not None:
+        out["numpy"] = run(spec.numpy)
+    if with_torch and spec.torch is not None:
+        try:
+            import torch
+        except ImportError:
+            return out
+        out["torch"] = spec.torch(torch, *_fresh(args), **kwargs)
+    return out
+
+
+class sweep_threads:
+    """Context: dlkern, NumPy's BLAS (threadpoolctl) and PyTorch at n threads."""
+
+    def __init__(self, n):
+        import dlkern
+        from threadpoolctl import threadpool_limits
+        self.n, self.contexts = n, [dlkern.threads(n), threadpool_limits(n)]
+
+    def __enter__(self):
+        for c in self.contexts:
+            c.__enter__()
+        try:
+            import torch
+            self.torch_before = torch.get_num_threads()
+            torch.set_num_threads(self.n)
+        except ImportError:
+            self.torch_before = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.torch_before is not None:
+            import torch
+            torch.set_num_threads(self.torch_before)
+        for c in reversed(self.contexts):
+            c.__exit__(*exc)
+
+
+def sweep(specs, threads=(1, 2), rounds=5, inner=3, pause=0.05, with_torch=True):
+    """Times every benchmark point of every spec, interleaved; yields one dict per
+    point and thread count: name, label, threads, the median seconds of each
+    contender, and the ratios "vs numpy" (the faster of the reference and the NumPy
+    idiom, over dlkern) and "vs torch" (torch over dlkern): above 1, dlkern is faster."""
+    import numpy as np
+    for spec in specs:
+        for label, args, kwargs in spec.bench(np.random.default_rng(0), np.float32):
+            contenders = sweep_contenders(spec, args, kwargs, with_torch)
+            for nt in threads:
+                with sweep_threads(nt):
+                    times = interleaved(contenders, rounds=rounds, inner=inner, pause=pause)
+                best_numpy = min(times[k] for k in ("reference", "numpy") if k in times)
+                yield {"name": spec.name, "label": label, "threads": nt, "times": times,
+                       "vs numpy": best_numpy / times["dlkern"],
+                       "vs torch": times["torch"] / times["dlkern"] if "torch" in times
+                       else None}
+
+
+def stamp(command):
+    """The line that heads a generated results page: commit, CPU, date, command."""
+    import datetime
+    import platform
+    import subprocess
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        commit += " (with uncommitted changes)" if dirty else ""
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return (f"commit {commit} · CPU {cpu_model()} · {os.cpu_count()} cores · "
+            f"{datetime.date.today().isoformat()} · Python {platform.python_version()} · "
+            f"`{command}`")
+
+
+def cpu_model():
+    """The CPU's model name and, where /proc/cpuinfo gives them, family and model."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if ":" in line:
+                    k, v = (s.strip() for s in line.split(":", 1))
+                    fields.setdefault(k, v)
+    except OSError:
+        import platform
+        return platform.processor() or "unknown"
+    name = fields.get("model name", "unknown")
+    if "cpu family" in fields:
+        name += f" (family {fields['cpu family']} model {fields.get('model', '?')})"
+    flags = fields.get("flags", "").split()
+    name += ", AVX-512" if "avx512f" in flags else (", AVX2" if "avx2" in flags else "")
+    return name

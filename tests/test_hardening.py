@@ -102,3 +102,25 @@ def test_sizes_whose_products_overflow_are_refused_before_any_allocation(backend
         huge = np.broadcast_to(np.float32(0), (2 ** 46, 1, 1, 1))   # output 2^49 elements
         with pytest.raises(ValueError, match=r"conv2d: the output would have"):
             dlkern.conv2d(huge, np.zeros((2 ** 3, 1, 1, 1), np.float32))
+
+
+@pytest.mark.parametrize("name", ["linear", "linear_backward", "conv2d", "conv2d_backward",
+                                  "rnn_forward", "rnn_backward",
+                                  "scaled_dot_product_attention",
+                                  "scaled_dot_product_attention_backward"])
+def test_a_callers_blas_thread_limit_does_not_stack_on_dlkerns_threads(name):
+    """threadpool_limits(n) sets every OpenBLAS in the process, dlkern's GEMM engine
+    too; the next product that dlkern splits over its own threads sets it back to
+    one (two levels of threads made linear 256×784→512 ten times slower)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from dlkern._native import gemm
+    args, kw = VALID[name]
+    try:
+        with threadpoolctl.threadpool_limits(2):
+            gemm.set_blas_threads(2)          # where the limit did not find the engine
+            assert gemm.get_blas_threads() == 2
+            with dlkern.threads(2):
+                getattr(native, name)(*_fresh(args), **kw)
+            assert gemm.get_blas_threads() == 1
+    finally:
+        gemm.set_blas_threads(1)

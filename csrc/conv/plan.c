@@ -68,6 +68,7 @@ int dlk_conv_plan_make(const dlk_conv_shape *s, int dtype, int64_t workspace, in
 static int run_plan(const dlk_conv_problem *p, const dlk_conv_plan *plan,
                     const dlk_conv_io *io)
 {
+    dlk_gemm_hold_one_thread();
     for (int i = 0; i < NIMPLS; i++) {
         unsigned mine = 0;
         for (int pass = 0; pass < DLK_CONV_PASSES; pass++)
