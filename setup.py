@@ -19,7 +19,8 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 # family -> C files (in csrc/) besides dlk.c; families that multiply matrices add gemm.c;
-# a family split by algorithm (conv) is a folder of them.
+# a family split by algorithm (conv) is a folder of them.  A binding not listed here
+# (dlkern/_native/<family>.pyx) is built with csrc/<family>.c and csrc/<family>_*.c.
 FAMILIES = {
     "common": [],
     "gemm": ["gemm.c"],
@@ -32,6 +33,10 @@ FAMILIES = {
     "attention": ["attention.c", "gemm.c"],
     "losses": ["losses.c"],
 }
+for _pyx in sorted(glob.glob("*.pyx", root_dir="dlkern/_native")):
+    _family = _pyx[:-4]
+    FAMILIES.setdefault(_family, [f"{_family}.c"] + sorted(
+        glob.glob(f"{_family}_*.c", root_dir="csrc")))
 
 
 def flag(name):
