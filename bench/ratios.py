@@ -2,6 +2,7 @@
 
     python bench/ratios.py optim          # adam_10m, adam_many at 1 and 2 threads
     python bench/ratios.py optim --repeat 3
+    python bench/ratios.py layers --markdown > docs/BENCHMARKS.md    # the results page
 
 Run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset when NumPy's BLAS takes part.
 """
@@ -9,12 +10,13 @@ import argparse
 import ctypes
 import os
 import subprocess
+import sys
 import tempfile
 
 import numpy as np
 
 from dlkern.benchmark import (LAYER_WORKLOADS, adam_bytes, adam_contenders, adam_workload,
-                              interleaved, layer_contenders, layer_work, pool_sizes,
+                              interleaved, layer_contenders, layer_work, pool_sizes, stamp,
                               training_contenders)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -130,7 +132,19 @@ if __name__ == "__main__":
     ap.add_argument("what", choices=["optim", "layers", "training"])
     ap.add_argument("names", nargs="*", help="layer workloads (default: all)")
     ap.add_argument("--repeat", type=int, default=3, help="independent interleaved runs")
+    ap.add_argument("--markdown", action="store_true",
+                    help="a results page: title, stamp (commit, CPU, date, command), table")
     args = ap.parse_args()
+    if args.markdown:
+        print(f"# Benchmarks: the {args.what} workloads of WORKLOADS.md\n")
+        print(stamp("python bench/ratios.py " + " ".join(sys.argv[1:])) + "\n")
+        print("Generated; do not edit.  Medians of interleaved rounds (the method: "
+              "docs/METHOD.md), float32; ratios are peer time / dlkern time (above 1, "
+              "dlkern is faster), \"vs roof\" is the time of a loop with the kernel's "
+              "compulsory memory traffic over dlkern's (bench/stream.c).  Every public "
+              "function over a sweep of shapes: docs/SWEEP.md (`python bench/sweep.py "
+              "--markdown`); MPI training: docs/DISTRIBUTED.md; hardening: "
+              "docs/HARDENING.md.\n")
     if args.what == "optim":
         optim(args.repeat)
     elif args.what == "training":

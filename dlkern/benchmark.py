@@ -455,9 +455,14 @@ def stamp(command):
         commit += " (with uncommitted changes)" if dirty else ""
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
+    try:
+        import torch
+        peer = f" · torch {torch.__version__}"
+    except ImportError:
+        peer = ""
     return (f"commit {commit} · CPU {cpu_model()} · {os.cpu_count()} cores · "
-            f"{datetime.date.today().isoformat()} · Python {platform.python_version()} · "
-            f"`{command}`")
+            f"{datetime.date.today().isoformat()} · Python {platform.python_version()}"
+            f"{peer} · `{command}`")
 
 
 def cpu_model():
