@@ -6,6 +6,7 @@ import warnings
 
 from dlkern import native, reference as R
 from conftest import needs_torch, torch
+from dlkern.specs.conv import GRAD_CASES as _CONV_GRAD_CASES
 
 # The PyTorch comparisons run on both backends: the reference and the native kernels.
 BOTH = pytest.mark.parametrize("M", [R, native], ids=["numpy", "native"])
@@ -27,13 +28,7 @@ def randn(*shape):
 # ---- finite differences: tests/test_gradients.py runs every spec's cases; here the
 # properties a difference quotient does not see ----------------------------------------
 
-CONV_CASES = [  # (B, C_in, H, W, C_out, K_h, K_w, stride, padding)
-    (2, 3, 7, 6, 4, 3, 3, 1, 1),
-    (1, 1, 5, 5, 2, 1, 1, 1, 0),
-    (2, 2, 9, 8, 3, 2, 3, (2, 3), (0, 2)),
-    (1, 3, 4, 4, 2, 7, 7, 1, 2),
-    (3, 1, 6, 7, 1, 3, 2, 2, 0),
-]
+CONV_CASES = _CONV_GRAD_CASES   # (B, C_in, H, W, C_out, K_h, K_w, stride, padding)
 
 
 @pytest.mark.parametrize("case", CONV_CASES)

@@ -110,7 +110,7 @@ def _columns_fuzz(name):
     return fuzz
 
 
-_GRAD_CASES = [  # (B, C_in, H, W, C_out, K_h, K_w, stride, padding)
+GRAD_CASES = [  # (B, C_in, H, W, C_out, K_h, K_w, stride, padding)
     (2, 3, 7, 6, 4, 3, 3, 1, 1),
     (1, 1, 5, 5, 2, 1, 1, 1, 0),
     (2, 2, 9, 8, 3, 2, 3, (2, 3), (0, 2)),
@@ -122,7 +122,7 @@ _GRAD_CASES = [  # (B, C_in, H, W, C_out, K_h, K_w, stride, padding)
 def _conv2d_backward_grad():
     from .. import reference as R
     rng = np.random.default_rng(3)
-    for B, C, H, W, O, kh, kw, s, p in _GRAD_CASES:
+    for B, C, H, W, O, kh, kw, s, p in GRAD_CASES:
         x, w, b = rand(rng, float, B, C, H, W), rand(rng, float, O, C, kh, kw), \
             rand(rng, float, O)
         dy = rand(rng, float, *R.conv2d(x, w, b, s, p).shape)
@@ -135,7 +135,7 @@ def _col2im_grad():
     """col2im is the adjoint of im2col: the gradient of <im2col(x), c> is col2im(c)."""
     from .. import reference as R
     rng = np.random.default_rng(4)
-    for B, C, H, W, O, kh, kw, s, p in _GRAD_CASES:
+    for B, C, H, W, O, kh, kw, s, p in GRAD_CASES:
         x = rand(rng, float, B, C, H, W)
         c = rand(rng, float, *_cols_shape(x.shape, (kh, kw), s, p))
         yield Grad(f"{(B, C, H, W)} k{(kh, kw)} s{s} p{p}",
