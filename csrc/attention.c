@@ -30,26 +30,24 @@
 #define BQ 64
 #define BK 128
 
-#define T float
-#define SFX f32
-#define EXP dlk_expf
-#define LOG logf
-#define GEMM dlk_gemm_f32
-#include "attention_impl.h"
-#undef T
-#undef SFX
-#undef EXP
-#undef LOG
-#undef GEMM
+#define DLK_BODY "attention_impl.h"
+#include "instantiate.h"
 
-#define T double
-#define SFX f64
-#define EXP exp
-#define LOG log
-#define GEMM dlk_gemm_f64
-#include "attention_impl.h"
-#undef T
-#undef SFX
-#undef EXP
-#undef LOG
-#undef GEMM
+/* The dtype-tagged entries of attention.h. */
+int dlk_attention(int dtype, const dlk_attention_shape *s, const void *q, const void *k,
+                  const void *v, void *out, void *lse, const dlk_stop_flag *stop, int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_attention_f64(s, q, k, v, out, lse, stop, nthreads)
+                            : dlk_attention_f32(s, q, k, v, out, lse, stop, nthreads);
+}
+
+int dlk_attention_backward(int dtype, const dlk_attention_shape *s, const void *dout,
+                           const void *q, const void *k, const void *v, const void *out,
+                           const void *lse, void *dq, void *dk, void *dv,
+                           const dlk_stop_flag *stop, int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_attention_backward_f64(s, dout, q, k, v, out, lse, dq, dk, dv,
+                                                         stop, nthreads)
+                            : dlk_attention_backward_f32(s, dout, q, k, v, out, lse, dq, dk, dv,
+                                                         stop, nthreads);
+}

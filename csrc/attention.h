@@ -1,5 +1,9 @@
 /* attention.h — fused scaled dot-product attention (seed section 5), forward and
- * backward, without the T_q × T_k score matrix. */
+ * backward, without the T_q × T_k score matrix.
+ *
+ * Entries are dtype-tagged: dtype is DLK_F32 or DLK_F64 (dlk.h) and types every void
+ * pointer; attention.c routes them to the float and double instantiations of
+ * attention_impl.h. */
 #ifndef DLK_ATTENTION_H
 #define DLK_ATTENTION_H
 #include "dlk.h"
@@ -17,19 +21,11 @@ typedef struct {
     int64_t mask_stride;
 } dlk_attention_shape;
 
-int dlk_attention_f32(const dlk_attention_shape *s, const float *q, const float *k,
-                      const float *v, float *out, float *lse,
-                      const dlk_stop_flag *stop, int nthreads);
-int dlk_attention_f64(const dlk_attention_shape *s, const double *q, const double *k,
-                      const double *v, double *out, double *lse,
-                      const dlk_stop_flag *stop, int nthreads);
+int dlk_attention(int dtype, const dlk_attention_shape *s, const void *q, const void *k,
+                  const void *v, void *out, void *lse, const dlk_stop_flag *stop, int nthreads);
 /* dq, dk, dv from dout, recomputing the probabilities from q, k and lse. */
-int dlk_attention_backward_f32(const dlk_attention_shape *s, const float *dout,
-                               const float *q, const float *k, const float *v,
-                               const float *out, const float *lse, float *dq, float *dk,
-                               float *dv, const dlk_stop_flag *stop, int nthreads);
-int dlk_attention_backward_f64(const dlk_attention_shape *s, const double *dout,
-                               const double *q, const double *k, const double *v,
-                               const double *out, const double *lse, double *dq, double *dk,
-                               double *dv, const dlk_stop_flag *stop, int nthreads);
+int dlk_attention_backward(int dtype, const dlk_attention_shape *s, const void *dout,
+                           const void *q, const void *k, const void *v, const void *out,
+                           const void *lse, void *dq, void *dk, void *dv,
+                           const dlk_stop_flag *stop, int nthreads);
 #endif

@@ -1,8 +1,9 @@
-/* attention_impl.h — attention loops for one element type T (suffix SFX, GEMM = the
- * one-thread product, EXP = vector-friendly exp); see attention.c. */
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(name) CAT(name, SFX)
+/* attention_impl.h — attention loops (GEMM_ONE: the one-thread product), for one element
+ * type (dtype.h); included twice by attention.c through instantiate.h.
+ *
+ * Names made, per dtype (f32, f64), all file-local: dlk_attention_f32,
+ * dlk_attention_backward_f32 (called by the dtype-tagged entries of attention.c);
+ * apply_mask_f32, block_visible_f32, exp_rows_f32, tile_backward_f32. */
 
 /* S[r, c] = −inf where query q0 + r may not see key k0 + c. */
 static void FN(apply_mask_)(const dlk_attention_shape *s, int64_t h, int64_t q0, int64_t nq,
@@ -47,8 +48,8 @@ DLK_CLONES static void FN(exp_rows_)(T *DLK_RESTRICT S, int64_t nq, int64_t nk,
     }
 }
 
-int FN(dlk_attention_)(const dlk_attention_shape *s, const T *q, const T *k, const T *v,
-                       T *out, T *lse, const dlk_stop_flag *stop, int nthreads)
+static int FN(dlk_attention_)(const dlk_attention_shape *s, const T *q, const T *k, const T *v,
+                              T *out, T *lse, const dlk_stop_flag *stop, int nthreads)
 {
     dlk_gemm_hold_one_thread();
     const int64_t Tq = s->Tq, Tk = s->Tk, dk = s->dk, dv = s->dv;
@@ -77,7 +78,7 @@ int FN(dlk_attention_)(const dlk_attention_shape *s, const T *q, const T *k, con
             for (int64_t k0 = 0; k0 < Tk && FN(block_visible_)(s, q0, nq, k0); k0 += BK) {
                 int64_t nk = Tk - k0 < BK ? Tk - k0 : BK;
                 /* S = scale · Q Kᵀ for this tile */
-                int st = GEMM(0, 1, nq, nk, dk, (T)s->scale, Q, dk, K + k0 * dk, dk, (T)0,
+                int st = GEMM_ONE(0, 1, nq, nk, dk, (T)s->scale, Q, dk, K + k0 * dk, dk, (T)0,
                               S, BK);
                 if (st != DLK_OK) status = st;
                 FN(apply_mask_)(s, h, q0, nq, k0, nk, S);
@@ -106,7 +107,7 @@ int FN(dlk_attention_)(const dlk_attention_shape *s, const T *q, const T *k, con
                     l[r] += sum;
                 }
                 /* acc += P V */
-                st = GEMM(0, 0, nq, dv, nk, (T)1, S, BK, V + k0 * dv, dv, (T)1, acc, dv);
+                st = GEMM_ONE(0, 0, nq, dv, nk, (T)1, S, BK, V + k0 * dv, dv, (T)1, acc, dv);
                 if (st != DLK_OK) status = st;
             }
             for (int64_t r = 0; r < nq; r++) {
@@ -137,26 +138,26 @@ static int FN(tile_backward_)(const dlk_attention_shape *s, int64_t h, int64_t q
 {
     const int64_t dk = s->dk, dv = s->dv;
     const T scale = (T)s->scale;
-    int st = GEMM(0, 1, nq, nk, dk, scale, Q, dk, K, dk, (T)0, S, BK);
+    int st = GEMM_ONE(0, 1, nq, nk, dk, scale, Q, dk, K, dk, (T)0, S, BK);
     FN(apply_mask_)(s, h, q0, nq, k0, nk, S);
     FN(exp_rows_)(S, nq, nk, lse_q);
-    if (st == DLK_OK) st = GEMM(0, 1, nq, nk, dv, (T)1, dO, dv, V, dv, (T)0, dP, BK);
+    if (st == DLK_OK) st = GEMM_ONE(0, 1, nq, nk, dv, (T)1, dO, dv, V, dv, (T)0, dP, BK);
     for (int64_t r = 0; r < nq; r++) {
         T d = D_q[r];
         T *pr = S + r * BK, *gr = dP + r * BK;
 #pragma omp simd
         for (int64_t c = 0; c < nk; c++) gr[c] = pr[c] * (gr[c] - d);
     }
-    if (st == DLK_OK && dV) st = GEMM(1, 0, nk, dv, nq, (T)1, S, BK, dO, dv, (T)1, dV, dv);
-    if (st == DLK_OK && dK) st = GEMM(1, 0, nk, dk, nq, scale, dP, BK, Q, dk, (T)1, dK, dk);
-    if (st == DLK_OK && dQ) st = GEMM(0, 0, nq, dk, nk, scale, dP, BK, K, dk, (T)1, dQ, dk);
+    if (st == DLK_OK && dV) st = GEMM_ONE(1, 0, nk, dv, nq, (T)1, S, BK, dO, dv, (T)1, dV, dv);
+    if (st == DLK_OK && dK) st = GEMM_ONE(1, 0, nk, dk, nq, scale, dP, BK, Q, dk, (T)1, dK, dk);
+    if (st == DLK_OK && dQ) st = GEMM_ONE(0, 0, nq, dk, nk, scale, dP, BK, K, dk, (T)1, dQ, dk);
     return st;
 }
 
-int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, const T *q,
-                                const T *k, const T *v, const T *out, const T *lse, T *dq,
-                                T *dk_out, T *dv_out, const dlk_stop_flag *stop,
-                                int nthreads)
+static int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, const T *q,
+                                       const T *k, const T *v, const T *out, const T *lse,
+                                       T *dq, T *dk_out, T *dv_out, const dlk_stop_flag *stop,
+                                       int nthreads)
 {
     dlk_gemm_hold_one_thread();
     const int64_t Tq = s->Tq, Tk = s->Tk, dk = s->dk, dv = s->dv, BH = s->BH;
@@ -257,6 +258,3 @@ int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, con
     return DLK_STOPPED(stop) ? DLK_EINTR : status;
 }
 
-#undef FN
-#undef CAT
-#undef CAT_

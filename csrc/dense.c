@@ -14,26 +14,48 @@
 
 enum { OP_RELU, OP_RELU_BACKWARD, OP_SIGMOID };
 
-#define T float
-#define SFX f32
-#define EXP dlk_expf
-#define FABS fabsf
-#define GEMM dlk_gemm_par_f32
-#include "dense_impl.h"
-#undef T
-#undef SFX
-#undef EXP
-#undef FABS
-#undef GEMM
+#define DLK_BODY "dense_impl.h"
+#include "instantiate.h"
 
-#define T double
-#define SFX f64
-#define EXP exp
-#define FABS fabs
-#define GEMM dlk_gemm_par_f64
-#include "dense_impl.h"
-#undef T
-#undef SFX
-#undef EXP
-#undef FABS
-#undef GEMM
+/* The dtype-tagged entries of dense.h. */
+int dlk_relu(int dtype, int64_t n, const void *x, void *y, int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_relu_f64(n, x, y, nthreads)
+                            : dlk_relu_f32(n, x, y, nthreads);
+}
+
+int dlk_relu_backward(int dtype, int64_t n, const void *dy, const void *x, void *dx,
+                      int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_relu_backward_f64(n, dy, x, dx, nthreads)
+                            : dlk_relu_backward_f32(n, dy, x, dx, nthreads);
+}
+
+int dlk_sigmoid(int dtype, int64_t n, const void *x, void *y, int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_sigmoid_f64(n, x, y, nthreads)
+                            : dlk_sigmoid_f32(n, x, y, nthreads);
+}
+
+int dlk_softmax(int dtype, int64_t rows, int64_t L, const void *x, void *y, int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_softmax_f64(rows, L, x, y, nthreads)
+                            : dlk_softmax_f32(rows, L, x, y, nthreads);
+}
+
+int dlk_linear(int dtype, int64_t B, int64_t Din, int64_t Dout, const void *x, const void *w,
+               const void *b, void *y, int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_linear_f64(B, Din, Dout, x, w, b, y, nthreads)
+                            : dlk_linear_f32(B, Din, Dout, x, w, b, y, nthreads);
+}
+
+int dlk_linear_backward(int dtype, int64_t B, int64_t Din, int64_t Dout, const void *dy,
+                        const void *x, const void *w, void *dx, void *dw, void *db,
+                        int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_linear_backward_f64(B, Din, Dout, dy, x, w, dx, dw, db,
+                                                      nthreads)
+                            : dlk_linear_backward_f32(B, Din, Dout, dy, x, w, dx, dw, db,
+                                                      nthreads);
+}

@@ -1,8 +1,10 @@
-/* dense_impl.h — dense-layer loops for one element type T (suffix SFX, BLAS call
- * GEMM); see dense.c. */
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(name) CAT(name, SFX)
+/* dense_impl.h — dense-layer loops (activations, softmax, linear), for one element type
+ * (dtype.h); included twice by dense.c through instantiate.h.
+ *
+ * Names made, per dtype (f32, f64), all file-local: dlk_linear_f32, dlk_linear_backward_f32,
+ * dlk_relu_f32, dlk_relu_backward_f32, dlk_sigmoid_f32, dlk_softmax_f32 (called by the
+ * dtype-tagged entries of dense.c); elementwise_f32, relu_bwd_range_f32, relu_range_f32,
+ * sigmoid_range_f32. */
 
 DLK_CLONES static void FN(relu_range_)(const T *DLK_RESTRICT x, T *DLK_RESTRICT y, int64_t n)
 {
@@ -44,22 +46,22 @@ static int FN(elementwise_)(int op, int64_t n, const T *a, const T *b, T *y, int
     return DLK_OK;
 }
 
-int FN(dlk_relu_)(int64_t n, const T *x, T *y, int nthreads)
+static int FN(dlk_relu_)(int64_t n, const T *x, T *y, int nthreads)
 {
     return FN(elementwise_)(OP_RELU, n, x, NULL, y, nthreads);
 }
 
-int FN(dlk_relu_backward_)(int64_t n, const T *dy, const T *x, T *dx, int nthreads)
+static int FN(dlk_relu_backward_)(int64_t n, const T *dy, const T *x, T *dx, int nthreads)
 {
     return FN(elementwise_)(OP_RELU_BACKWARD, n, dy, x, dx, nthreads);
 }
 
-int FN(dlk_sigmoid_)(int64_t n, const T *x, T *y, int nthreads)
+static int FN(dlk_sigmoid_)(int64_t n, const T *x, T *y, int nthreads)
 {
     return FN(elementwise_)(OP_SIGMOID, n, x, NULL, y, nthreads);
 }
 
-int FN(dlk_softmax_)(int64_t rows, int64_t L, const T *x, T *y, int nthreads)
+static int FN(dlk_softmax_)(int64_t rows, int64_t L, const T *x, T *y, int nthreads)
 {
     int nt = dlk_threads_for(rows * L, DENSE_GRAIN / 8, nthreads);
     /* one row per iteration: max, Σ e^(x − max) in double, scale */
@@ -81,8 +83,8 @@ int FN(dlk_softmax_)(int64_t rows, int64_t L, const T *x, T *y, int nthreads)
     return DLK_OK;
 }
 
-int FN(dlk_linear_)(int64_t B, int64_t Din, int64_t Dout, const T *x, const T *w, const T *b,
-                    T *y, int nthreads)
+static int FN(dlk_linear_)(int64_t B, int64_t Din, int64_t Dout, const T *x, const T *w,
+                           const T *b, T *y, int nthreads)
 {
     int st = GEMM(0, 1, B, Dout, Din, (T)1, x, Din, w, Din, (T)0, y, Dout, nthreads);
     if (st != DLK_OK || !b) return st;
@@ -96,8 +98,8 @@ int FN(dlk_linear_)(int64_t B, int64_t Din, int64_t Dout, const T *x, const T *w
     return DLK_OK;
 }
 
-int FN(dlk_linear_backward_)(int64_t B, int64_t Din, int64_t Dout, const T *dy, const T *x,
-                             const T *w, T *dx, T *dw, T *db, int nthreads)
+static int FN(dlk_linear_backward_)(int64_t B, int64_t Din, int64_t Dout, const T *dy,
+                                    const T *x, const T *w, T *dx, T *dw, T *db, int nthreads)
 {
     /* dx = dy · w and dw = dyᵀ · x, each one GEMM */
     int st = GEMM(0, 0, B, Din, Dout, (T)1, dy, Dout, w, Din, (T)0, dx, Din, nthreads);
@@ -119,6 +121,3 @@ int FN(dlk_linear_backward_)(int64_t B, int64_t Din, int64_t Dout, const T *dy, 
     return DLK_OK;
 }
 
-#undef FN
-#undef CAT
-#undef CAT_

@@ -7,12 +7,20 @@
  *   T        the element type               SFX   the name suffix: f32 or f64
  *   FN(x)    x with the suffix pasted on: FN(dlk_conv_im2col_forward_) is
  *            dlk_conv_im2col_forward_f32 or ..._f64 (each *_impl.h lists the names it makes)
- *   GEMM     the threaded product of that type (gemm.h)
- *   DLK_SUM  Σ in double of that type (dlk.h) */
+ *   GEMM     the product split over the threads, engine at one thread (dlk_gemm_par_*)
+ *   GEMM_ONE the product on the calling thread alone (dlk_gemm_*, gemm.h)
+ *   DLK_SUM  Σ in double of that type (dlk.h)
+ *   EXP LOG SQRT TANH FABS   the math of that type (float exp and tanh: dlk_math.h) */
 #undef T
 #undef SFX
 #undef GEMM
+#undef GEMM_ONE
 #undef DLK_SUM
+#undef EXP
+#undef LOG
+#undef SQRT
+#undef TANH
+#undef FABS
 #ifndef DLK_CAT
 #define DLK_CAT_(a, b) a##b
 #define DLK_CAT(a, b) DLK_CAT_(a, b)
@@ -22,10 +30,22 @@
 #define T double
 #define SFX f64
 #define GEMM dlk_gemm_par_f64
+#define GEMM_ONE dlk_gemm_f64
 #define DLK_SUM dlk_sum_f64
+#define EXP exp
+#define LOG log
+#define SQRT sqrt
+#define TANH tanh
+#define FABS fabs
 #else
 #define T float
 #define SFX f32
 #define GEMM dlk_gemm_par_f32
+#define GEMM_ONE dlk_gemm_f32
 #define DLK_SUM dlk_sum_f32
+#define EXP dlk_expf
+#define LOG logf
+#define SQRT sqrtf
+#define TANH dlk_tanhf
+#define FABS fabsf
 #endif

@@ -4,6 +4,7 @@
  *     #include "instantiate.h"
  *
  * With DLK_BODY_AVX512 defined, simd_avx512.h's vocabulary is set for each type too. */
+#include "dlk_math.h"
 #define DLK_F64 0
 #include "dtype.h"
 #ifdef DLK_BODY_AVX512

@@ -10,14 +10,29 @@
 #define LOSS_CHUNK ((int64_t)1 << 14)
 #define LOSS_GRAIN ((int64_t)1 << 16)
 
-#define T float
-#define SFX f32
-#include "losses_impl.h"
-#undef T
-#undef SFX
+#define DLK_BODY "losses_impl.h"
+#include "instantiate.h"
 
-#define T double
-#define SFX f64
-#include "losses_impl.h"
-#undef T
-#undef SFX
+/* The dtype-tagged entries of losses.h. */
+int dlk_loss(int dtype, int kind, int64_t B, int64_t n, const void *a, const void *y,
+             void *grad, double *loss, int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_loss_f64(kind, B, n, a, y, grad, loss, nthreads)
+                            : dlk_loss_f32(kind, B, n, a, y, grad, loss, nthreads);
+}
+
+int dlk_cross_entropy(int dtype, int64_t B, int64_t C, const void *z, const int64_t *labels,
+                      void *grad, double *loss, int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_cross_entropy_f64(B, C, z, labels, grad, loss, nthreads)
+                            : dlk_cross_entropy_f32(B, C, z, labels, grad, loss, nthreads);
+}
+
+int dlk_sequence_mse(int dtype, int64_t N, int64_t Tn, int64_t D, const void *a, const void *y,
+                     const int64_t *lengths, void *grad, double *loss, int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_sequence_mse_f64(N, Tn, D, a, y, lengths, grad, loss,
+                                                   nthreads)
+                            : dlk_sequence_mse_f32(N, Tn, D, a, y, lengths, grad, loss,
+                                                   nthreads);
+}

@@ -1,7 +1,8 @@
-/* losses_impl.h — loss loops for one element type T (suffix SFX); see losses.c. */
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(name) CAT(name, SFX)
+/* losses_impl.h — loss loops, for one element type (dtype.h); included twice by losses.c
+ * through instantiate.h.
+ *
+ * Names made, per dtype (f32, f64), all file-local: dlk_cross_entropy_f32, dlk_loss_f32,
+ * dlk_sequence_mse_f32 (called by the dtype-tagged entries of losses.c); loss_chunk_f32. */
 
 /* One chunk of an element-wise loss: its gradient, and its loss sum in double. */
 static double FN(loss_chunk_)(int kind, const T *a, const T *y, T *g, int64_t n, T inv_b)
@@ -26,8 +27,8 @@ static double FN(loss_chunk_)(int kind, const T *a, const T *y, T *g, int64_t n,
     return s;
 }
 
-int FN(dlk_loss_)(int kind, int64_t B, int64_t n, const T *a, const T *y, T *grad,
-                  double *loss, int nthreads)
+static int FN(dlk_loss_)(int kind, int64_t B, int64_t n, const T *a, const T *y, T *grad,
+                         double *loss, int nthreads)
 {
     int64_t chunks = (n + LOSS_CHUNK - 1) / LOSS_CHUNK;
     double *part = malloc((size_t)(chunks > 0 ? chunks : 1) * sizeof(double));
@@ -47,8 +48,8 @@ int FN(dlk_loss_)(int kind, int64_t B, int64_t n, const T *a, const T *y, T *gra
     return DLK_OK;
 }
 
-int FN(dlk_cross_entropy_)(int64_t B, int64_t C, const T *z, const int64_t *labels, T *grad,
-                           double *loss, int nthreads)
+static int FN(dlk_cross_entropy_)(int64_t B, int64_t C, const T *z, const int64_t *labels,
+                                  T *grad, double *loss, int nthreads)
 {
     double *row = malloc((size_t)(B > 0 ? B : 1) * sizeof(double));
     if (!row) return DLK_ENOMEM;
@@ -75,8 +76,8 @@ int FN(dlk_cross_entropy_)(int64_t B, int64_t C, const T *z, const int64_t *labe
     return DLK_OK;
 }
 
-int FN(dlk_sequence_mse_)(int64_t N, int64_t Tn, int64_t D, const T *a, const T *y,
-                          const int64_t *lengths, T *grad, double *loss, int nthreads)
+static int FN(dlk_sequence_mse_)(int64_t N, int64_t Tn, int64_t D, const T *a, const T *y,
+                                 const int64_t *lengths, T *grad, double *loss, int nthreads)
 {
     double *row = malloc((size_t)(N > 0 ? N : 1) * sizeof(double));
     if (!row) return DLK_ENOMEM;
@@ -101,6 +102,3 @@ int FN(dlk_sequence_mse_)(int64_t N, int64_t Tn, int64_t D, const T *a, const T 
     return DLK_OK;
 }
 
-#undef FN
-#undef CAT
-#undef CAT_

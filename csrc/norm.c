@@ -11,14 +11,28 @@
 /* Elements below which a second thread costs more than it brings. */
 #define NORM_GRAIN ((int64_t)1 << 15)
 
-#define T float
-#define SFX f32
-#include "norm_impl.h"
-#undef T
-#undef SFX
+#define DLK_BODY "norm_impl.h"
+#include "instantiate.h"
 
-#define T double
-#define SFX f64
-#include "norm_impl.h"
-#undef T
-#undef SFX
+/* The dtype-tagged entries of norm.h. */
+int dlk_batch_norm2d(int dtype, int64_t B, int64_t C, int64_t HW, const void *x,
+                     const void *gamma, const void *beta, double eps, void *y, void *mean,
+                     void *invstd, int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_batch_norm2d_f64(B, C, HW, x, gamma, beta, eps, y, mean,
+                                                   invstd, nthreads)
+                            : dlk_batch_norm2d_f32(B, C, HW, x, gamma, beta, eps, y, mean,
+                                                   invstd, nthreads);
+}
+
+int dlk_batch_norm2d_backward(int dtype, int64_t B, int64_t C, int64_t HW, const void *dy,
+                              const void *x, const void *gamma, const void *mean,
+                              const void *invstd, void *dx, void *dgamma, void *dbeta,
+                              int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_batch_norm2d_backward_f64(B, C, HW, dy, x, gamma, mean,
+                                                            invstd, dx, dgamma, dbeta, nthreads)
+                            : dlk_batch_norm2d_backward_f32(B, C, HW, dy, x, gamma, mean,
+                                                            invstd, dx, dgamma, dbeta,
+                                                            nthreads);
+}

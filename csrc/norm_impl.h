@@ -1,7 +1,9 @@
-/* norm_impl.h — batch-norm loops for one element type T (suffix SFX); see norm.c. */
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(name) CAT(name, SFX)
+/* norm_impl.h — batch-norm loops, for one element type (dtype.h); included twice by norm.c
+ * through instantiate.h.
+ *
+ * Names made, per dtype (f32, f64), all file-local: dlk_batch_norm2d_f32,
+ * dlk_batch_norm2d_backward_f32 (called by the dtype-tagged entries of norm.c);
+ * plane_affine_f32, plane_dsums_f32, plane_dx_f32, plane_sqdev_f32. */
 
 /* Σ (x − m)² over one plane, in double (Σ x: dlk_sum_). */
 DLK_CLONES static double FN(plane_sqdev_)(const T *DLK_RESTRICT x, int64_t n, double m)
@@ -22,8 +24,9 @@ DLK_CLONES static void FN(plane_affine_)(const T *DLK_RESTRICT x, T *DLK_RESTRIC
     for (int64_t i = 0; i < n; i++) y[i] = (x[i] - m) * scale + shift;
 }
 
-int FN(dlk_batch_norm2d_)(int64_t B, int64_t C, int64_t HW, const T *x, const T *gamma,
-                          const T *beta, double eps, T *y, T *mean, T *invstd, int nthreads)
+static int FN(dlk_batch_norm2d_)(int64_t B, int64_t C, int64_t HW, const T *x, const T *gamma,
+                                 const T *beta, double eps, T *y, T *mean, T *invstd,
+                                 int nthreads)
 {
     const int64_t N = B * HW;
     int nt = dlk_threads_for(C * N, NORM_GRAIN, nthreads);
@@ -68,9 +71,10 @@ DLK_CLONES static void FN(plane_dx_)(const T *DLK_RESTRICT dy, const T *DLK_REST
     for (int64_t i = 0; i < n; i++) dx[i] = k * (dy[i] - a - (x[i] - m) * bcoef);
 }
 
-int FN(dlk_batch_norm2d_backward_)(int64_t B, int64_t C, int64_t HW, const T *dy, const T *x,
-                                   const T *gamma, const T *mean, const T *invstd, T *dx,
-                                   T *dgamma, T *dbeta, int nthreads)
+static int FN(dlk_batch_norm2d_backward_)(int64_t B, int64_t C, int64_t HW, const T *dy,
+                                          const T *x, const T *gamma, const T *mean,
+                                          const T *invstd, T *dx, T *dgamma, T *dbeta,
+                                          int nthreads)
 {
     const int64_t N = B * HW;
     int nt = dlk_threads_for(C * N, NORM_GRAIN, nthreads);
@@ -92,6 +96,3 @@ int FN(dlk_batch_norm2d_backward_)(int64_t B, int64_t C, int64_t HW, const T *dy
     return DLK_OK;
 }
 
-#undef FN
-#undef CAT
-#undef CAT_

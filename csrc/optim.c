@@ -16,18 +16,32 @@
 /* Elements per partial sum of clip_grad_norm's norm (fixed: reproducible sums). */
 #define OPTIM_CHUNK ((int64_t)1 << 16)
 
-#define T float
-#define SFX f32
-#define SQRT sqrtf
-#include "optim_impl.h"
-#undef T
-#undef SFX
-#undef SQRT
+#define DLK_BODY "optim_impl.h"
+#include "instantiate.h"
 
-#define T double
-#define SFX f64
-#define SQRT sqrt
-#include "optim_impl.h"
-#undef T
-#undef SFX
-#undef SQRT
+/* The dtype-tagged entries of optim.h. */
+int dlk_optim_step(int dtype, const dlk_optim_hparams *h, int64_t count, const int64_t *n,
+                   void *const *p, const void *const *g, void *const *s1, void *const *s2,
+                   int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_optim_step_f64(h, count, n, (double *const *)p,
+                                                 (const double *const *)g, (double *const *)s1,
+                                                 (double *const *)s2, nthreads)
+                            : dlk_optim_step_f32(h, count, n, (float *const *)p,
+                                                 (const float *const *)g, (float *const *)s1,
+                                                 (float *const *)s2, nthreads);
+}
+
+int dlk_sumsq(int dtype, int64_t count, const int64_t *n, const void *const *x, double *out,
+              int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_sumsq_f64(count, n, (const double *const *)x, out, nthreads)
+                            : dlk_sumsq_f32(count, n, (const float *const *)x, out, nthreads);
+}
+
+int dlk_scale(int dtype, int64_t count, const int64_t *n, void *const *x, double factor,
+              int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_scale_f64(count, n, (double *const *)x, factor, nthreads)
+                            : dlk_scale_f32(count, n, (float *const *)x, factor, nthreads);
+}

@@ -1,4 +1,8 @@
-/* optim.h — fused optimizer steps (seed section 2). */
+/* optim.h — fused optimizer steps (seed section 2).
+ *
+ * Entries are dtype-tagged: dtype is DLK_F32 or DLK_F64 (dlk.h) and types every void
+ * pointer; optim.c routes them to the float and double instantiations of
+ * optim_impl.h. */
 #ifndef DLK_OPTIM_H
 #define DLK_OPTIM_H
 #include "dlk.h"
@@ -19,20 +23,14 @@ typedef struct {
 /* One step over `count` arrays at once: array a has n[a] elements at p[a], g[a] and
  * the state arrays s1[a] (momentum v, AdaGrad/RMSProp G, Adam m) and s2[a] (Adam v);
  * s1/s2 may be NULL where the kind has no such state.  Updates p, s1, s2 in place. */
-int dlk_optim_step_f32(const dlk_optim_hparams *h, int64_t count, const int64_t *n,
-                       float *const *p, const float *const *g,
-                       float *const *s1, float *const *s2, int nthreads);
-int dlk_optim_step_f64(const dlk_optim_hparams *h, int64_t count, const int64_t *n,
-                       double *const *p, const double *const *g,
-                       double *const *s1, double *const *s2, int nthreads);
+int dlk_optim_step(int dtype, const dlk_optim_hparams *h, int64_t count, const int64_t *n,
+                   void *const *p, const void *const *g, void *const *s1, void *const *s2,
+                   int nthreads);
 /* Σ x² over `count` arrays in double, summed in fixed chunks of OPTIM_CHUNK elements
  * added in order (the same bits at any thread count); returns DLK_ENOMEM or DLK_OK. */
-int dlk_sumsq_f32(int64_t count, const int64_t *n, const float *const *x, double *out,
-                  int nthreads);
-int dlk_sumsq_f64(int64_t count, const int64_t *n, const double *const *x, double *out,
-                  int nthreads);
+int dlk_sumsq(int dtype, int64_t count, const int64_t *n, const void *const *x, double *out,
+              int nthreads);
 /* x *= factor over `count` arrays. */
-int dlk_scale_f32(int64_t count, const int64_t *n, float *const *x, double factor, int nthreads);
-int dlk_scale_f64(int64_t count, const int64_t *n, double *const *x, double factor,
-                  int nthreads);
+int dlk_scale(int dtype, int64_t count, const int64_t *n, void *const *x, double factor,
+              int nthreads);
 #endif

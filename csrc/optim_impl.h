@@ -1,9 +1,10 @@
-/* optim_impl.h — the optimizer loops for one element type, included by optim.c
- * once per dtype with T (the type), SFX (f32/f64) and SQRT defined.  Writing the
- * loops once keeps float and double from drifting apart. */
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(name) CAT(name, SFX)
+/* optim_impl.h — the optimizer loops, written once so that float and double cannot drift
+ * apart, for one element type (dtype.h); included twice by optim.c through instantiate.h.
+ *
+ * Names made, per dtype (f32, f64), all file-local: dlk_optim_step_f32, dlk_scale_f32,
+ * dlk_sumsq_f32 (called by the dtype-tagged entries of optim.c); adagrad_f32, adam_f32,
+ * chunk_sumsq_f32, consts_f32, make_consts_f32, momentum_f32, rmsprop_f32, run_kind_f32,
+ * run_range_f32, scale_range_f32, sgd_f32, sumsq_range_f32. */
 
 /* Per-step constants in the element type, computed once in double. */
 typedef struct {
@@ -134,9 +135,9 @@ static void FN(run_range_)(dlk_optim_kind kind, const FN(consts_) *c, T *p, cons
                   n - head);
 }
 
-int FN(dlk_optim_step_)(const dlk_optim_hparams *h, int64_t count, const int64_t *n,
-                        T *const *p, const T *const *g, T *const *s1, T *const *s2,
-                        int nthreads)
+static int FN(dlk_optim_step_)(const dlk_optim_hparams *h, int64_t count, const int64_t *n,
+                               T *const *p, const T *const *g, T *const *s1, T *const *s2,
+                               int nthreads)
 {
     if (h->kind < DLK_SGD || h->kind > DLK_ADAM || count < 0) return DLK_EINVAL;
     int64_t total = 0;
@@ -183,8 +184,8 @@ static double FN(chunk_sumsq_)(int64_t count, const int64_t *n, const T *const *
     return s;
 }
 
-int FN(dlk_sumsq_)(int64_t count, const int64_t *n, const T *const *x, double *out,
-                   int nthreads)
+static int FN(dlk_sumsq_)(int64_t count, const int64_t *n, const T *const *x, double *out,
+                          int nthreads)
 {
     int64_t total = 0;
     for (int64_t a = 0; a < count; a++) total += n[a];
@@ -204,7 +205,8 @@ int FN(dlk_sumsq_)(int64_t count, const int64_t *n, const T *const *x, double *o
     return DLK_OK;
 }
 
-int FN(dlk_scale_)(int64_t count, const int64_t *n, T *const *x, double factor, int nthreads)
+static int FN(dlk_scale_)(int64_t count, const int64_t *n, T *const *x, double factor,
+                          int nthreads)
 {
     int64_t total = 0;
     for (int64_t a = 0; a < count; a++) total += n[a];
@@ -222,6 +224,3 @@ int FN(dlk_scale_)(int64_t count, const int64_t *n, T *const *x, double factor, 
     return DLK_OK;
 }
 
-#undef FN
-#undef CAT
-#undef CAT_

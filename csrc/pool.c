@@ -21,9 +21,10 @@
 #define POOL_BLOCK 8
 
 #ifdef DLK_HAVE_AVX512_LOOPS
-/* The AVX-512 loops of pool_avx512.c, for pool_impl.h: rows of up to stride 2 through
- * dlk_pool_interior_avx512_f32, and whole planes through dlk_pool_planes_avx512_f32 for
- * 2×2 windows at stride 2 without padding and for stride-2 windows 2 or 3 wide with rows
+/* The AVX-512 loops of pool_avx512.c, for pool_impl.h's float instantiation: rows of
+ * up to stride 2 through dlk_pool_interior_avx512_f32, and whole planes through
+ * dlk_pool_planes_avx512_f32 for 2×2 windows at stride 2 without padding and for
+ * stride-2 windows 2 or 3 wide with rows
  * of up to 64 (planes enough to go round the threads). */
 #define POOL_FAST_ROWS(s) ((s)->sw <= 2 && (s)->H * (s)->W < INT32_MAX && dlk_has_avx512())
 #define POOL_FAST_INTERIOR dlk_pool_interior_avx512_f32
@@ -32,20 +33,20 @@
 #define POOL_PLANES dlk_pool_planes_avx512_f32
 #endif
 
-#define T float
-#define SFX f32
-#include "pool_impl.h"
-#undef T
-#undef SFX
-#undef POOL_FAST_ROWS
-#undef POOL_FAST_INTERIOR
-#undef POOL_2X2
-#undef POOL_S2
-#undef POOL_PLANES_FIT
-#undef POOL_PLANES
+#define DLK_BODY "pool_impl.h"
+#include "instantiate.h"
 
-#define T double
-#define SFX f64
-#include "pool_impl.h"
-#undef T
-#undef SFX
+/* The dtype-tagged entries of pool.h. */
+int dlk_max_pool2d(int dtype, const dlk_pool_shape *s, const void *x, void *y, int64_t *idx,
+                   int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_max_pool2d_f64(s, x, y, idx, nthreads)
+                            : dlk_max_pool2d_f32(s, x, y, idx, nthreads);
+}
+
+int dlk_max_pool2d_backward(int dtype, const dlk_pool_shape *s, const void *dy,
+                            const int64_t *idx, void *dx, int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_max_pool2d_backward_f64(s, dy, idx, dx, nthreads)
+                            : dlk_max_pool2d_backward_f32(s, dy, idx, dx, nthreads);
+}

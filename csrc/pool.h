@@ -1,4 +1,8 @@
-/* pool.h — 2-D max pooling over NCHW planes with argmax indices. */
+/* pool.h — 2-D max pooling over NCHW planes with argmax indices.
+ *
+ * Entries are dtype-tagged: dtype is DLK_F32 or DLK_F64 (dlk.h) and types every void
+ * pointer; pool.c routes them to the float and double instantiations of
+ * pool_impl.h. */
 #ifndef DLK_POOL_H
 #define DLK_POOL_H
 #include "dlk.h"
@@ -10,15 +14,11 @@ typedef struct {
 
 /* y[p, oh, ow] = max over the window; idx = its flat position h·W + w in the plane.
  * Ties: the first position in row-major window order; NaN wins (the first NaN). */
-int dlk_max_pool2d_f32(const dlk_pool_shape *s, const float *x, float *y, int64_t *idx,
-                       int nthreads);
-int dlk_max_pool2d_f64(const dlk_pool_shape *s, const double *x, double *y, int64_t *idx,
-                       int nthreads);
+int dlk_max_pool2d(int dtype, const dlk_pool_shape *s, const void *x, void *y, int64_t *idx,
+                   int nthreads);
 /* dx[p, idx[p, o]] += dy[p, o]; dx is written whole (zeros elsewhere). */
-int dlk_max_pool2d_backward_f32(const dlk_pool_shape *s, const float *dy, const int64_t *idx,
-                                float *dx, int nthreads);
-int dlk_max_pool2d_backward_f64(const dlk_pool_shape *s, const double *dy, const int64_t *idx,
-                                double *dx, int nthreads);
+int dlk_max_pool2d_backward(int dtype, const dlk_pool_shape *s, const void *dy,
+                            const int64_t *idx, void *dx, int nthreads);
 
 #ifdef DLK_HAVE_AVX512_LOOPS
 /* The AVX-512 loops (pool_avx512.c), float32, planes under 2^31 elements: the interior

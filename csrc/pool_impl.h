@@ -1,7 +1,9 @@
-/* pool_impl.h — max-pool loops for one element type T (suffix SFX); see pool.c. */
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(name) CAT(name, SFX)
+/* pool_impl.h — max-pool loops, for one element type (dtype.h); included twice by pool.c
+ * through instantiate.h.
+ *
+ * Names made, per dtype (f32, f64), all file-local: dlk_max_pool2d_f32,
+ * dlk_max_pool2d_backward_f32 (called by the dtype-tagged entries of pool.c);
+ * pool_blocks_f32, pool_row_f32, pool_scatter_plane_f32. */
 
 /* "v beats the best so far": larger, or the first NaN (a NaN best is never beaten). */
 #define BEATS(v, best) ((v) > (best) || ((v) != (v) && (best) == (best)))
@@ -75,7 +77,7 @@ DLK_CLONES static void FN(pool_row_)(const dlk_pool_shape *s, const T *DLK_RESTR
         y[ow] = best;
         idx[ow] = arg;
     }
-#ifdef POOL_FAST_INTERIOR
+#if defined(POOL_FAST_INTERIOR) && !DLK_F64     /* float only */
     if (fast) {
         POOL_FAST_INTERIOR(x, W, hs, he, kw, sw, pw, lo, hi, y, idx);
         return;
@@ -85,17 +87,18 @@ DLK_CLONES static void FN(pool_row_)(const dlk_pool_shape *s, const T *DLK_RESTR
     FN(pool_blocks_)(x, W, hs, he, kw, sw, pw, lo, hi, y, idx);
 }
 
-int FN(dlk_max_pool2d_)(const dlk_pool_shape *s, const T *x, T *y, int64_t *idx, int nthreads)
+static int FN(dlk_max_pool2d_)(const dlk_pool_shape *s, const T *x, T *y, int64_t *idx,
+                               int nthreads)
 {
     const int64_t plane_in = s->H * s->W, plane_out = s->Ho * s->Wo;
     const int64_t rows = s->planes * s->Ho;
     int nt = dlk_threads_for(rows * s->Wo * s->kh * s->kw, POOL_GRAIN, nthreads);
-#ifdef POOL_FAST_ROWS
+#if defined(POOL_FAST_ROWS) && !DLK_F64     /* float only */
     const int fast = POOL_FAST_ROWS(s);
 #else
     const int fast = 0;
 #endif
-#ifdef POOL_PLANES
+#if defined(POOL_PLANES) && !DLK_F64     /* float only */
     if (POOL_PLANES_FIT(s, nt)) {           /* one chunk of whole planes a thread */
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
         for (int t = 0; t < nt; t++)
@@ -137,8 +140,8 @@ DLK_CLONES static int FN(pool_scatter_plane_)(T *DLK_RESTRICT d, const T *DLK_RE
     return 1;
 }
 
-int FN(dlk_max_pool2d_backward_)(const dlk_pool_shape *s, const T *dy, const int64_t *idx,
-                                 T *dx, int nthreads)
+static int FN(dlk_max_pool2d_backward_)(const dlk_pool_shape *s, const T *dy,
+                                        const int64_t *idx, T *dx, int nthreads)
 {
     const int64_t plane_in = s->H * s->W, plane_out = s->Ho * s->Wo;
     int nt = dlk_threads_for(s->planes * (plane_in + plane_out), POOL_GRAIN, nthreads);
@@ -154,6 +157,3 @@ int FN(dlk_max_pool2d_backward_)(const dlk_pool_shape *s, const T *dy, const int
 }
 
 #undef BEATS
-#undef FN
-#undef CAT
-#undef CAT_

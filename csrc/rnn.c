@@ -25,26 +25,28 @@
 #define STOP_STEPS 64
 #define STOP_ROWS ((int64_t)1 << 14)
 
-#define T float
-#define SFX f32
-#define TANH dlk_tanhf
-#define GEMM dlk_gemm_f32
-#define GEMM_PAR dlk_gemm_par_f32
-#include "rnn_impl.h"
-#undef T
-#undef SFX
-#undef TANH
-#undef GEMM
-#undef GEMM_PAR
+#define DLK_BODY "rnn_impl.h"
+#include "instantiate.h"
 
-#define T double
-#define SFX f64
-#define TANH tanh
-#define GEMM dlk_gemm_f64
-#define GEMM_PAR dlk_gemm_par_f64
-#include "rnn_impl.h"
-#undef T
-#undef SFX
-#undef TANH
-#undef GEMM
-#undef GEMM_PAR
+/* The dtype-tagged entries of rnn.h. */
+int dlk_rnn_forward(int dtype, int64_t B, int64_t Tn, int64_t D, int64_t H, const void *x,
+                    const void *h0, const void *W, const void *U, const void *b,
+                    const int64_t *lengths, int relu, void *hs, const dlk_stop_flag *stop,
+                    int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_rnn_forward_f64(B, Tn, D, H, x, h0, W, U, b, lengths, relu,
+                                                  hs, stop, nthreads)
+                            : dlk_rnn_forward_f32(B, Tn, D, H, x, h0, W, U, b, lengths, relu,
+                                                  hs, stop, nthreads);
+}
+
+int dlk_rnn_backward(int dtype, int64_t B, int64_t Tn, int64_t D, int64_t H, const void *dhs,
+                     const void *x, const void *hs, const void *h0, const void *W,
+                     const void *U, const int64_t *lengths, int relu, void *dx, void *dh0,
+                     void *dW, void *dU, void *db, const dlk_stop_flag *stop, int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_rnn_backward_f64(B, Tn, D, H, dhs, x, hs, h0, W, U, lengths,
+                                                   relu, dx, dh0, dW, dU, db, stop, nthreads)
+                            : dlk_rnn_backward_f32(B, Tn, D, H, dhs, x, hs, h0, W, U, lengths,
+                                                   relu, dx, dh0, dW, dU, db, stop, nthreads);
+}

@@ -1,8 +1,9 @@
-/* rnn_impl.h — RNN loops for one element type T (suffix SFX, GEMM = one-thread
- * product, GEMM_PAR = product split over threads); see rnn.c. */
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(name) CAT(name, SFX)
+/* rnn_impl.h — RNN loops (GEMM_ONE: the one-thread product, GEMM: split over the threads),
+ * for one element type (dtype.h); included twice by rnn.c through instantiate.h.
+ *
+ * Names made, per dtype (f32, f64), all file-local: dlk_rnn_backward_f32, dlk_rnn_forward_f32
+ * (called by the dtype-tagged entries of rnn.c); activate_f32, backward_steps_f32,
+ * forward_steps_f32. */
 
 /* Columns [n0, n1) of this thread's share of the H state units, cut on 16s. */
 #define COLUMNS(H, t, nt, n0, n1)                                             \
@@ -45,7 +46,7 @@ static void FN(forward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *h0, co
             int64_t lprev = s == 0 ? H : ld;
             T *cur = hs + s * H;
             /* a_t[:, n0:n1] = h_{t−1} W[n0:n1]ᵀ + (x_t Uᵀ)[:, n0:n1] */
-            GEMM(0, 1, B, n1 - n0, H, (T)1, prev, lprev, W + n0 * H, H, (T)1, cur + n0, ld);
+            GEMM_ONE(0, 1, B, n1 - n0, H, (T)1, prev, lprev, W + n0 * H, H, (T)1, cur + n0, ld);
             for (int64_t i = 0; i < B; i++) {
                 T *a = cur + i * ld;
                 const T *hp = prev + i * lprev;
@@ -60,9 +61,10 @@ static void FN(forward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *h0, co
     }
 }
 
-int FN(dlk_rnn_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *x, const T *h0,
-                         const T *W, const T *U, const T *b, const int64_t *lengths, int relu,
-                         T *hs, const dlk_stop_flag *stop, int nthreads)
+static int FN(dlk_rnn_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *x,
+                                const T *h0, const T *W, const T *U, const T *b,
+                                const int64_t *lengths, int relu, T *hs,
+                                const dlk_stop_flag *stop, int nthreads)
 {
     /* the input projection of every step at once: hs = x Uᵀ (+ b below); in blocks of
      * rows when the call may be stopped (the same bits: each row is its own product) */
@@ -70,7 +72,7 @@ int FN(dlk_rnn_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *x
     for (int64_t r0 = 0; r0 < rows; r0 += block) {
         if (DLK_STOPPED(stop)) return DLK_EINTR;
         int64_t n = rows - r0 < block ? rows - r0 : block;
-        int st = GEMM_PAR(0, 1, n, H, D, (T)1, x + r0 * D, D, U, D, (T)0, hs + r0 * H, H,
+        int st = GEMM(0, 1, n, H, D, (T)1, x + r0 * D, D, U, D, (T)0, hs + r0 * H, H,
                           nthreads);
         if (st != DLK_OK) return st;
     }
@@ -113,7 +115,8 @@ static void FN(backward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *dhs, 
             }
 #pragma omp barrier
             /* carry[:, n0:n1] = δ_t W[:, n0:n1] (frozen rows: g) */
-            GEMM(0, 0, B, n1 - n0, H, (T)1, delta + s * H, ld, W + n0, H, (T)0, carry + n0, H);
+            GEMM_ONE(0, 0, B, n1 - n0, H, (T)1, delta + s * H, ld, W + n0, H, (T)0, carry + n0,
+                     H);
             for (int64_t i = 0; i < B; i++)
                 if (s >= lengths[i])
                     for (int64_t j = n0; j < n1; j++) carry[i * H + j] = g[i * H + j];
@@ -124,10 +127,10 @@ static void FN(backward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *dhs, 
     }
 }
 
-int FN(dlk_rnn_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *dhs,
-                          const T *x, const T *hs, const T *h0, const T *W, const T *U,
-                          const int64_t *lengths, int relu, T *dx, T *dh0, T *dW, T *dU,
-                          T *db, const dlk_stop_flag *stop, int nthreads)
+static int FN(dlk_rnn_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *dhs,
+                                 const T *x, const T *hs, const T *h0, const T *W, const T *U,
+                                 const int64_t *lengths, int relu, T *dx, T *dh0, T *dW, T *dU,
+                                 T *db, const dlk_stop_flag *stop, int nthreads)
 {
     const int64_t ld = Tn * H, BT = B * Tn;
     /* delta (B, T, H) for the products after the loop, hprev (B, T, H) = h_{t−1},
@@ -153,11 +156,11 @@ int FN(dlk_rnn_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *
         memcpy(hprev + i * ld, h0 + i * H, (size_t)H * sizeof(T));
         memcpy(hprev + i * ld + H, hs + i * ld, (size_t)((Tn - 1) * H) * sizeof(T));
     }
-    int st = GEMM_PAR(1, 0, H, H, BT, (T)1, delta, H, hprev, H, (T)0, dW, H, nthreads);
+    int st = GEMM(1, 0, H, H, BT, (T)1, delta, H, hprev, H, (T)0, dW, H, nthreads);
     if (st == DLK_OK)
-        st = GEMM_PAR(1, 0, H, D, BT, (T)1, delta, H, x, D, (T)0, dU, D, nthreads);
+        st = GEMM(1, 0, H, D, BT, (T)1, delta, H, x, D, (T)0, dU, D, nthreads);
     if (st == DLK_OK)
-        st = GEMM_PAR(0, 0, BT, D, H, (T)1, delta, H, U, D, (T)0, dx, D, nthreads);
+        st = GEMM(0, 0, BT, D, H, (T)1, delta, H, U, D, (T)0, dx, D, nthreads);
     /* db: Σ over samples and steps, per unit, in double and in order */
     int ntb = dlk_threads_for(BT * H, RNN_GRAIN, nthreads);
 #pragma omp parallel num_threads(ntb) if (ntb > 1)
@@ -179,6 +182,3 @@ int FN(dlk_rnn_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *
 }
 
 #undef COLUMNS
-#undef FN
-#undef CAT
-#undef CAT_

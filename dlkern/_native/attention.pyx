@@ -5,7 +5,7 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status, dlk_stop_flag, watch_sigint, unwatch_sigint
+from .common cimport check_status, dtype_tag, dlk_stop_flag, watch_sigint, unwatch_sigint
 from .gemm cimport load_blas
 
 cnp.import_array()
@@ -18,21 +18,13 @@ cdef extern from "attention.h" nogil:
         int causal
         const uint8_t *mask
         int64_t mask_stride
-    int dlk_attention_f32(const dlk_attention_shape *s, const float *q, const float *k,
-                          const float *v, float *out, float *lse, const dlk_stop_flag *stop,
-                          int nthreads)
-    int dlk_attention_f64(const dlk_attention_shape *s, const double *q, const double *k,
-                          const double *v, double *out, double *lse,
-                          const dlk_stop_flag *stop, int nthreads)
-    int dlk_attention_backward_f32(const dlk_attention_shape *s, const float *dout,
-                                   const float *q, const float *k, const float *v,
-                                   const float *out, const float *lse, float *dq, float *dk,
-                                   float *dv, const dlk_stop_flag *stop, int nthreads)
-    int dlk_attention_backward_f64(const dlk_attention_shape *s, const double *dout,
-                                   const double *q, const double *k, const double *v,
-                                   const double *out, const double *lse, double *dq,
-                                   double *dk, double *dv, const dlk_stop_flag *stop,
-                                   int nthreads)
+    int dlk_attention(int dtype, const dlk_attention_shape *s, const void *q, const void *k,
+                      const void *v, void *out, void *lse, const dlk_stop_flag *stop,
+                      int nthreads)
+    int dlk_attention_backward(int dtype, const dlk_attention_shape *s, const void *dout,
+                               const void *q, const void *k, const void *v, const void *out,
+                               const void *lse, void *dq, void *dk, void *dv,
+                               const dlk_stop_flag *stop, int nthreads)
 
 
 cdef double _macs(const dlk_attention_shape *s):
@@ -77,17 +69,11 @@ def scaled_dot_product_attention(q, k, v, causal=False, scale=None, mask=None):
     cdef cnp.ndarray out = np.empty(q.shape[:-1] + (v.shape[-1],), dtype=q.dtype)
     cdef cnp.ndarray lse = np.empty(q.shape[:-1], dtype=q.dtype)
     cdef int status, nt = _backend.get_num_threads()
-    cdef bint single = cnp.PyArray_TYPE(qc) == cnp.NPY_FLOAT32
+    cdef int dt = dtype_tag(qc)
     cdef const dlk_stop_flag *stop = watch_sigint(_macs(&s))
     with nogil:
-        if single:
-            status = dlk_attention_f32(&s, <float *>qc.data, <float *>kc.data,
-                                       <float *>vc.data, <float *>out.data,
-                                       <float *>lse.data, stop, nt)
-        else:
-            status = dlk_attention_f64(&s, <double *>qc.data, <double *>kc.data,
-                                       <double *>vc.data, <double *>out.data,
-                                       <double *>lse.data, stop, nt)
+        status = dlk_attention(dt, &s, qc.data, kc.data, vc.data, out.data, lse.data, stop,
+                               nt)
     unwatch_sigint(stop)
     check_status(status, fn)
     return out, lse
@@ -107,19 +93,11 @@ def scaled_dot_product_attention_backward(dout, q, k, v, out, lse, causal=False,
     cdef cnp.ndarray dk = np.empty(k.shape, dtype=q.dtype)
     cdef cnp.ndarray dv = np.empty(v.shape, dtype=q.dtype)
     cdef int status, nt = _backend.get_num_threads()
-    cdef bint single = cnp.PyArray_TYPE(qc) == cnp.NPY_FLOAT32
+    cdef int dt = dtype_tag(qc)
     cdef const dlk_stop_flag *stop = watch_sigint(2.5 * _macs(&s))
     with nogil:
-        if single:
-            status = dlk_attention_backward_f32(
-                &s, <float *>dc.data, <float *>qc.data, <float *>kc.data, <float *>vc.data,
-                <float *>oc.data, <float *>lc.data, <float *>dq.data, <float *>dk.data,
-                <float *>dv.data, stop, nt)
-        else:
-            status = dlk_attention_backward_f64(
-                &s, <double *>dc.data, <double *>qc.data, <double *>kc.data,
-                <double *>vc.data, <double *>oc.data, <double *>lc.data, <double *>dq.data,
-                <double *>dk.data, <double *>dv.data, stop, nt)
+        status = dlk_attention_backward(dt, &s, dc.data, qc.data, kc.data, vc.data, oc.data,
+                                        lc.data, dq.data, dk.data, dv.data, stop, nt)
     unwatch_sigint(stop)
     check_status(status, fn)
     return dq, dk, dv

@@ -5,64 +5,49 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status
+from .common cimport check_status, dtype_tag
 from .gemm cimport load_blas
 
 cnp.import_array()
 load_blas()
 
 cdef extern from "dense.h" nogil:
-    int dlk_relu_f32(int64_t n, const float *x, float *y, int nthreads)
-    int dlk_relu_f64(int64_t n, const double *x, double *y, int nthreads)
-    int dlk_relu_backward_f32(int64_t n, const float *dy, const float *x, float *dx, int nt)
-    int dlk_relu_backward_f64(int64_t n, const double *dy, const double *x, double *dx, int nt)
-    int dlk_sigmoid_f32(int64_t n, const float *x, float *y, int nthreads)
-    int dlk_sigmoid_f64(int64_t n, const double *x, double *y, int nthreads)
-    int dlk_softmax_f32(int64_t rows, int64_t L, const float *x, float *y, int nthreads)
-    int dlk_softmax_f64(int64_t rows, int64_t L, const double *x, double *y, int nthreads)
-    int dlk_linear_f32(int64_t B, int64_t I, int64_t O, const float *x, const float *w,
-                       const float *b, float *y, int nthreads)
-    int dlk_linear_f64(int64_t B, int64_t I, int64_t O, const double *x, const double *w,
-                       const double *b, double *y, int nthreads)
-    int dlk_linear_backward_f32(int64_t B, int64_t I, int64_t O, const float *dy,
-                                const float *x, const float *w, float *dx, float *dw,
-                                float *db, int nthreads)
-    int dlk_linear_backward_f64(int64_t B, int64_t I, int64_t O, const double *dy,
-                                const double *x, const double *w, double *dx, double *dw,
-                                double *db, int nthreads)
+    int dlk_relu(int dtype, int64_t n, const void *x, void *y, int nthreads)
+    int dlk_relu_backward(int dtype, int64_t n, const void *dy, const void *x, void *dx,
+                          int nthreads)
+    int dlk_sigmoid(int dtype, int64_t n, const void *x, void *y, int nthreads)
+    int dlk_softmax(int dtype, int64_t rows, int64_t L, const void *x, void *y, int nthreads)
+    int dlk_linear(int dtype, int64_t B, int64_t I, int64_t O, const void *x, const void *w,
+                   const void *b, void *y, int nthreads)
+    int dlk_linear_backward(int dtype, int64_t B, int64_t I, int64_t O, const void *dy,
+                            const void *x, const void *w, void *dx, void *dw, void *db,
+                            int nthreads)
 
 
-cdef inline bint _f32(cnp.ndarray a):
-    return cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT32
+ctypedef int (*unary_fn)(int dtype, int64_t n, const void *x, void *y,
+                         int nthreads) noexcept nogil
 
 
-ctypedef int (*unary_f32)(int64_t n, const float *x, float *y, int nthreads) noexcept nogil
-ctypedef int (*unary_f64)(int64_t n, const double *x, double *y, int nthreads) noexcept nogil
-
-
-cdef _unary(str fn, x, unary_f32 f32, unary_f64 f64):
-    """y = f(x) element-wise for the C pair (f32, f64)."""
+cdef _unary(str fn, x, unary_fn f):
+    """y = f(x) element-wise for the C entry f."""
     _checks.float_array(fn, "x", x)
     cdef cnp.ndarray xc = np.ascontiguousarray(x)
     cdef cnp.ndarray y = np.empty(x.shape, dtype=x.dtype)
     cdef int64_t n = xc.size
     cdef int status, nt = _backend.get_num_threads()
-    cdef bint single = _f32(xc)
+    cdef int dt = dtype_tag(xc)
     with nogil:
-        if single:
-            status = f32(n, <float *>xc.data, <float *>y.data, nt)
-        else:
-            status = f64(n, <double *>xc.data, <double *>y.data, nt)
+        status = f(dt, n, xc.data, y.data, nt)
     check_status(status, fn)
     return y
 
 
 def relu(x):
-    return _unary("relu", x, dlk_relu_f32, dlk_relu_f64)
+    return _unary("relu", x, dlk_relu)
 
 
 def sigmoid(x):
-    return _unary("sigmoid", x, dlk_sigmoid_f32, dlk_sigmoid_f64)
+    return _unary("sigmoid", x, dlk_sigmoid)
 
 
 def relu_backward(dy, x):
@@ -71,14 +56,9 @@ def relu_backward(dy, x):
     cdef cnp.ndarray dx = np.empty(x.shape, dtype=x.dtype)
     cdef int64_t n = xc.size
     cdef int status, nt = _backend.get_num_threads()
-    cdef bint single = _f32(xc)
+    cdef int dt = dtype_tag(xc)
     with nogil:
-        if single:
-            status = dlk_relu_backward_f32(n, <float *>dyc.data, <float *>xc.data,
-                                           <float *>dx.data, nt)
-        else:
-            status = dlk_relu_backward_f64(n, <double *>dyc.data, <double *>xc.data,
-                                           <double *>dx.data, nt)
+        status = dlk_relu_backward(dt, n, dyc.data, xc.data, dx.data, nt)
     check_status(status, "relu_backward")
     return dx
 
@@ -91,13 +71,10 @@ def softmax(x, axis=-1):
     cdef int64_t L = xc.shape[xc.ndim - 1]
     cdef int64_t rows = xc.size // L if L else 0
     cdef int status = 0, nt = _backend.get_num_threads()
-    cdef bint single = _f32(xc)
+    cdef int dt = dtype_tag(xc)
     if rows:
         with nogil:
-            if single:
-                status = dlk_softmax_f32(rows, L, <float *>xc.data, <float *>y.data, nt)
-            else:
-                status = dlk_softmax_f64(rows, L, <double *>xc.data, <double *>y.data, nt)
+            status = dlk_softmax(dt, rows, L, xc.data, y.data, nt)
     check_status(status, "softmax")
     return np.ascontiguousarray(np.moveaxis(y, -1, axis))
 
@@ -110,14 +87,9 @@ def linear(x, w, b=None):
     cdef cnp.ndarray y = np.empty((B, O), dtype=x.dtype)
     cdef void *bp = bc.data if bc is not None else NULL
     cdef int status = 0, nt = _backend.get_num_threads()
-    cdef bint single = _f32(xc)
+    cdef int dt = dtype_tag(xc)
     with nogil:
-        if single:
-            status = dlk_linear_f32(B, I, O, <float *>xc.data, <float *>wc.data,
-                                    <float *>bp, <float *>y.data, nt)
-        else:
-            status = dlk_linear_f64(B, I, O, <double *>xc.data, <double *>wc.data,
-                                    <double *>bp, <double *>y.data, nt)
+        status = dlk_linear(dt, B, I, O, xc.data, wc.data, bp, y.data, nt)
     check_status(status, "linear")
     return y
 
@@ -131,15 +103,9 @@ def linear_backward(dy, x, w):
     cdef cnp.ndarray dw = np.empty((O, I), dtype=x.dtype)
     cdef cnp.ndarray db = np.empty(O, dtype=x.dtype)
     cdef int status = 0, nt = _backend.get_num_threads()
-    cdef bint single = _f32(xc)
+    cdef int dt = dtype_tag(xc)
     with nogil:
-        if single:
-            status = dlk_linear_backward_f32(B, I, O, <float *>dyc.data, <float *>xc.data,
-                                             <float *>wc.data, <float *>dx.data,
-                                             <float *>dw.data, <float *>db.data, nt)
-        else:
-            status = dlk_linear_backward_f64(B, I, O, <double *>dyc.data, <double *>xc.data,
-                                             <double *>wc.data, <double *>dx.data,
-                                             <double *>dw.data, <double *>db.data, nt)
+        status = dlk_linear_backward(dt, B, I, O, dyc.data, xc.data, wc.data, dx.data, dw.data,
+                                     db.data, nt)
     check_status(status, "linear_backward")
     return dx, dw, db

@@ -5,7 +5,7 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status
+from .common cimport check_status, dtype_tag
 
 cnp.import_array()
 
@@ -14,19 +14,13 @@ cdef extern from "losses.h" nogil:
         DLK_LOSS_MSE
         DLK_LOSS_BCE
         DLK_LOSS_BCE_LOGITS
-    int dlk_loss_f32(int kind, int64_t B, int64_t n, const float *a, const float *y,
-                     float *grad, double *loss, int nthreads)
-    int dlk_loss_f64(int kind, int64_t B, int64_t n, const double *a, const double *y,
-                     double *grad, double *loss, int nthreads)
-    int dlk_cross_entropy_f32(int64_t B, int64_t C, const float *z, const int64_t *labels,
-                              float *grad, double *loss, int nthreads)
-    int dlk_cross_entropy_f64(int64_t B, int64_t C, const double *z, const int64_t *labels,
-                              double *grad, double *loss, int nthreads)
-    int dlk_sequence_mse_f32(int64_t N, int64_t T, int64_t D, const float *a, const float *y,
-                             const int64_t *lengths, float *grad, double *loss, int nt)
-    int dlk_sequence_mse_f64(int64_t N, int64_t T, int64_t D, const double *a,
-                             const double *y, const int64_t *lengths, double *grad,
-                             double *loss, int nt)
+    int dlk_loss(int dtype, int kind, int64_t B, int64_t n, const void *a, const void *y,
+                 void *grad, double *loss, int nthreads)
+    int dlk_cross_entropy(int dtype, int64_t B, int64_t C, const void *z,
+                          const int64_t *labels, void *grad, double *loss, int nthreads)
+    int dlk_sequence_mse(int dtype, int64_t N, int64_t T, int64_t D, const void *a,
+                         const void *y, const int64_t *lengths, void *grad, double *loss,
+                         int nthreads)
 
 
 cdef _elementwise(str fn, int kind, str a_name, a, y):
@@ -36,14 +30,9 @@ cdef _elementwise(str fn, int kind, str a_name, a, y):
     cdef int64_t n = ac.size
     cdef double loss = 0
     cdef int status, nt = _backend.get_num_threads()
-    cdef bint single = cnp.PyArray_TYPE(ac) == cnp.NPY_FLOAT32
+    cdef int dt = dtype_tag(ac)
     with nogil:
-        if single:
-            status = dlk_loss_f32(kind, B, n, <float *>ac.data, <float *>yc.data,
-                                  <float *>g.data, &loss, nt)
-        else:
-            status = dlk_loss_f64(kind, B, n, <double *>ac.data, <double *>yc.data,
-                                  <double *>g.data, &loss, nt)
+        status = dlk_loss(dt, kind, B, n, ac.data, yc.data, g.data, &loss, nt)
     check_status(status, fn)
     return loss, g
 
@@ -69,14 +58,9 @@ def cross_entropy(logits, labels):
     cdef int64_t b = B, c = C
     cdef double loss = 0
     cdef int status, nt = _backend.get_num_threads()
-    cdef bint single = cnp.PyArray_TYPE(zc) == cnp.NPY_FLOAT32
+    cdef int dt = dtype_tag(zc)
     with nogil:
-        if single:
-            status = dlk_cross_entropy_f32(b, c, <float *>zc.data, <int64_t *>lc.data,
-                                           <float *>g.data, &loss, nt)
-        else:
-            status = dlk_cross_entropy_f64(b, c, <double *>zc.data, <int64_t *>lc.data,
-                                           <double *>g.data, &loss, nt)
+        status = dlk_cross_entropy(dt, b, c, zc.data, <int64_t *>lc.data, g.data, &loss, nt)
     check_status(status, fn)
     return loss, g
 
@@ -90,13 +74,9 @@ def sequence_mse(y_hat, y, lengths):
     cdef int64_t n = N, t = T, d = y_hat.shape[2]
     cdef double loss = 0
     cdef int status, nt = _backend.get_num_threads()
-    cdef bint single = cnp.PyArray_TYPE(ac) == cnp.NPY_FLOAT32
+    cdef int dt = dtype_tag(ac)
     with nogil:
-        if single:
-            status = dlk_sequence_mse_f32(n, t, d, <float *>ac.data, <float *>yc.data,
-                                          <int64_t *>lc.data, <float *>g.data, &loss, nt)
-        else:
-            status = dlk_sequence_mse_f64(n, t, d, <double *>ac.data, <double *>yc.data,
-                                          <int64_t *>lc.data, <double *>g.data, &loss, nt)
+        status = dlk_sequence_mse(dt, n, t, d, ac.data, yc.data, <int64_t *>lc.data, g.data,
+                                  &loss, nt)
     check_status(status, fn)
     return loss, g

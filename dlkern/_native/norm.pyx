@@ -5,25 +5,18 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status
+from .common cimport check_status, dtype_tag
 
 cnp.import_array()
 
 cdef extern from "norm.h" nogil:
-    int dlk_batch_norm2d_f32(int64_t B, int64_t C, int64_t HW, const float *x,
-                             const float *gamma, const float *beta, double eps, float *y,
-                             float *mean, float *invstd, int nthreads)
-    int dlk_batch_norm2d_f64(int64_t B, int64_t C, int64_t HW, const double *x,
-                             const double *gamma, const double *beta, double eps, double *y,
-                             double *mean, double *invstd, int nthreads)
-    int dlk_batch_norm2d_backward_f32(int64_t B, int64_t C, int64_t HW, const float *dy,
-                                      const float *x, const float *gamma, const float *mean,
-                                      const float *invstd, float *dx, float *dgamma,
-                                      float *dbeta, int nthreads)
-    int dlk_batch_norm2d_backward_f64(int64_t B, int64_t C, int64_t HW, const double *dy,
-                                      const double *x, const double *gamma,
-                                      const double *mean, const double *invstd, double *dx,
-                                      double *dgamma, double *dbeta, int nthreads)
+    int dlk_batch_norm2d(int dtype, int64_t B, int64_t C, int64_t HW, const void *x,
+                         const void *gamma, const void *beta, double eps, void *y,
+                         void *mean, void *invstd, int nthreads)
+    int dlk_batch_norm2d_backward(int dtype, int64_t B, int64_t C, int64_t HW, const void *dy,
+                                  const void *x, const void *gamma, const void *mean,
+                                  const void *invstd, void *dx, void *dgamma, void *dbeta,
+                                  int nthreads)
 
 
 def batch_norm2d(x, gamma, beta, eps=1e-5):
@@ -36,16 +29,10 @@ def batch_norm2d(x, gamma, beta, eps=1e-5):
     cdef cnp.ndarray mean = np.empty(C, dtype=x.dtype), invstd = np.empty(C, dtype=x.dtype)
     cdef double e = eps
     cdef int status, nt = _backend.get_num_threads()
-    cdef bint single = cnp.PyArray_TYPE(xc) == cnp.NPY_FLOAT32
+    cdef int dt = dtype_tag(xc)
     with nogil:
-        if single:
-            status = dlk_batch_norm2d_f32(B, C, HW, <float *>xc.data, <float *>g.data,
-                                          <float *>bt.data, e, <float *>y.data,
-                                          <float *>mean.data, <float *>invstd.data, nt)
-        else:
-            status = dlk_batch_norm2d_f64(B, C, HW, <double *>xc.data, <double *>g.data,
-                                          <double *>bt.data, e, <double *>y.data,
-                                          <double *>mean.data, <double *>invstd.data, nt)
+        status = dlk_batch_norm2d(dt, B, C, HW, xc.data, g.data, bt.data, e, y.data,
+                                  mean.data, invstd.data, nt)
     check_status(status, fn)
     return y, mean, invstd
 
@@ -60,17 +47,9 @@ def batch_norm2d_backward(dy, x, gamma, mean, invstd):
     cdef cnp.ndarray dx = np.empty(x.shape, dtype=x.dtype)
     cdef cnp.ndarray dgamma = np.empty(C, dtype=x.dtype), dbeta = np.empty(C, dtype=x.dtype)
     cdef int status, nt = _backend.get_num_threads()
-    cdef bint single = cnp.PyArray_TYPE(xc) == cnp.NPY_FLOAT32
+    cdef int dt = dtype_tag(xc)
     with nogil:
-        if single:
-            status = dlk_batch_norm2d_backward_f32(
-                B, C, HW, <float *>dyc.data, <float *>xc.data, <float *>g.data,
-                <float *>m.data, <float *>s.data, <float *>dx.data, <float *>dgamma.data,
-                <float *>dbeta.data, nt)
-        else:
-            status = dlk_batch_norm2d_backward_f64(
-                B, C, HW, <double *>dyc.data, <double *>xc.data, <double *>g.data,
-                <double *>m.data, <double *>s.data, <double *>dx.data, <double *>dgamma.data,
-                <double *>dbeta.data, nt)
+        status = dlk_batch_norm2d_backward(dt, B, C, HW, dyc.data, xc.data, g.data, m.data,
+                                           s.data, dx.data, dgamma.data, dbeta.data, nt)
     check_status(status, fn)
     return dx, dgamma, dbeta

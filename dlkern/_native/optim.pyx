@@ -10,7 +10,7 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status
+from .common cimport check_status, dtype_tag, DLK_F32, DLK_F64
 
 cnp.import_array()
 
@@ -26,16 +26,13 @@ cdef extern from "optim.h" nogil:
         double lr, beta1, beta2, eps, weight_decay
         int64_t step
         int decoupled
-    int dlk_optim_step_f32(const dlk_optim_hparams *h, int64_t count, const int64_t *n,
-                           float **p, const float **g, float **s1, float **s2,
-                           int nthreads)
-    int dlk_optim_step_f64(const dlk_optim_hparams *h, int64_t count, const int64_t *n,
-                           double **p, const double **g, double **s1, double **s2,
-                           int nthreads)
-    int dlk_sumsq_f32(int64_t count, const int64_t *n, const float **x, double *out, int nt)
-    int dlk_sumsq_f64(int64_t count, const int64_t *n, const double **x, double *out, int nt)
-    int dlk_scale_f32(int64_t count, const int64_t *n, float **x, double factor, int nt)
-    int dlk_scale_f64(int64_t count, const int64_t *n, double **x, double factor, int nt)
+    int dlk_optim_step(int dtype, const dlk_optim_hparams *h, int64_t count,
+                       const int64_t *n, void **p, const void **g, void **s1, void **s2,
+                       int nthreads)
+    int dlk_sumsq(int dtype, int64_t count, const int64_t *n, const void **x, double *out,
+                  int nthreads)
+    int dlk_scale(int dtype, int64_t count, const int64_t *n, void **x, double factor,
+                  int nthreads)
 
 
 cdef inline bint _array_ok(object x, int typenum, object ref, bint inplace):
@@ -120,16 +117,11 @@ cdef void _step(str fn, dlk_optim_hparams *h, object p, object g, object s1, obj
             ptrs[2 * count + i] = cnp.PyArray_DATA(<cnp.ndarray>s1s[i]) if s1s is not None else NULL
             ptrs[3 * count + i] = cnp.PyArray_DATA(<cnp.ndarray>s2s[i]) if s2s is not None else NULL
         with nogil:
-            if typenum == cnp.NPY_FLOAT32:
-                status = dlk_optim_step_f32(
-                    h, count, n, <float **>ptrs, <const float **>(ptrs + count),
-                    <float **>(ptrs + 2 * count) if s1s is not None else NULL,
-                    <float **>(ptrs + 3 * count) if s2s is not None else NULL, nthreads)
-            else:
-                status = dlk_optim_step_f64(
-                    h, count, n, <double **>ptrs, <const double **>(ptrs + count),
-                    <double **>(ptrs + 2 * count) if s1s is not None else NULL,
-                    <double **>(ptrs + 3 * count) if s2s is not None else NULL, nthreads)
+            status = dlk_optim_step(
+                DLK_F32 if typenum == cnp.NPY_FLOAT32 else DLK_F64, h, count, n, ptrs,
+                <const void **>(ptrs + count),
+                (ptrs + 2 * count) if s1s is not None else NULL,
+                (ptrs + 3 * count) if s2s is not None else NULL, nthreads)
         check_status(status, fn)
     finally:
         free(n)
@@ -200,25 +192,19 @@ def clip_grad_norm(grads, max_norm, eps=1e-6):
         raise MemoryError(f"{fn}: out of memory for {count} array pointers")
     cdef double total = 0, factor
     cdef int status, nt = _backend.get_num_threads()
-    cdef bint single = cnp.PyArray_TYPE(<cnp.ndarray>gs[0]) == cnp.NPY_FLOAT32
+    cdef int dt = dtype_tag(<cnp.ndarray>gs[0])
     try:
         for i in range(count):
             n[i] = cnp.PyArray_SIZE(<cnp.ndarray>gs[i])
             ptrs[i] = cnp.PyArray_DATA(<cnp.ndarray>gs[i])
         with nogil:
-            if single:
-                status = dlk_sumsq_f32(count, n, <const float **>ptrs, &total, nt)
-            else:
-                status = dlk_sumsq_f64(count, n, <const double **>ptrs, &total, nt)
+            status = dlk_sumsq(dt, count, n, <const void **>ptrs, &total, nt)
         check_status(status, fn)
         total = total ** 0.5
         factor = max_norm / (total + eps)
         if factor < 1:
             with nogil:
-                if single:
-                    status = dlk_scale_f32(count, n, <float **>ptrs, factor, nt)
-                else:
-                    status = dlk_scale_f64(count, n, <double **>ptrs, factor, nt)
+                status = dlk_scale(dt, count, n, ptrs, factor, nt)
             check_status(status, fn)
     finally:
         free(n)

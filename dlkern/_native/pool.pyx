@@ -5,21 +5,17 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status, DLK_EINVAL
+from .common cimport check_status, dtype_tag, DLK_EINVAL
 
 cnp.import_array()
 
 cdef extern from "pool.h" nogil:
     ctypedef struct dlk_pool_shape:
         int64_t planes, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo
-    int dlk_max_pool2d_f32(const dlk_pool_shape *s, const float *x, float *y, int64_t *idx,
-                           int nthreads)
-    int dlk_max_pool2d_f64(const dlk_pool_shape *s, const double *x, double *y, int64_t *idx,
-                           int nthreads)
-    int dlk_max_pool2d_backward_f32(const dlk_pool_shape *s, const float *dy,
-                                    const int64_t *idx, float *dx, int nthreads)
-    int dlk_max_pool2d_backward_f64(const dlk_pool_shape *s, const double *dy,
-                                    const int64_t *idx, double *dx, int nthreads)
+    int dlk_max_pool2d(int dtype, const dlk_pool_shape *s, const void *x, void *y,
+                       int64_t *idx, int nthreads)
+    int dlk_max_pool2d_backward(int dtype, const dlk_pool_shape *s, const void *dy,
+                                const int64_t *idx, void *dx, int nthreads)
 
 
 cdef dlk_pool_shape _shape(int64_t B, int64_t C, int64_t H, int64_t W, k, s, p, o):
@@ -43,14 +39,9 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     cdef cnp.ndarray y = np.empty((B, C) + o, dtype=x.dtype)
     cdef cnp.ndarray idx = np.empty((B, C) + o, dtype=np.int64)
     cdef int status, nt = _backend.get_num_threads()
-    cdef bint single = cnp.PyArray_TYPE(xc) == cnp.NPY_FLOAT32
+    cdef int dt = dtype_tag(xc)
     with nogil:
-        if single:
-            status = dlk_max_pool2d_f32(&sh, <float *>xc.data, <float *>y.data,
-                                        <int64_t *>idx.data, nt)
-        else:
-            status = dlk_max_pool2d_f64(&sh, <double *>xc.data, <double *>y.data,
-                                        <int64_t *>idx.data, nt)
+        status = dlk_max_pool2d(dt, &sh, xc.data, y.data, <int64_t *>idx.data, nt)
     check_status(status, fn)
     return y, idx
 
@@ -63,14 +54,9 @@ def max_pool2d_backward(dy, indices, x_shape):
     cdef dlk_pool_shape sh = _shape(B, C, H, W, (1, 1), (1, 1), (0, 0), dy.shape[2:])
     cdef cnp.ndarray dx = np.empty((B, C, H, W), dtype=dy.dtype)
     cdef int status, nt = _backend.get_num_threads()
-    cdef bint single = cnp.PyArray_TYPE(dyc) == cnp.NPY_FLOAT32
+    cdef int dt = dtype_tag(dyc)
     with nogil:
-        if single:
-            status = dlk_max_pool2d_backward_f32(&sh, <float *>dyc.data,
-                                                 <int64_t *>ic.data, <float *>dx.data, nt)
-        else:
-            status = dlk_max_pool2d_backward_f64(&sh, <double *>dyc.data,
-                                                 <int64_t *>ic.data, <double *>dx.data, nt)
+        status = dlk_max_pool2d_backward(dt, &sh, dyc.data, <int64_t *>ic.data, dx.data, nt)
     if status == DLK_EINVAL:        # an index outside its plane: the kernel skipped it
         _checks.pool_index_range(fn, indices, H, W)
     check_status(status, fn)
