@@ -68,3 +68,22 @@ def test_torch_peer_runs(name):
         warnings.simplefilter("ignore", UserWarning)
         for label, args, kwargs in _first_bench_points(spec):
             spec.torch(torch, *_fresh(args), **kwargs)()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_docstring_returns_section_names_each_output(name):
+    """The docstring has a Returns section; a function that returns a tuple names its
+    outputs there as "(a, b, …):" in the order it returns them — as many as it returns."""
+    import inspect
+    import re
+    doc = inspect.getdoc(getattr(reference, name))
+    assert "\nReturns\n-------\n" in doc, f"{name}: no Returns section"
+    first = doc.split("\nReturns\n-------\n", 1)[1].split("\n", 1)[0]
+    args, kwargs = SPECS[name].valid()
+    out = getattr(reference, name)(*_fresh(args), **kwargs)
+    if isinstance(out, tuple):
+        m = re.match(r"\(([^)]*)\):", first)
+        assert m, f"{name}: the Returns section does not open with (a, b, …):"
+        assert len(m.group(1).split(",")) == len(out), f"{name}: {m.group(1)} vs {len(out)}"
+    else:
+        assert not first.startswith("("), f"{name} returns one value, not a tuple"

@@ -68,7 +68,7 @@ def scaled_dot_product_attention_backward(dout, q, k, v, out, lse, causal=False,
 
     Returns
     -------
-    (dq, dk, dv), in the shapes of q, k and v."""
+    (dq, dk, dv): in the shapes of q, k and v, in q's dtype."""
     scale, mask = _checks.attention_backward_args("scaled_dot_product_attention_backward",
                                                   dout, q, k, v, out, lse, causal, scale,
                                                   mask)

@@ -27,7 +27,11 @@ def _windows(x, kh, kw, sh, sw, ph, pw):
 def im2col(x, kernel_size, stride=1, padding=0):
     """The column matrix of seed section 3's convolution: shape (C·K_h·K_w, B·H_out·W_out),
     rows ordered (c, i, j) with c slowest, columns (b, oh, ow) with b slowest, so that
-    ``w.reshape(C_out, -1) @ im2col(x, ...)`` is the convolution; zero padding."""
+    ``w.reshape(C_out, -1) @ im2col(x, ...)`` is the convolution; zero padding.
+
+    Returns
+    -------
+    cols (C·K_h·K_w, B·H_out·W_out) in x's dtype."""
     fn = "im2col"
     _checks.float_array(fn, "x", x, 4, "(B, C, H, W)")
     (kh, kw), (sh, sw), (ph, pw), (ho, wo) = _checks.im2col_args(fn, x.shape, kernel_size,
@@ -40,7 +44,11 @@ def im2col(x, kernel_size, stride=1, padding=0):
 
 def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
     """The adjoint of im2col: every column entry is added back to the input pixel it
-    was copied from (overlapping windows add), and the padding is cut off."""
+    was copied from (overlapping windows add), and the padding is cut off.
+
+    Returns
+    -------
+    x of shape x_shape (B, C, H, W) in cols' dtype."""
     (B, C, H, W), (kh, kw), (sh, sw), (ph, pw), (ho, wo) = _checks.col2im_args(
         "col2im", cols, x_shape, kernel_size, stride, padding)
     c6 = cols.reshape(C, kh, kw, B, ho, wo)
@@ -53,7 +61,12 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
 
 def conv2d(x, w, b=None, stride=1, padding=0):
     """Seed section 3: Z[b, o] = Σ_c K[o, c] ⋆ X[b, c] + b[o] with stride (S_h, S_w) and zero
-    padding (P_h, P_w); x (B, C_in, H, W), w (C_out, C_in, K_h, K_w) → (B, C_out, H_out, W_out)."""
+    padding (P_h, P_w); x (B, C_in, H, W), w (C_out, C_in, K_h, K_w) → (B, C_out, H_out, W_out).
+
+    Returns
+    -------
+    y (B, C_out, H_out, W_out) in x's dtype, H_out = (H + 2P_h − K_h) // S_h + 1
+    (the same for W).  b=None means no bias; stride and padding are an int or a pair."""
     fn = "conv2d"
     stride, padding, (ho, wo) = _checks.conv2d_args(fn, x, w, stride, padding)
     _checks.bias(fn, b, w.shape[0], x)
@@ -67,7 +80,11 @@ def conv2d(x, w, b=None, stride=1, padding=0):
 
 def conv2d_backward(dy, x, w, stride=1, padding=0):
     """Gradients of conv2d (seed section 10's chain rule through the matrix product):
-    dW = dY · colsᵀ, dcols = Wᵀ · dY, dX = col2im(dcols), db = Σ_(b, oh, ow) dY."""
+    dW = dY · colsᵀ, dcols = Wᵀ · dY, dX = col2im(dcols), db = Σ_(b, oh, ow) dY.
+
+    Returns
+    -------
+    (dx, dw, db): dx of x's shape, dw of w's shape, db (C_out,), in x's dtype."""
     stride, padding, _ = _checks.conv2d_backward_args("conv2d_backward", dy, x, w, stride,
                                                       padding)
     co = w.shape[0]

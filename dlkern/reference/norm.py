@@ -8,8 +8,12 @@ from .. import _checks
 def batch_norm2d(x, gamma, beta, eps=1e-5):
     """Per channel c, over the batch and the plane (N = B·H·W values):
     μ_c = mean x,  σ²_c = mean (x − μ_c)² (biased),  invstd_c = 1/√(σ²_c + ε),
-    y = γ_c (x − μ_c) invstd_c + β_c.  Returns (y, mean, invstd).
-    The statistics are accumulated in float64 and returned in x's dtype."""
+    y = γ_c (x − μ_c) invstd_c + β_c.  Training mode: no running statistics.
+
+    Returns
+    -------
+    (y, mean, invstd): y of x's shape, mean and invstd (C,), all in x's dtype (the
+    statistics are accumulated in float64)."""
     _checks.batch_norm2d_args("batch_norm2d", x, gamma, beta, eps)
     C = x.shape[1]
     x64 = x.astype(np.float64)

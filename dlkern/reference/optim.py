@@ -16,7 +16,12 @@ def _l2(g, p, weight_decay):
 
 
 def sgd_step(p, g, lr, weight_decay=0.0):
-    """SGD, seed section 2: θ_k = θ_{k−1} − η ∇L (g is the mini-batch mean gradient)."""
+    """SGD, seed section 2: θ_k = θ_{k−1} − η ∇L (g is the mini-batch mean gradient).
+
+    Returns
+    -------
+    None: p is updated in place (p and g may also be lists of arrays of
+    one dtype: one fused step over all of them)."""
     _checks.optimizer_hparams("sgd_step", lr=lr, weight_decay=weight_decay)
     ps, gs = _checks.optimizer_arrays("sgd_step", p, g)
     for p, g in zip(ps, gs):
@@ -24,7 +29,12 @@ def sgd_step(p, g, lr, weight_decay=0.0):
 
 
 def momentum_step(p, g, v, lr, beta=0.9, weight_decay=0.0):
-    """Momentum, seed section 2: v_k = β v_{k−1} + η ∇L_k,  θ_k = θ_{k−1} − v_k."""
+    """Momentum, seed section 2: v_k = β v_{k−1} + η ∇L_k,  θ_k = θ_{k−1} − v_k.
+
+    Returns
+    -------
+    None: p and v are updated in place (p and g may also be lists of arrays of
+    one dtype: one fused step over all of them)."""
     _checks.optimizer_hparams("momentum_step", lr=lr, weight_decay=weight_decay, beta=beta)
     ps, gs, vs = _checks.optimizer_arrays("momentum_step", p, g, v=v)
     for p, g, v in zip(ps, gs, vs):
@@ -34,7 +44,12 @@ def momentum_step(p, g, v, lr, beta=0.9, weight_decay=0.0):
 
 
 def adagrad_step(p, g, G, lr, eps=1e-8, weight_decay=0.0):
-    """AdaGrad, seed section 2: G_k = G_{k−1} + ∇L ⊙ ∇L,  θ_k = θ_{k−1} − η ∇L / (√G_k + ε)."""
+    """AdaGrad, seed section 2: G_k = G_{k−1} + ∇L ⊙ ∇L,  θ_k = θ_{k−1} − η ∇L / (√G_k + ε).
+
+    Returns
+    -------
+    None: p and G are updated in place (p and g may also be lists of arrays of
+    one dtype: one fused step over all of them)."""
     _checks.optimizer_hparams("adagrad_step", lr=lr, weight_decay=weight_decay, eps=eps)
     ps, gs, Gs = _checks.optimizer_arrays("adagrad_step", p, g, G=G)
     for p, g, G in zip(ps, gs, Gs):
@@ -44,7 +59,12 @@ def adagrad_step(p, g, G, lr, eps=1e-8, weight_decay=0.0):
 
 
 def rmsprop_step(p, g, G, lr, beta=0.9, eps=1e-8, weight_decay=0.0):
-    """RMSProp, seed section 2: G_k = β G_{k−1} + (1 − β) ∇L²,  θ_k = θ_{k−1} − η ∇L / (√G_k + ε)."""
+    """RMSProp, seed section 2: G_k = β G_{k−1} + (1 − β) ∇L²,  θ_k = θ_{k−1} − η ∇L / (√G_k + ε).
+
+    Returns
+    -------
+    None: p and G are updated in place (p and g may also be lists of arrays of
+    one dtype: one fused step over all of them)."""
     _checks.optimizer_hparams("rmsprop_step", lr=lr, weight_decay=weight_decay, eps=eps,
                               beta=beta)
     ps, gs, Gs = _checks.optimizer_arrays("rmsprop_step", p, g, G=G)
@@ -63,7 +83,11 @@ def adam_step(p, g, m, v, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
     θ_k = θ_{k−1} − η m̂_k / (√v̂_k + ε).
 
     decoupled=True is AdamW: θ is first scaled by (1 − ηλ) and λ does not enter ∇L.
-    """
+
+    Returns
+    -------
+    None: p, m and v are updated in place (p and g may also be lists of arrays of
+    one dtype: one fused step over all of them)."""
     _checks.optimizer_hparams("adam_step", lr=lr, weight_decay=weight_decay, eps=eps,
                               betas=[("beta1", beta1), ("beta2", beta2)], step=step)
     ps, gs, ms, vs = _checks.optimizer_arrays("adam_step", p, g, m=m, v=v)
@@ -84,8 +108,13 @@ def clip_grad_norm(grads, max_norm, eps=1e-6):
     """Scale the gradients in place so that their joint L2 norm ‖(g_1, …, g_n)‖ is at
     most max_norm: with N = √(Σ_i Σ g_i²) (summed in double), every g_i is multiplied
     by max_norm / (N + eps) when that is below 1 (PyTorch's clip_grad_norm_ rule).
-    Returns N, the norm before clipping.  Recurrent training needs it (seed section 4:
-    δ_t is multiplied by Wᵀ at every step and can grow without bound)."""
+    Recurrent training needs it (seed section 4: δ_t is multiplied by Wᵀ at every step and
+    can grow without bound).
+
+    Returns
+    -------
+    N, the norm before clipping, as a Python float; grads (an array or a list of
+    arrays) are scaled in place."""
     fn = "clip_grad_norm"
     _checks.real(fn, "max_norm", max_norm, low=0.0, low_open=True)
     _checks.real(fn, "eps", eps, low=0.0)

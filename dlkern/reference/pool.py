@@ -12,7 +12,14 @@ from .. import _checks
 
 def max_pool2d(x, kernel_size, stride=None, padding=0):
     """y[b, c, oh, ow] = max of x over the window at (oh·S_h − P_h, ow·S_w − P_w) of size
-    K_h × K_w; stride defaults to kernel_size.  Returns (y, indices), indices int64."""
+    K_h × K_w; stride defaults to kernel_size (an int or a pair, as are kernel_size and
+    padding); padding is −inf, so it never wins; ties keep the first position in row-major
+    window order and a NaN wins.
+
+    Returns
+    -------
+    (y, indices): y (B, C, H_out, W_out) in x's dtype; indices of y's shape, int64, the
+    flat position h·W + w of each maximum in its (b, c) plane (max_pool2d_backward's input)."""
     fn = "max_pool2d"
     _checks.float_array(fn, "x", x, 4, "(B, C, H, W)")
     (kh, kw), (sh, sw), (ph, pw), (ho, wo) = _checks.pool2d_args(fn, x.shape, kernel_size, stride,
@@ -36,7 +43,11 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
 
 
 def max_pool2d_backward(dy, indices, x_shape):
-    """dx[b, c, h, w] = Σ of dy over the outputs whose maximum sat at (h, w)."""
+    """dx[b, c, h, w] = Σ of dy over the outputs whose maximum sat at (h, w).
+
+    Returns
+    -------
+    dx of shape x_shape in dy's dtype."""
     B, C, H, W = _checks.max_pool2d_backward_args("max_pool2d_backward", dy, indices,
                                                   x_shape)
     dx = np.zeros((B * C, H * W), dtype=dy.dtype)

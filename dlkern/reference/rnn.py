@@ -13,7 +13,13 @@ from .. import _checks
 
 def rnn_forward(x, h0, W, U, b, nonlinearity="tanh", lengths=None):
     """hs[:, t] = h_t = f(W h_{t−1} + U x_t + b) for t = 0 … T−1 (seed section 4);
-    x (B, T, D), h0 (B, H), W (H, H), U (H, D), b (H,) → hs (B, T, H)."""
+    x (B, T, D), h0 (B, H), W (H, H), U (H, D), b (H,) → hs (B, T, H).
+
+    Returns
+    -------
+    hs (B, T, H) in x's dtype: every step's state.  With lengths (B,), sequence i
+    stops at lengths[i]: its later states repeat h at its last step.  nonlinearity:
+    "tanh" (the default) or "relu"."""
     fn = "rnn_forward"
     lengths = _checks.rnn_args(fn, x, h0, W, U, b, nonlinearity, lengths)
     f = np.tanh if nonlinearity == "tanh" else (lambda a: np.maximum(a, 0))
@@ -34,7 +40,12 @@ def rnn_backward(dhs, x, hs, h0, W, U, nonlinearity="tanh", lengths=None):
     """BPTT (seed section 4): from t = T−1 down to 0, with g_t = ∂L/∂h_t + carry,
     δ_t = g_t ⊙ f′(a_t), f′ read from h_t (1 − h_t² for tanh, 1(h_t > 0) for ReLU);
     dW += δ_tᵀ h_{t−1}, dU += δ_tᵀ x_t, db += Σ δ_t, dx_t = δ_t U, carry = δ_t W.
-    A frozen step passes g_t on unchanged.  Returns (dx, dh0, dW, dU, db)."""
+    A frozen step (t ≥ lengths[i]) passes g_t on unchanged.
+
+    Returns
+    -------
+    (dx, dh0, dW, dU, db): dx (B, T, D), dh0 (B, H), dW (H, H), dU (H, D), db (H,), in
+    x's dtype."""
     fn = "rnn_backward"
     lengths = _checks.rnn_backward_args(fn, dhs, x, hs, h0, W, U, nonlinearity, lengths)
     B, T, D = x.shape
