@@ -18,7 +18,7 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-# family -> C files (in csrc/) besides dlk.c; families that multiply matrices add gemm.c;
+# family -> C files (in csrc/) besides the runtime; families that multiply matrices add gemm.c;
 # a family split by algorithm (conv) is a folder of them.  A binding not listed here
 # (dlkern/_native/<family>.pyx) is built with csrc/<family>.c and csrc/<family>_*.c.
 FAMILIES = {
@@ -37,6 +37,11 @@ for _pyx in sorted(glob.glob("*.pyx", root_dir="dlkern/_native")):
     _family = _pyx[:-4]
     FAMILIES.setdefault(_family, [f"{_family}.c"] + sorted(
         glob.glob(f"{_family}_*.c", root_dir="csrc")))
+
+
+# The runtime (csrc/dlk.c: scratch cache, CPU probe, Ctrl-C watch) is linked into
+# common alone; every other extension links the forwarding entries and its own Σ loop.
+RUNTIME = {True: ["csrc/dlk.c"], False: ["csrc/dlk_link.c", "csrc/dlk_sum.c"]}
 
 
 def flag(name):
@@ -96,7 +101,7 @@ def extensions():
     for family, c_files in FAMILIES.items():
         exts.append(Extension(
             f"dlkern._native.{family}",
-            sources=[f"dlkern/_native/{family}.pyx", "csrc/dlk.c"]
+            sources=[f"dlkern/_native/{family}.pyx"] + RUNTIME[family == "common"]
                     + [f"csrc/{c}" for c in c_files],
             include_dirs=["csrc", np.get_include()],
             # the headers too, so that editing one rebuilds (every family: simpler than

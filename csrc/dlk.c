@@ -1,4 +1,7 @@
-/* dlk.c — build facts that dlkern.info() reports, and the Ctrl-C watch (dlk.h). */
+/* dlk.c — the runtime: the Ctrl-C watch, the CPU probe, the scratch cache and the build
+ * facts that dlkern.info() reports (dlk.h).  Linked into dlkern._native.common alone;
+ * the other extensions reach the same state through dlk_runtime_get()'s table
+ * (dlk_link.c), so a process has one scratch cache and one probe. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,22 +115,6 @@ void dlk_scratch_give(void *p)
     free(atomic_exchange(&scratch_slot[0], b));     /* all full: the newest stays */
 }
 
-#define DLK_SUM(name, T)                                                              \
-    DLK_CLONES double name(const T *DLK_RESTRICT x, int64_t n)                        \
-    {                                                                                 \
-        double a[4][8] = {{0}}, s = 0;                                                \
-        int64_t i = 0;                                                                \
-        for (; i + 32 <= n; i += 32)                                                  \
-            for (int u = 0; u < 4; u++)                                               \
-                for (int l = 0; l < 8; l++) a[u][l] += (double)x[i + 8 * u + l];      \
-        for (int u = 0; u < 4; u++)                                                   \
-            for (int l = 0; l < 8; l++) s += a[u][l];                                 \
-        for (; i < n; i++) s += (double)x[i];                                         \
-        return s;                                                                     \
-    }
-DLK_SUM(dlk_sum_f32, float)
-DLK_SUM(dlk_sum_f64, double)
-#undef DLK_SUM
 
 const char *dlk_isa_name(void)
 {
@@ -143,4 +130,21 @@ const char *dlk_isa_name(void)
 #else
     return "compiler default";
 #endif
+}
+
+size_t dlk_scratch_held(void)
+{
+    size_t held = 0;
+    for (int i = 0; i < SCRATCH_SLOTS; i++) {
+        char *b = atomic_load(&scratch_slot[i]);
+        if (b) held += scratch_capacity(b);   /* racy with a concurrent take: a hint */
+    }
+    return held;
+}
+
+const dlk_runtime *dlk_runtime_get(void)
+{
+    static const dlk_runtime table = {sizeof(dlk_runtime), dlk_has_avx512, dlk_scratch_take,
+                                      dlk_scratch_give};
+    return &table;
 }

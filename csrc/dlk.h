@@ -93,8 +93,23 @@ static inline void dlk_slice(int64_t n, int t, int nthr, int64_t *lo, int64_t *h
 #define DLK_SCRATCH_KEEP ((size_t)64 << 20)
 void *dlk_scratch_take(size_t bytes);
 void dlk_scratch_give(void *p);
+size_t dlk_scratch_held(void);     /* bytes waiting in the slots (dlk.c only) */
 
-/* Σ x[0…n) in double.  Four vector accumulators: one would wait for its previous add
+/* The runtime's process-wide state (the scratch cache above, the CPU probe) has one
+ * copy, in dlkern._native.common (csrc/dlk.c); every other extension links
+ * csrc/dlk_link.c, whose entries forward through this table, handed over at import in
+ * a PyCapsule (common.RUNTIME) and bound with dlk_runtime_bind (DLK_EINVAL when the
+ * table is of another build). */
+typedef struct {
+    size_t size;                        /* sizeof(dlk_runtime) of the build that made it */
+    int (*has_avx512)(void);
+    void *(*scratch_take)(size_t bytes);
+    void (*scratch_give)(void *p);
+} dlk_runtime;
+const dlk_runtime *dlk_runtime_get(void);       /* dlk.c */
+int dlk_runtime_bind(const dlk_runtime *rt);    /* dlk_link.c */
+
+/* Σ x[0…n) in double (dlk_sum.c).  Four vector accumulators: one would wait for its previous add
  * (a db of 1.6M elements took 20% of conv_mnist1's backward pass on one). */
 double dlk_sum_f32(const float *x, int64_t n);
 double dlk_sum_f64(const double *x, int64_t n);

@@ -3,6 +3,7 @@ at once give the serial results, and repeated calls do not grow memory."""
 import os
 import resource
 import threading
+import textwrap
 
 import numpy as np
 import pytest
@@ -124,3 +125,31 @@ def test_a_callers_blas_thread_limit_does_not_stack_on_dlkerns_threads(name):
             assert gemm.get_blas_threads() == 1
     finally:
         gemm.set_blas_threads(1)
+
+
+def test_one_scratch_cache_serves_every_family():
+    """The runtime (csrc/dlk.c) has one copy, in dlkern._native.common: the scratch a
+    convolution, an RNN or attention gives back waits in common's cache (with a private
+    copy per extension, common's would stay empty)."""
+    import subprocess
+    import sys
+    code = textwrap.dedent("""
+        import numpy as np, dlkern
+        from dlkern._native import common
+        r = np.random.default_rng(0)
+        held = [common.scratch_held()]
+        dlkern.conv2d(r.random((4, 8, 16, 16), np.float32), r.random((8, 8, 3, 3), np.float32))
+        held.append(common.scratch_held())
+        x = r.random((4, 6, 8)); h0 = np.zeros((4, 16))
+        dh = r.random((4, 6, 16))
+        hs = dlkern.rnn_forward(x, h0, r.random((16, 16)), r.random((16, 8)), None)
+        dlkern.rnn_backward(dh, x, hs, h0, r.random((16, 16)), r.random((16, 8)))
+        held.append(common.scratch_held())
+        print(held)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    held = [int(v) for v in out.strip().strip("[]").split(",")]
+    assert held[0] == 0
+    assert held[1] > 0, "the convolution's scratch is not in common's cache"
+    assert held[2] >= held[1]

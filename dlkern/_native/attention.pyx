@@ -8,7 +8,9 @@ from .. import _checks, _backend
 from .common cimport check_status, dtype_tag, dlk_stop_flag, watch_sigint, unwatch_sigint
 from .gemm cimport load_blas
 
+from .runtime cimport bind_runtime
 cnp.import_array()
+bind_runtime()
 load_blas()
 
 cdef extern from "attention.h" nogil:

@@ -3,11 +3,19 @@ dlkern.info() reports."""
 import threading
 
 from cpython.exc cimport PyErr_CheckSignals
+from cpython.pycapsule cimport PyCapsule_New
 
 cdef extern from "dlk.h" nogil:
     dlk_stop_flag dlk_sigint_seen
     int dlk_sigint_watch()
     void dlk_sigint_unwatch()
+    ctypedef struct dlk_runtime:
+        pass
+    const dlk_runtime *dlk_runtime_get()
+    size_t dlk_scratch_held()
+
+# The runtime's table (csrc/dlk.h) for the other extensions (runtime.pxd binds it).
+RUNTIME = PyCapsule_New(<void *>dlk_runtime_get(), b"dlkern._native.common.RUNTIME", NULL)
 
 # Calls of fewer multiply-adds than this (a few milliseconds) are not worth the two
 # system calls of the watch: Ctrl-C waits for them to end.
@@ -59,3 +67,9 @@ def avx512_loops():
     """True when the loops written in AVX-512 intrinsics run here (an AVX-512 CPU, and
     $DLKERN_PORTABLE_LOOPS not set); else the portable loops run."""
     return bool(dlk_has_avx512())
+
+
+def scratch_held():
+    """Bytes of scratch memory the process keeps for the next kernel call (one cache
+    for every family: csrc/dlk.c)."""
+    return dlk_scratch_held()

@@ -8,7 +8,9 @@ from .. import _checks, _backend
 from .common cimport check_status, dtype_tag
 from .gemm cimport load_blas
 
+from .runtime cimport bind_runtime
 cnp.import_array()
+bind_runtime()
 load_blas()
 
 cdef extern from "dense.h" nogil:

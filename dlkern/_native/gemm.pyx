@@ -7,7 +7,9 @@ import numpy as np
 from .. import _blas
 from .common cimport check_status
 
+from .runtime cimport bind_runtime
 cnp.import_array()
+bind_runtime()
 
 
 cpdef ensure_loaded():

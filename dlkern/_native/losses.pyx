@@ -7,7 +7,9 @@ import numpy as np
 from .. import _checks, _backend
 from .common cimport check_status, dtype_tag
 
+from .runtime cimport bind_runtime
 cnp.import_array()
+bind_runtime()
 
 cdef extern from "losses.h" nogil:
     enum:

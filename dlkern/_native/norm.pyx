@@ -7,7 +7,9 @@ import numpy as np
 from .. import _checks, _backend
 from .common cimport check_status, dtype_tag
 
+from .runtime cimport bind_runtime
 cnp.import_array()
+bind_runtime()
 
 cdef extern from "norm.h" nogil:
     int dlk_batch_norm2d(int dtype, int64_t B, int64_t C, int64_t HW, const void *x,

@@ -12,7 +12,9 @@ import numpy as np
 from .. import _checks, _backend
 from .common cimport check_status, dtype_tag, DLK_F32, DLK_F64
 
+from .runtime cimport bind_runtime
 cnp.import_array()
+bind_runtime()
 
 cdef extern from "optim.h" nogil:
     ctypedef enum dlk_optim_kind:

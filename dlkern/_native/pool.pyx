@@ -7,7 +7,9 @@ import numpy as np
 from .. import _checks, _backend
 from .common cimport check_status, dtype_tag, DLK_EINVAL
 
+from .runtime cimport bind_runtime
 cnp.import_array()
+bind_runtime()
 
 cdef extern from "pool.h" nogil:
     ctypedef struct dlk_pool_shape:
