@@ -4,7 +4,8 @@
  * Names made, per dtype (f32, f64), all file-local: dlk_linear_f32, dlk_linear_backward_f32,
  * dlk_relu_f32, dlk_relu_backward_f32, dlk_sigmoid_f32, dlk_softmax_f32 (called by the
  * dtype-tagged entries of dense.c); elementwise_f32, relu_bwd_range_f32, relu_range_f32,
- * sigmoid_range_f32. */
+ * sigmoid_range_f32, scale_row_f32; exp_row_f32 (exp_row_impl.h). */
+#include "exp_row_impl.h"
 
 DLK_CLONES static void FN(relu_range_)(const T *DLK_RESTRICT x, T *DLK_RESTRICT y, int64_t n)
 {
@@ -61,24 +62,21 @@ static int FN(dlk_sigmoid_)(int64_t n, const T *x, T *y, int nthreads)
     return FN(elementwise_)(OP_SIGMOID, n, x, NULL, y, nthreads);
 }
 
+DLK_CLONES static void FN(scale_row_)(T *DLK_RESTRICT y, int64_t L, T k)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < L; i++) y[i] *= k;
+}
+
 static int FN(dlk_softmax_)(int64_t rows, int64_t L, const T *x, T *y, int nthreads)
 {
     int nt = dlk_threads_for(rows * L, DENSE_GRAIN / 8, nthreads);
-    /* one row per iteration: max, Σ e^(x − max) in double, scale */
+    /* one row per iteration: the shifted exponentials and their sum, then the scale */
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t r = 0; r < rows; r++) {
-        const T *xr = x + r * L;
-        T *yr = y + r * L;
-        T m = xr[0];
-        for (int64_t i = 1; i < L; i++) m = xr[i] > m || xr[i] != xr[i] ? xr[i] : m;
-        double s = 0;
-        for (int64_t i = 0; i < L; i++) {
-            T e = EXP(xr[i] - m);
-            yr[i] = e;
-            s += (double)e;
-        }
-        T inv = (T)(1.0 / s);
-        for (int64_t i = 0; i < L; i++) yr[i] *= inv;
+        T m;
+        double s = FN(exp_row_)(x + r * L, y + r * L, L, &m);
+        FN(scale_row_)(y + r * L, L, (T)(1.0 / s));
     }
     return DLK_OK;
 }

@@ -2,7 +2,9 @@
  * through instantiate.h.
  *
  * Names made, per dtype (f32, f64), all file-local: dlk_cross_entropy_f32, dlk_loss_f32,
- * dlk_sequence_mse_f32 (called by the dtype-tagged entries of losses.c); loss_chunk_f32. */
+ * dlk_sequence_mse_f32 (called by the dtype-tagged entries of losses.c); loss_chunk_f32;
+ * exp_row_f32 (exp_row_impl.h). */
+#include "exp_row_impl.h"
 
 /* One chunk of an element-wise loss: its gradient, and its loss sum in double. */
 static double FN(loss_chunk_)(int kind, const T *a, const T *y, T *g, int64_t n, T inv_b)
@@ -59,13 +61,12 @@ static int FN(dlk_cross_entropy_)(int64_t B, int64_t C, const T *z, const int64_
     for (int64_t i = 0; i < B; i++) {
         const T *zi = z + i * C;
         T *gi = grad + i * C;
-        T m = zi[0];
-        for (int64_t c = 1; c < C; c++) m = zi[c] > m || zi[c] != zi[c] ? zi[c] : m;
-        double s = 0;
-        for (int64_t c = 0; c < C; c++) s += exp((double)zi[c] - (double)m);
+        T m;
+        const double s = FN(exp_row_)(zi, gi, C, &m);
         /* relative to m throughout: m + log(s) loses log(s) when |m| is huge */
-        const double scale = inv_b / s;
-        for (int64_t c = 0; c < C; c++) gi[c] = (T)(exp((double)zi[c] - (double)m) * scale);
+        const T scale = (T)(inv_b / s);
+#pragma omp simd
+        for (int64_t c = 0; c < C; c++) gi[c] *= scale;
         gi[labels[i]] -= (T)inv_b;
         row[i] = log(s) - ((double)zi[labels[i]] - (double)m);
     }

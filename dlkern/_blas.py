@@ -1,7 +1,7 @@
 """Where dlkern's GEMM engine lives.
 
 The engine is OpenBLAS from the ``scipy-openblas32`` wheel (BSD, ~8 MB, built with
-runtime CPU dispatch); docs/BENCHMARKS.md has the measurements behind the choice.
+runtime CPU dispatch); docs/METHOD.md ("GEMM engine") has the measurements behind the choice.
 To try another CBLAS, change ``library()`` — nothing else knows which one it is.
 """
 import os

@@ -68,7 +68,8 @@ def relu_backward(dy, x):
 def softmax(x, axis=-1):
     axis = _checks.softmax_args("softmax", x, axis)
     # rows along the last axis: move `axis` there, and back afterwards
-    cdef cnp.ndarray xc = np.ascontiguousarray(np.moveaxis(x, axis, -1))
+    cdef bint last = axis == x.ndim - 1
+    cdef cnp.ndarray xc = np.ascontiguousarray(x if last else np.moveaxis(x, axis, -1))
     cdef cnp.ndarray y = np.empty_like(xc)
     cdef int64_t L = xc.shape[xc.ndim - 1]
     cdef int64_t rows = xc.size // L if L else 0
@@ -78,7 +79,7 @@ def softmax(x, axis=-1):
         with nogil:
             status = dlk_softmax(dt, rows, L, xc.data, y.data, nt)
     check_status(status, "softmax")
-    return np.ascontiguousarray(np.moveaxis(y, -1, axis))
+    return y if last else np.ascontiguousarray(np.moveaxis(y, -1, axis))
 
 
 def linear(x, w, b=None):
