@@ -3,8 +3,9 @@
  *
  * Names made, per dtype (f32, f64), all file-local: dlk_linear_f32, dlk_linear_backward_f32,
  * dlk_relu_f32, dlk_relu_backward_f32, dlk_sigmoid_f32, dlk_softmax_f32 (called by the
- * dtype-tagged entries of dense.c); elementwise_f32, relu_bwd_range_f32, relu_range_f32,
- * sigmoid_range_f32, scale_row_f32; exp_row_f32 (exp_row_impl.h). */
+ * dtype-tagged entries of dense.c); elementwise_f32, elementwise_range_f32,
+ * relu_bwd_range_f32, relu_range_f32, sigmoid_range_f32, scale_row_f32; exp_row_f32
+ * (exp_row_impl.h). */
 #include "exp_row_impl.h"
 
 DLK_CLONES static void FN(relu_range_)(const T *DLK_RESTRICT x, T *DLK_RESTRICT y, int64_t n)
@@ -30,19 +31,30 @@ DLK_CLONES static void FN(sigmoid_range_)(const T *DLK_RESTRICT x, T *DLK_RESTRI
     }
 }
 
-/* The element-wise kernels: one contiguous slice of the n elements per thread. */
+static void FN(elementwise_range_)(int op, const T *a, const T *b, T *y, int64_t lo, int64_t hi)
+{
+    if (op == OP_RELU) FN(relu_range_)(a + lo, y + lo, hi - lo);
+    else if (op == OP_RELU_BACKWARD) FN(relu_bwd_range_)(a + lo, b + lo, y + lo, hi - lo);
+    else FN(sigmoid_range_)(a + lo, y + lo, hi - lo);
+}
+
+/* The element-wise kernels: one contiguous slice of the n elements per thread; a call
+ * too small for two runs on the caller's thread without entering a parallel region
+ * (an `if (0)` region still costs a call into libgomp). */
 static int FN(elementwise_)(int op, int64_t n, const T *a, const T *b, T *y, int nthreads)
 {
     int nt = dlk_threads_for(n, op == OP_SIGMOID ? DENSE_GRAIN / 8 : DENSE_GRAIN, nthreads);
-#pragma omp parallel num_threads(nt) if (nt > 1)
+    if (nt == 1) {
+        FN(elementwise_range_)(op, a, b, y, 0, n);
+        return DLK_OK;
+    }
+#pragma omp parallel num_threads(nt)
     {
         int t = 0;
         DLK_THREAD_NUM(t);
         int64_t lo, hi;
         dlk_slice(n, t, nt, &lo, &hi);
-        if (op == OP_RELU) FN(relu_range_)(a + lo, y + lo, hi - lo);
-        else if (op == OP_RELU_BACKWARD) FN(relu_bwd_range_)(a + lo, b + lo, y + lo, hi - lo);
-        else FN(sigmoid_range_)(a + lo, y + lo, hi - lo);
+        FN(elementwise_range_)(op, a, b, y, lo, hi);
     }
     return DLK_OK;
 }

@@ -4,25 +4,25 @@ import functools
 
 from . import _backend, reference
 
-_native = None
-
-
-def _native_module():
-    global _native
-    if _native is None:
-        from . import native
-        _native = native
-    return _native
-
 
 def _dispatching(name):
+    """The public function `name`: the reference under use_backend("numpy") (or
+    set_backend), else the native kernel, looked up once, on the first native call
+    (importing dlkern.native builds nothing, but loads every extension)."""
     ref = getattr(reference, name)
+    kernel = None
+    get_backend = _backend.get_backend
 
     @functools.wraps(ref)
     def call(*args, **kwargs):
-        if _backend.get_backend() == "numpy":
+        nonlocal kernel
+        if get_backend() == "numpy":
             return ref(*args, **kwargs)
-        return getattr(_native_module(), name)(*args, **kwargs)
+        if kernel is None:
+            from . import native
+            # the binding itself (not native's wrapper around it): one Python frame less
+            kernel = native._KERNELS.get(name) or getattr(native, name)
+        return kernel(*args, **kwargs)
     return call
 
 

@@ -5,7 +5,8 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status, dtype_tag, dlk_stop_flag, watch_sigint, unwatch_sigint
+from .common cimport (check_status, dtype_tag, dlk_stop_flag, watch_sigint, unwatch_sigint,
+                      contiguous)
 from .gemm cimport load_blas
 
 from .runtime cimport bind_runtime
@@ -66,8 +67,8 @@ def scaled_dot_product_attention(q, k, v, causal=False, scale=None, mask=None):
     sc, mask = _checks.attention_args(fn, q, k, v, causal, scale, mask)
     cdef list keep = []
     cdef dlk_attention_shape s = _shape(q, k, v, causal, sc, mask, keep)
-    cdef cnp.ndarray qc = np.ascontiguousarray(q), kc = np.ascontiguousarray(k)
-    cdef cnp.ndarray vc = np.ascontiguousarray(v)
+    cdef cnp.ndarray qc = contiguous(q), kc = contiguous(k)
+    cdef cnp.ndarray vc = contiguous(v)
     cdef cnp.ndarray out = np.empty(q.shape[:-1] + (v.shape[-1],), dtype=q.dtype)
     cdef cnp.ndarray lse = np.empty(q.shape[:-1], dtype=q.dtype)
     cdef int status, nt = _backend.get_num_threads()
@@ -88,9 +89,9 @@ def scaled_dot_product_attention_backward(dout, q, k, v, out, lse, causal=False,
                                                mask)
     cdef list keep = []
     cdef dlk_attention_shape s = _shape(q, k, v, causal, sc, mask, keep)
-    cdef cnp.ndarray qc = np.ascontiguousarray(q), kc = np.ascontiguousarray(k)
-    cdef cnp.ndarray vc = np.ascontiguousarray(v), dc = np.ascontiguousarray(dout)
-    cdef cnp.ndarray oc = np.ascontiguousarray(out), lc = np.ascontiguousarray(lse)
+    cdef cnp.ndarray qc = contiguous(q), kc = contiguous(k)
+    cdef cnp.ndarray vc = contiguous(v), dc = contiguous(dout)
+    cdef cnp.ndarray oc = contiguous(out), lc = contiguous(lse)
     cdef cnp.ndarray dq = np.empty(q.shape, dtype=q.dtype)
     cdef cnp.ndarray dk = np.empty(k.shape, dtype=q.dtype)
     cdef cnp.ndarray dv = np.empty(v.shape, dtype=q.dtype)

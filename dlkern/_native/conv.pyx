@@ -6,7 +6,8 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport DLK_OK, check_status, dlk_stop_flag, watch_sigint, unwatch_sigint
+from .common cimport (DLK_OK, check_status, dlk_stop_flag, watch_sigint, unwatch_sigint,
+                      contiguous)
 from .gemm cimport load_blas
 
 from .runtime cimport bind_runtime
@@ -172,7 +173,7 @@ def im2col(x, kernel_size, stride=1, padding=0):
     fn = "im2col"
     _checks.float_array(fn, "x", x, 4, "(B, C, H, W)")
     k, s, p, o = _checks.im2col_args(fn, x.shape, kernel_size, stride, padding)
-    cdef cnp.ndarray xc = np.ascontiguousarray(x)
+    cdef cnp.ndarray xc = contiguous(x)
     cdef dlk_conv_shape sh = _shape(x.shape, 0, k, s, p, o)
     cdef cnp.ndarray cols = np.empty((x.shape[1] * k[0] * k[1], x.shape[0] * o[0] * o[1]),
                                      dtype=x.dtype)
@@ -187,7 +188,7 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
     fn = "col2im"
     x_shape, k, s, p, o = _checks.col2im_args(fn, cols, x_shape, kernel_size, stride,
                                               padding)
-    cdef cnp.ndarray cc = np.ascontiguousarray(cols)
+    cdef cnp.ndarray cc = contiguous(cols)
     cdef dlk_conv_shape sh = _shape(x_shape, 0, k, s, p, o)
     cdef cnp.ndarray x = np.empty(x_shape, dtype=cols.dtype)
     cdef int status, nt = _backend.get_num_threads(), dt = _dtype(cc)
@@ -204,8 +205,8 @@ def conv2d(x, w, b=None, stride=1, padding=0, *, impl=None):
     fn = "conv2d"
     s, p, o = _checks.conv2d_args(fn, x, w, stride, padding)
     _checks.bias(fn, b, w.shape[0], x)
-    cdef cnp.ndarray xc = np.ascontiguousarray(x), wc = np.ascontiguousarray(w)
-    cdef cnp.ndarray bc = np.ascontiguousarray(b) if b is not None else None
+    cdef cnp.ndarray xc = contiguous(x), wc = contiguous(w)
+    cdef cnp.ndarray bc = contiguous(b) if b is not None else None
     cdef dlk_conv_shape sh = _shape(x.shape, w.shape[0], w.shape[2:], s, p, o)
     cdef cnp.ndarray y = np.empty((x.shape[0], w.shape[0]) + o, dtype=x.dtype)
     cdef void *bp = bc.data if bc is not None else NULL
@@ -228,8 +229,8 @@ def conv2d_backward(dy, x, w, stride=1, padding=0, *, impl=None):
     {"dx": name, "dw": name} forcing each pass."""
     fn = "conv2d_backward"
     s, p, o = _checks.conv2d_backward_args(fn, dy, x, w, stride, padding)
-    cdef cnp.ndarray dyc = np.ascontiguousarray(dy), xc = np.ascontiguousarray(x)
-    cdef cnp.ndarray wc = np.ascontiguousarray(w)
+    cdef cnp.ndarray dyc = contiguous(dy), xc = contiguous(x)
+    cdef cnp.ndarray wc = contiguous(w)
     cdef dlk_conv_shape sh = _shape(x.shape, w.shape[0], w.shape[2:], s, p, o)
     cdef cnp.ndarray dx = np.empty(x.shape, dtype=x.dtype)
     cdef cnp.ndarray dw = np.empty(w.shape, dtype=x.dtype)

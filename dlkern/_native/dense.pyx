@@ -5,7 +5,7 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status, dtype_tag
+from .common cimport check_status, dtype_tag, native_float, contiguous, empty_like
 from .gemm cimport load_blas
 
 from .runtime cimport bind_runtime
@@ -32,9 +32,10 @@ ctypedef int (*unary_fn)(int dtype, int64_t n, const void *x, void *y,
 
 cdef _unary(str fn, x, unary_fn f):
     """y = f(x) element-wise for the C entry f."""
-    _checks.float_array(fn, "x", x)
-    cdef cnp.ndarray xc = np.ascontiguousarray(x)
-    cdef cnp.ndarray y = np.empty(x.shape, dtype=x.dtype)
+    if not native_float(x):
+        _checks.float_array(fn, "x", x)
+    cdef cnp.ndarray xc = contiguous(x)
+    cdef cnp.ndarray y = empty_like(xc)
     cdef int64_t n = xc.size
     cdef int status, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(xc)
@@ -54,8 +55,8 @@ def sigmoid(x):
 
 def relu_backward(dy, x):
     _checks.same_shape_pair("relu_backward", "dy", dy, "x", x)
-    cdef cnp.ndarray dyc = np.ascontiguousarray(dy), xc = np.ascontiguousarray(x)
-    cdef cnp.ndarray dx = np.empty(x.shape, dtype=x.dtype)
+    cdef cnp.ndarray dyc = contiguous(dy), xc = contiguous(x)
+    cdef cnp.ndarray dx = empty_like(xc)
     cdef int64_t n = xc.size
     cdef int status, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(xc)
@@ -84,8 +85,8 @@ def softmax(x, axis=-1):
 
 def linear(x, w, b=None):
     _checks.linear_args("linear", x, w, b)
-    cdef cnp.ndarray xc = np.ascontiguousarray(x), wc = np.ascontiguousarray(w)
-    cdef cnp.ndarray bc = np.ascontiguousarray(b) if b is not None else None
+    cdef cnp.ndarray xc = contiguous(x), wc = contiguous(w)
+    cdef cnp.ndarray bc = contiguous(b) if b is not None else None
     cdef int64_t B = x.shape[0], I = x.shape[1], O = w.shape[0]
     cdef cnp.ndarray y = np.empty((B, O), dtype=x.dtype)
     cdef void *bp = bc.data if bc is not None else NULL
@@ -99,8 +100,8 @@ def linear(x, w, b=None):
 
 def linear_backward(dy, x, w):
     _checks.linear_backward_args("linear_backward", dy, x, w)
-    cdef cnp.ndarray dyc = np.ascontiguousarray(dy), xc = np.ascontiguousarray(x)
-    cdef cnp.ndarray wc = np.ascontiguousarray(w)
+    cdef cnp.ndarray dyc = contiguous(dy), xc = contiguous(x)
+    cdef cnp.ndarray wc = contiguous(w)
     cdef int64_t B = x.shape[0], I = x.shape[1], O = w.shape[0]
     cdef cnp.ndarray dx = np.empty((B, I), dtype=x.dtype)
     cdef cnp.ndarray dw = np.empty((O, I), dtype=x.dtype)

@@ -5,7 +5,7 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status, dtype_tag
+from .common cimport check_status, dtype_tag, contiguous
 
 from .runtime cimport bind_runtime
 cnp.import_array()
@@ -27,7 +27,7 @@ cdef extern from "losses.h" nogil:
 
 cdef _elementwise(str fn, int kind, str a_name, a, y):
     cdef int64_t B = _checks.loss_pair(fn, a_name, a, "y", y)
-    cdef cnp.ndarray ac = np.ascontiguousarray(a), yc = np.ascontiguousarray(y)
+    cdef cnp.ndarray ac = contiguous(a), yc = contiguous(y)
     cdef cnp.ndarray g = np.empty(a.shape, dtype=a.dtype)
     cdef int64_t n = ac.size
     cdef double loss = 0
@@ -54,7 +54,7 @@ def bce_with_logits(z, y):
 def cross_entropy(logits, labels):
     fn = "cross_entropy"
     B, C = _checks.cross_entropy_args(fn, logits, labels)
-    cdef cnp.ndarray zc = np.ascontiguousarray(logits)
+    cdef cnp.ndarray zc = contiguous(logits)
     cdef cnp.ndarray lc = np.ascontiguousarray(labels, dtype=np.int64)
     cdef cnp.ndarray g = np.empty(logits.shape, dtype=logits.dtype)
     cdef int64_t b = B, c = C
@@ -70,7 +70,7 @@ def cross_entropy(logits, labels):
 def sequence_mse(y_hat, y, lengths):
     fn = "sequence_mse"
     N, T = _checks.sequence_mse_args(fn, y_hat, y, lengths)
-    cdef cnp.ndarray ac = np.ascontiguousarray(y_hat), yc = np.ascontiguousarray(y)
+    cdef cnp.ndarray ac = contiguous(y_hat), yc = contiguous(y)
     cdef cnp.ndarray lc = np.ascontiguousarray(lengths, dtype=np.int64)
     cdef cnp.ndarray g = np.empty(y_hat.shape, dtype=y_hat.dtype)
     cdef int64_t n = N, t = T, d = y_hat.shape[2]

@@ -5,7 +5,7 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status, dtype_tag
+from .common cimport check_status, dtype_tag, contiguous
 
 from .runtime cimport bind_runtime
 cnp.import_array()
@@ -24,8 +24,8 @@ cdef extern from "norm.h" nogil:
 def batch_norm2d(x, gamma, beta, eps=1e-5):
     fn = "batch_norm2d"
     _checks.batch_norm2d_args(fn, x, gamma, beta, eps)
-    cdef cnp.ndarray xc = np.ascontiguousarray(x)
-    cdef cnp.ndarray g = np.ascontiguousarray(gamma), bt = np.ascontiguousarray(beta)
+    cdef cnp.ndarray xc = contiguous(x)
+    cdef cnp.ndarray g = contiguous(gamma), bt = contiguous(beta)
     cdef int64_t B = x.shape[0], C = x.shape[1], HW = x.shape[2] * x.shape[3]
     cdef cnp.ndarray y = np.empty(x.shape, dtype=x.dtype)
     cdef cnp.ndarray mean = np.empty(C, dtype=x.dtype), invstd = np.empty(C, dtype=x.dtype)
@@ -42,9 +42,9 @@ def batch_norm2d(x, gamma, beta, eps=1e-5):
 def batch_norm2d_backward(dy, x, gamma, mean, invstd):
     fn = "batch_norm2d_backward"
     _checks.batch_norm2d_backward_args(fn, dy, x, gamma, mean, invstd)
-    cdef cnp.ndarray dyc = np.ascontiguousarray(dy), xc = np.ascontiguousarray(x)
-    cdef cnp.ndarray g = np.ascontiguousarray(gamma), m = np.ascontiguousarray(mean)
-    cdef cnp.ndarray s = np.ascontiguousarray(invstd)
+    cdef cnp.ndarray dyc = contiguous(dy), xc = contiguous(x)
+    cdef cnp.ndarray g = contiguous(gamma), m = contiguous(mean)
+    cdef cnp.ndarray s = contiguous(invstd)
     cdef int64_t B = x.shape[0], C = x.shape[1], HW = x.shape[2] * x.shape[3]
     cdef cnp.ndarray dx = np.empty(x.shape, dtype=x.dtype)
     cdef cnp.ndarray dgamma = np.empty(C, dtype=x.dtype), dbeta = np.empty(C, dtype=x.dtype)

@@ -5,7 +5,7 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status, dtype_tag, DLK_EINVAL
+from .common cimport check_status, dtype_tag, DLK_EINVAL, contiguous
 
 from .runtime cimport bind_runtime
 cnp.import_array()
@@ -35,7 +35,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     fn = "max_pool2d"
     _checks.float_array(fn, "x", x, 4, "(B, C, H, W)")
     k, s, p, o = _checks.pool2d_args(fn, x.shape, kernel_size, stride, padding)
-    cdef cnp.ndarray xc = np.ascontiguousarray(x)
+    cdef cnp.ndarray xc = contiguous(x)
     B, C, H, W = x.shape
     cdef dlk_pool_shape sh = _shape(B, C, H, W, k, s, p, o)
     cdef cnp.ndarray y = np.empty((B, C) + o, dtype=x.dtype)
@@ -51,8 +51,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
 def max_pool2d_backward(dy, indices, x_shape):
     fn = "max_pool2d_backward"
     B, C, H, W = _checks.max_pool2d_backward_args(fn, dy, indices, x_shape, check_range=False)
-    cdef cnp.ndarray dyc = np.ascontiguousarray(dy)
-    cdef cnp.ndarray ic = np.ascontiguousarray(indices)
+    cdef cnp.ndarray dyc = contiguous(dy)
+    cdef cnp.ndarray ic = contiguous(indices)
     cdef dlk_pool_shape sh = _shape(B, C, H, W, (1, 1), (1, 1), (0, 0), dy.shape[2:])
     cdef cnp.ndarray dx = np.empty((B, C, H, W), dtype=dy.dtype)
     cdef int status, nt = _backend.get_num_threads()

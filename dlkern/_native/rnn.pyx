@@ -5,7 +5,8 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status, dtype_tag, dlk_stop_flag, watch_sigint, unwatch_sigint
+from .common cimport (check_status, dtype_tag, dlk_stop_flag, watch_sigint, unwatch_sigint,
+                      contiguous)
 from .gemm cimport load_blas
 
 from .runtime cimport bind_runtime
@@ -28,9 +29,9 @@ cdef extern from "rnn.h" nogil:
 def rnn_forward(x, h0, W, U, b, nonlinearity="tanh", lengths=None):
     fn = "rnn_forward"
     lens = _checks.rnn_args(fn, x, h0, W, U, b, nonlinearity, lengths)
-    cdef cnp.ndarray xc = np.ascontiguousarray(x), h0c = np.ascontiguousarray(h0)
-    cdef cnp.ndarray Wc = np.ascontiguousarray(W), Uc = np.ascontiguousarray(U)
-    cdef cnp.ndarray bc = np.ascontiguousarray(b) if b is not None else None
+    cdef cnp.ndarray xc = contiguous(x), h0c = contiguous(h0)
+    cdef cnp.ndarray Wc = contiguous(W), Uc = contiguous(U)
+    cdef cnp.ndarray bc = contiguous(b) if b is not None else None
     cdef cnp.ndarray lc = np.ascontiguousarray(lens, dtype=np.int64)
     cdef int64_t B = x.shape[0], T = x.shape[1], D = x.shape[2], H = h0.shape[1]
     cdef cnp.ndarray hs = np.empty((B, T, H), dtype=x.dtype)
@@ -50,9 +51,9 @@ def rnn_forward(x, h0, W, U, b, nonlinearity="tanh", lengths=None):
 def rnn_backward(dhs, x, hs, h0, W, U, nonlinearity="tanh", lengths=None):
     fn = "rnn_backward"
     lens = _checks.rnn_backward_args(fn, dhs, x, hs, h0, W, U, nonlinearity, lengths)
-    cdef cnp.ndarray dc = np.ascontiguousarray(dhs), xc = np.ascontiguousarray(x)
-    cdef cnp.ndarray hc = np.ascontiguousarray(hs), h0c = np.ascontiguousarray(h0)
-    cdef cnp.ndarray Wc = np.ascontiguousarray(W), Uc = np.ascontiguousarray(U)
+    cdef cnp.ndarray dc = contiguous(dhs), xc = contiguous(x)
+    cdef cnp.ndarray hc = contiguous(hs), h0c = contiguous(h0)
+    cdef cnp.ndarray Wc = contiguous(W), Uc = contiguous(U)
     cdef cnp.ndarray lc = np.ascontiguousarray(lens, dtype=np.int64)
     cdef int64_t B = x.shape[0], T = x.shape[1], D = x.shape[2], H = h0.shape[1]
     cdef cnp.ndarray dx = np.empty((B, T, D), dtype=x.dtype)
