@@ -43,19 +43,22 @@ int dlk_softmax(int dtype, int64_t rows, int64_t L, const void *x, void *y, int 
                             : dlk_softmax_f32(rows, L, x, y, nthreads);
 }
 
-int dlk_linear(int dtype, int64_t B, int64_t Din, int64_t Dout, const void *x, const void *w,
-               const void *b, void *y, int nthreads)
+int dlk_linear(int dtype, int64_t B, int64_t Din, int64_t Dout, const void *x, int64_t ldx,
+               int tx, const void *w, int64_t ldw, int tw, const void *b, void *y,
+               int nthreads)
 {
-    return dtype == DLK_F64 ? dlk_linear_f64(B, Din, Dout, x, w, b, y, nthreads)
-                            : dlk_linear_f32(B, Din, Dout, x, w, b, y, nthreads);
+    return dtype == DLK_F64
+               ? dlk_linear_f64(B, Din, Dout, x, ldx, tx, w, ldw, tw, b, y, nthreads)
+               : dlk_linear_f32(B, Din, Dout, x, ldx, tx, w, ldw, tw, b, y, nthreads);
 }
 
 int dlk_linear_backward(int dtype, int64_t B, int64_t Din, int64_t Dout, const void *dy,
-                        const void *x, const void *w, void *dx, void *dw, void *db,
-                        int nthreads)
+                        int64_t lddy, const void *x, int64_t ldx, int tx, const void *w,
+                        int64_t ldw, int tw, void *dx, void *dw, void *db, int nthreads)
 {
-    return dtype == DLK_F64 ? dlk_linear_backward_f64(B, Din, Dout, dy, x, w, dx, dw, db,
-                                                      nthreads)
-                            : dlk_linear_backward_f32(B, Din, Dout, dy, x, w, dx, dw, db,
-                                                      nthreads);
+    return dtype == DLK_F64
+               ? dlk_linear_backward_f64(B, Din, Dout, dy, lddy, x, ldx, tx, w, ldw, tw, dx,
+                                         dw, db, nthreads)
+               : dlk_linear_backward_f32(B, Din, Dout, dy, lddy, x, ldx, tx, w, ldw, tw, dx,
+                                         dw, db, nthreads);
 }

@@ -15,11 +15,15 @@ int dlk_relu_backward(int dtype, int64_t n, const void *dy, const void *x, void 
 int dlk_sigmoid(int dtype, int64_t n, const void *x, void *y, int nthreads);
 /* softmax over each of `rows` contiguous rows of length L (sums in double). */
 int dlk_softmax(int dtype, int64_t rows, int64_t L, const void *x, void *y, int nthreads);
-/* y (B, O) = x (B, I) · wᵀ (w is O × I) + b (b may be NULL). */
-int dlk_linear(int dtype, int64_t B, int64_t Din, int64_t Dout, const void *x, const void *w,
-               const void *b, void *y, int nthreads);
-/* dx = dy · w, dw = dyᵀ · x, db = Σ_rows dy. */
+/* y (B, O) = x (B, I) · wᵀ (w is O × I) + b (b may be NULL).  x and w are read in
+ * place: ldx, ldw are their leading dimensions (in elements), tx, tw 1 when the array is
+ * stored column-major (a transposed view of a row-major one), else 0.  y is contiguous. */
+int dlk_linear(int dtype, int64_t B, int64_t Din, int64_t Dout, const void *x, int64_t ldx,
+               int tx, const void *w, int64_t ldw, int tw, const void *b, void *y,
+               int nthreads);
+/* dx = dy · w, dw = dyᵀ · x, db = Σ_rows dy; x, w as in dlk_linear, dy row-major with
+ * leading dimension lddy; dx, dw, db contiguous. */
 int dlk_linear_backward(int dtype, int64_t B, int64_t Din, int64_t Dout, const void *dy,
-                        const void *x, const void *w, void *dx, void *dw, void *db,
-                        int nthreads);
+                        int64_t lddy, const void *x, int64_t ldx, int tx, const void *w,
+                        int64_t ldw, int tw, void *dx, void *dw, void *db, int nthreads);
 #endif

@@ -93,10 +93,14 @@ static int FN(dlk_softmax_)(int64_t rows, int64_t L, const T *x, T *y, int nthre
     return DLK_OK;
 }
 
-static int FN(dlk_linear_)(int64_t B, int64_t Din, int64_t Dout, const T *x, const T *w,
-                           const T *b, T *y, int nthreads)
+/* y = x · wᵀ + b.  x and w are read in place: ldx, ldw their leading dimensions, tx, tw
+ * 1 when the array is stored column-major (a transposed view), which flips its BLAS
+ * transpose flag; y is contiguous. */
+static int FN(dlk_linear_)(int64_t B, int64_t Din, int64_t Dout, const T *x, int64_t ldx,
+                           int tx, const T *w, int64_t ldw, int tw, const T *b, T *y,
+                           int nthreads)
 {
-    int st = GEMM(0, 1, B, Dout, Din, (T)1, x, Din, w, Din, (T)0, y, Dout, nthreads);
+    int st = GEMM(tx, !tw, B, Dout, Din, (T)1, x, ldx, w, ldw, (T)0, y, Dout, nthreads);
     if (st != DLK_OK || !b) return st;
     int nt = dlk_threads_for(B * Dout, DENSE_GRAIN, nthreads);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
@@ -108,13 +112,16 @@ static int FN(dlk_linear_)(int64_t B, int64_t Din, int64_t Dout, const T *x, con
     return DLK_OK;
 }
 
+/* dx = dy · w, dw = dyᵀ · x (each one GEMM), db = Σ_rows dy.  x, w as in linear; dy
+ * row-major with leading dimension lddy; dx, dw, db contiguous. */
 static int FN(dlk_linear_backward_)(int64_t B, int64_t Din, int64_t Dout, const T *dy,
-                                    const T *x, const T *w, T *dx, T *dw, T *db, int nthreads)
+                                    int64_t lddy, const T *x, int64_t ldx, int tx,
+                                    const T *w, int64_t ldw, int tw, T *dx, T *dw, T *db,
+                                    int nthreads)
 {
-    /* dx = dy · w and dw = dyᵀ · x, each one GEMM */
-    int st = GEMM(0, 0, B, Din, Dout, (T)1, dy, Dout, w, Din, (T)0, dx, Din, nthreads);
+    int st = GEMM(0, tw, B, Din, Dout, (T)1, dy, lddy, w, ldw, (T)0, dx, Din, nthreads);
     if (st == DLK_OK)
-        st = GEMM(1, 0, Dout, Din, B, (T)1, dy, Dout, x, Din, (T)0, dw, Din, nthreads);
+        st = GEMM(1, tx, Dout, Din, B, (T)1, dy, lddy, x, ldx, (T)0, dw, Din, nthreads);
     if (st != DLK_OK) return st;
     /* db: column sums of dy; columns split over threads, rows summed in order */
     int nt = dlk_threads_for(B * Dout, DENSE_GRAIN, nthreads);
@@ -125,9 +132,8 @@ static int FN(dlk_linear_backward_)(int64_t B, int64_t Din, int64_t Dout, const 
         int64_t j0 = k * 16, j1 = j0 + 16 < Dout ? j0 + 16 : Dout;
         double acc[16] = {0};
         for (int64_t r = 0; r < B; r++)
-            for (int64_t j = j0; j < j1; j++) acc[j - j0] += (double)dy[r * Dout + j];
+            for (int64_t j = j0; j < j1; j++) acc[j - j0] += (double)dy[r * lddy + j];
         for (int64_t j = j0; j < j1; j++) db[j] = (T)acc[j - j0];
     }
     return DLK_OK;
 }
-

@@ -103,3 +103,42 @@ def test_vectorised_exp_and_tanh_are_accurate_to_a_few_ulp():
     t = np.tanh(x64)
     rel = np.abs(hs.reshape(-1) - t) / np.maximum(np.abs(t), 1e-38)
     assert rel.max() < 1e-6
+
+
+def _layouts(rng, dtype, rows, cols):
+    """(label, array) of one (rows, cols) matrix in the layouts a caller passes: the
+    BLAS reads the first four in place, the native binding copies the last two."""
+    a = rng.standard_normal((rows, cols)).astype(dtype)
+    wide = rng.standard_normal((rows, cols + 5)).astype(dtype)
+    wide[:, :cols] = a
+    tall_t = np.ascontiguousarray(a.T)
+    tall_pad = rng.standard_normal((cols, rows + 3)).astype(dtype)
+    tall_pad[:, :rows] = tall_t
+    rev = np.ascontiguousarray(a[::-1])
+    spaced = np.repeat(a, 2, axis=1)
+    return [("contiguous", a), ("row slice of a wider array", wide[:, :cols]),
+            ("transposed view", tall_t.T), ("transposed slice", tall_pad[:, :rows].T),
+            ("negative stride", rev[::-1]), ("every other column", spaced[:, ::2])]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(7, 5, 3), (1, 4, 6), (6, 1, 1), (33, 17, 9)])
+def test_linear_reads_strided_operands_in_place_or_copies_them(dtype, shape):
+    """linear and linear_backward take x, w (and dy) in any layout — transposed views
+    and row slices go to the BLAS with its transpose flag and leading dimension — and
+    give the reference's results for every combination."""
+    B, I, O = shape
+    rng = np.random.default_rng(B * 100 + I)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    xs, ws = _layouts(rng, dtype, B, I), _layouts(rng, dtype, O, I)
+    dys = _layouts(rng, dtype, B, O)
+    b = rng.standard_normal(O).astype(dtype)
+    for lx, x in xs:
+        for lw, w in ws:
+            got = native.linear(x, w, b)
+            want = reference.linear(np.ascontiguousarray(x), np.ascontiguousarray(w), b)
+            assert compare(got, want)[1] <= tol, (lx, lw)
+            for ld, dy in dys:
+                got = native.linear_backward(dy, x, w)
+                want = reference.linear_backward(*map(np.ascontiguousarray, (dy, x, w)))
+                assert compare(list(got), list(want))[1] <= tol, (ld, lx, lw)

@@ -19,11 +19,12 @@ cdef extern from "dense.h" nogil:
                           int nthreads)
     int dlk_sigmoid(int dtype, int64_t n, const void *x, void *y, int nthreads)
     int dlk_softmax(int dtype, int64_t rows, int64_t L, const void *x, void *y, int nthreads)
-    int dlk_linear(int dtype, int64_t B, int64_t I, int64_t O, const void *x, const void *w,
-                   const void *b, void *y, int nthreads)
+    int dlk_linear(int dtype, int64_t B, int64_t I, int64_t O, const void *x, int64_t ldx,
+                   int tx, const void *w, int64_t ldw, int tw, const void *b, void *y,
+                   int nthreads)
     int dlk_linear_backward(int dtype, int64_t B, int64_t I, int64_t O, const void *dy,
-                            const void *x, const void *w, void *dx, void *dw, void *db,
-                            int nthreads)
+                            int64_t lddy, const void *x, int64_t ldx, int tx, const void *w,
+                            int64_t ldw, int tw, void *dx, void *dw, void *db, int nthreads)
 
 
 ctypedef int (*unary_fn)(int dtype, int64_t n, const void *x, void *y,
@@ -83,9 +84,37 @@ def softmax(x, axis=-1):
     return y if last else np.ascontiguousarray(np.moveaxis(y, -1, axis))
 
 
+cdef int _layout(cnp.ndarray a, int64_t *ld) noexcept:
+    """How the BLAS reads the 2-D array a in place: 0 row-major, 1 column-major (a
+    transposed view), with the leading dimension in *ld; -1 when it cannot (negative,
+    zero or uneven strides, unaligned data): the caller copies."""
+    cdef int64_t r = a.shape[0], c = a.shape[1], item = a.itemsize
+    cdef int64_t s0 = a.strides[0], s1 = a.strides[1]
+    if not cnp.PyArray_ISALIGNED(a):
+        return -1
+    if (s1 == item or c <= 1) and (r <= 1 or (s0 % item == 0 and s0 // item >= max(c, 1))):
+        ld[0] = s0 // item if r > 1 else max(c, 1)
+        return 0
+    if (s0 == item or r <= 1) and (c <= 1 or (s1 % item == 0 and s1 // item >= max(r, 1))):
+        ld[0] = s1 // item if c > 1 else max(r, 1)
+        return 1
+    return -1
+
+
+cdef cnp.ndarray _operand(cnp.ndarray a, int64_t *ld, int *t):
+    """a as the BLAS reads it in place (see _layout), or a contiguous copy."""
+    t[0] = _layout(a, ld)
+    if t[0] >= 0:
+        return a
+    t[0], ld[0] = 0, max(a.shape[1], 1)
+    return np.ascontiguousarray(a)
+
+
 def linear(x, w, b=None):
     _checks.linear_args("linear", x, w, b)
-    cdef cnp.ndarray xc = contiguous(x), wc = contiguous(w)
+    cdef int64_t ldx, ldw
+    cdef int tx, tw
+    cdef cnp.ndarray xc = _operand(x, &ldx, &tx), wc = _operand(w, &ldw, &tw)
     cdef cnp.ndarray bc = contiguous(b) if b is not None else None
     cdef int64_t B = x.shape[0], I = x.shape[1], O = w.shape[0]
     cdef cnp.ndarray y = np.empty((B, O), dtype=x.dtype)
@@ -93,15 +122,19 @@ def linear(x, w, b=None):
     cdef int status = 0, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(xc)
     with nogil:
-        status = dlk_linear(dt, B, I, O, xc.data, wc.data, bp, y.data, nt)
+        status = dlk_linear(dt, B, I, O, xc.data, ldx, tx, wc.data, ldw, tw, bp, y.data, nt)
     check_status(status, "linear")
     return y
 
 
 def linear_backward(dy, x, w):
     _checks.linear_backward_args("linear_backward", dy, x, w)
-    cdef cnp.ndarray dyc = contiguous(dy), xc = contiguous(x)
-    cdef cnp.ndarray wc = contiguous(w)
+    cdef int64_t lddy, ldx, ldw
+    cdef int tdy, tx, tw
+    cdef cnp.ndarray dyc = _operand(dy, &lddy, &tdy)
+    if tdy:                     # the bias sum reads dy by rows
+        dyc, tdy, lddy = np.ascontiguousarray(dy), 0, max(dy.shape[1], 1)
+    cdef cnp.ndarray xc = _operand(x, &ldx, &tx), wc = _operand(w, &ldw, &tw)
     cdef int64_t B = x.shape[0], I = x.shape[1], O = w.shape[0]
     cdef cnp.ndarray dx = np.empty((B, I), dtype=x.dtype)
     cdef cnp.ndarray dw = np.empty((O, I), dtype=x.dtype)
@@ -109,7 +142,7 @@ def linear_backward(dy, x, w):
     cdef int status = 0, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(xc)
     with nogil:
-        status = dlk_linear_backward(dt, B, I, O, dyc.data, xc.data, wc.data, dx.data, dw.data,
-                                     db.data, nt)
+        status = dlk_linear_backward(dt, B, I, O, dyc.data, lddy, xc.data, ldx, tx, wc.data,
+                                     ldw, tw, dx.data, dw.data, db.data, nt)
     check_status(status, "linear_backward")
     return dx, dw, db
