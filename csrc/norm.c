@@ -6,10 +6,13 @@
  * squared deviations: no cancellation); the passes after the first find the channel
  * in cache for the layer sizes of the workloads.  No workspace. */
 #include <math.h>
+#include <stdlib.h>
 #include "norm.h"
 
 /* Elements below which a second thread costs more than it brings. */
 #define NORM_GRAIN ((int64_t)1 << 15)
+/* Planes of fewer values go row by row (norm_impl.h, bn_small_). */
+#define NORM_SMALL_PLANE 16
 
 #define DLK_BODY "norm_impl.h"
 #include "instantiate.h"
