@@ -75,6 +75,50 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+# Ranks an MPI launcher started on this host, from the variables it sets before the
+# process starts (MPICH's Hydra, Open MPI), so that the default is right before MPI is
+# initialised; dlkern.distributed confirms it with MPI's shared-memory communicator.
+_LOCAL_RANK_VARS = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE")
+_ranks_here = None      # set by note_ranks_on_host (dlkern.distributed)
+
+
+def ranks_on_host() -> int:
+    """Processes of this MPI job on this host (1 outside MPI)."""
+    if _ranks_here is not None:
+        return _ranks_here
+    for var in _LOCAL_RANK_VARS:
+        try:
+            n = int(os.environ.get(var, ""))
+        except ValueError:
+            continue
+        if n >= 1:
+            return n
+    return 1
+
+
+def note_ranks_on_host(n: int) -> None:
+    """Record how many ranks share this host (MPI's shared-memory communicator said so):
+    the default thread count becomes the cores divided among them."""
+    global _ranks_here, _num_threads, _num_threads_from_env
+    _ranks_here = max(1, int(n))
+    if _num_threads_from_env is False:       # a default, not a choice: recompute it
+        _num_threads = None
+
+
+def _default_source() -> str:
+    """Where the calling thread's count comes from, in words (dlkern info)."""
+    if _threads_here.get() is not None:
+        return "a threads() block"
+    if _num_threads_from_env is None:
+        return "set_num_threads"
+    if _num_threads_from_env:
+        return "$DLKERN_NUM_THREADS / $OMP_NUM_THREADS"
+    ranks = ranks_on_host()
+    if ranks > 1:
+        return f"{_cores()} cores shared by {ranks} MPI ranks on this host"
+    return f"the {_cores()} cores this process may run on"
+
+
 def _env_threads() -> int:
     for var in ("DLKERN_NUM_THREADS", "OMP_NUM_THREADS"):
         value = os.environ.get(var, "").strip()
@@ -87,8 +131,19 @@ def _env_threads() -> int:
                 raise ValueError(f"{var} must be a positive integer, got {value!r}") from None
             if n < 1:
                 raise ValueError(f"{var} must be a positive integer, got {value!r}")
+            _mark_env(True)
             return n
-    return _cores()
+    _mark_env(False)
+    # under mpiexec, every rank taking every core ran a 2-rank CNN 29x slower (2 cores)
+    return max(1, _cores() // ranks_on_host())
+
+
+_num_threads_from_env = False   # None: set_num_threads; True: the environment; False: cores
+
+
+def _mark_env(from_env: bool) -> None:
+    global _num_threads_from_env
+    _num_threads_from_env = from_env
 
 
 def _check_threads(fn: str, n) -> None:
@@ -103,15 +158,16 @@ def set_num_threads(n: int) -> None:
     dlkern splits each product over its own OpenMP threads and keeps its BLAS at one
     thread, so that only one thread pool ever runs: OpenBLAS's pool and libgomp's, each spinning
     while the other worked, made a 256×784×512 product 8× slower on 2 cores."""
-    global _num_threads
+    global _num_threads, _num_threads_from_env
     _check_threads("set_num_threads", n)
     _num_threads = n
+    _num_threads_from_env = None
 
 
 def get_num_threads() -> int:
     """The calling thread's count: its innermost ``threads`` block's, else
     set_num_threads's value, else $DLKERN_NUM_THREADS, else $OMP_NUM_THREADS, else the
-    cores this process may run on."""
+    cores this process may run on, divided among the MPI ranks on this host."""
     global _num_threads
     here = _threads_here.get()
     if here is not None:

@@ -8,6 +8,7 @@ def info_dict():
         "backend": _backend.get_backend(),
         "threads": _backend.get_num_threads(),
     }
+    out["threads_from"] = _backend._default_source()
     try:
         from ._native import common, gemm
         from . import native

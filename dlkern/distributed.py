@@ -106,6 +106,11 @@ class DataParallel:
         MPI = _mpi()
         self.MPI = MPI
         self.comm = MPI.COMM_WORLD if comm is None else comm
+        # ranks sharing this host share its cores: the default threads per rank follow
+        from . import _backend
+        local = self.comm.Split_type(MPI.COMM_TYPE_SHARED)
+        _backend.note_ranks_on_host(local.Get_size())
+        local.Free()
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         self.model = model
         grads = model.gradients()

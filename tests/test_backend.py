@@ -183,3 +183,42 @@ def test_ops_stub_matches_the_reference_signatures():
     spec.loader.exec_module(gen)
     stub = pathlib.Path(dlkern.__file__).with_name("ops.pyi")
     assert stub.read_text() == gen.stub_text()
+
+
+def test_default_threads_divide_the_cores_among_the_mpi_ranks_on_the_host():
+    """Under mpiexec every rank taking every core oversubscribed them (a 2-rank CNN on 2
+    cores ran 29x slower than with one thread each): the default is the cores divided
+    among the ranks the launcher started on this host, and dlkern info says why."""
+    import subprocess
+    import sys
+    code = ("import os, dlkern; from dlkern import _backend as b; "
+            "print(dlkern.get_num_threads(), len(os.sched_getaffinity(0)), b._default_source())")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DLKERN_NUM_THREADS", "OMP_NUM_THREADS", "MPI_LOCALNRANKS",
+                        "OMPI_COMM_WORLD_LOCAL_SIZE")}
+    for ranks in (1, 2, 64):
+        run_env = dict(env, MPI_LOCALNRANKS=str(ranks))
+        out = subprocess.run([sys.executable, "-c", code], env=run_env, capture_output=True,
+                             text=True, check=True).stdout.split(maxsplit=2)
+        threads, cores, why = int(out[0]), int(out[1]), out[2]
+        assert threads == max(1, cores // ranks)
+        assert ("MPI ranks" in why) == (ranks > 1)
+    out = subprocess.run([sys.executable, "-c", code],
+                         env=dict(env, MPI_LOCALNRANKS="2", DLKERN_NUM_THREADS="3"),
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == "3", "an explicit count wins over the MPI default"
+
+
+def test_note_ranks_on_host_recomputes_only_a_default():
+    from dlkern import _backend
+    saved = (_backend._num_threads, _backend._num_threads_from_env, _backend._ranks_here)
+    try:
+        dlkern.set_num_threads(2)
+        _backend.note_ranks_on_host(2)
+        assert dlkern.get_num_threads() == 2        # the caller's choice stays
+        _backend._num_threads, _backend._num_threads_from_env = None, False
+        _backend.note_ranks_on_host(2)
+        if "DLKERN_NUM_THREADS" not in os.environ and "OMP_NUM_THREADS" not in os.environ:
+            assert dlkern.get_num_threads() == max(1, _backend._cores() // 2)
+    finally:
+        _backend._num_threads, _backend._num_threads_from_env, _backend._ranks_here = saved
