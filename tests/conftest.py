@@ -1,5 +1,9 @@
 """Shared test helpers: the per-dtype tolerance table, PyTorch as an optional oracle,
 and the two backends as a fixture."""
+import subprocess
+import sys
+import tempfile
+
 import numpy as np
 import pytest
 
@@ -38,3 +42,13 @@ def backend_module(name):
 def assert_close(actual, expected, dtype, scale=1.0):
     tol = TOL[np.dtype(dtype).type]
     np.testing.assert_allclose(actual, expected, rtol=tol["rtol"], atol=tol["atol"] * scale)
+
+
+def run_python(code, env=None):
+    """Runs `python -c code` in a fresh interpreter and returns its stdout; fails with
+    its stderr. It runs outside the checkout: from the root, `-c` would import the
+    unbuilt sources instead of the installed package."""
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                       text=True, cwd=tempfile.gettempdir(), timeout=600)
+    assert r.returncode == 0, r.stderr
+    return r.stdout

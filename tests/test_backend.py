@@ -11,26 +11,22 @@ import pytest
 import dlkern
 from dlkern import native, ops, reference
 
+from conftest import run_python
+
 
 def test_default_backend_is_native():
     assert dlkern.get_backend() in ("native", "numpy")
     env = {k: v for k, v in os.environ.items() if k != "DLKERN_BACKEND"}
-    out = subprocess.run([sys.executable, "-c", "import dlkern; print(dlkern.get_backend())"],
-                         env=env, capture_output=True, text=True, cwd=tempfile.gettempdir(), check=True)
-    assert out.stdout.strip() == "native"
+    assert run_python("import dlkern; print(dlkern.get_backend())", env).strip() == "native"
 
 
 def test_env_selects_backend_and_threads():
     env = dict(os.environ, DLKERN_BACKEND="numpy", DLKERN_NUM_THREADS="1",
                OMP_NUM_THREADS="2")
-    out = subprocess.run([sys.executable, "-c", "import dlkern; "
-                          "print(dlkern.get_backend(), dlkern.get_num_threads())"],
-                         env=env, capture_output=True, text=True, cwd=tempfile.gettempdir(), check=True)
-    assert out.stdout.split() == ["numpy", "1"]
+    out = run_python("import dlkern; print(dlkern.get_backend(), dlkern.get_num_threads())", env)
+    assert out.split() == ["numpy", "1"]
     env = {k: v for k, v in env.items() if k != "DLKERN_NUM_THREADS"}
-    out = subprocess.run([sys.executable, "-c", "import dlkern; print(dlkern.get_num_threads())"],
-                         env=env, capture_output=True, text=True, cwd=tempfile.gettempdir(), check=True)
-    assert out.stdout.strip() == "2"
+    assert run_python("import dlkern; print(dlkern.get_num_threads())", env).strip() == "2"
 
 
 def test_bad_env_backend_is_a_clear_error():
@@ -163,8 +159,7 @@ def test_public_submodules_are_attributes_loaded_on_use():
     code = ("import sys, dlkern; lazy = [m for m in dlkern.SUBMODULES "
             "if 'dlkern.' + m not in sys.modules]; "
             "print(' '.join(lazy)); print(dlkern.nn.Conv2d.__name__, dlkern.pca.PCA.__name__)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split("\n")
+    out = run_python(code).split("\n")
     assert "pca" in out[0].split() and "cli" in out[0].split()   # not loaded by the import
     assert out[1] == "Conv2d PCA"
     assert set(dlkern.SUBMODULES) <= set(dir(dlkern))
@@ -189,8 +184,6 @@ def test_default_threads_divide_the_cores_among_the_mpi_ranks_on_the_host():
     """Under mpiexec every rank taking every core oversubscribed them (a 2-rank CNN on 2
     cores ran 29x slower than with one thread each): the default is the cores divided
     among the ranks the launcher started on this host, and dlkern info says why."""
-    import subprocess
-    import sys
     code = ("import os, dlkern; from dlkern import _backend as b; "
             "print(dlkern.get_num_threads(), len(os.sched_getaffinity(0)), b._default_source())")
     env = {k: v for k, v in os.environ.items()
@@ -198,14 +191,11 @@ def test_default_threads_divide_the_cores_among_the_mpi_ranks_on_the_host():
                         "OMPI_COMM_WORLD_LOCAL_SIZE")}
     for ranks in (1, 2, 64):
         run_env = dict(env, MPI_LOCALNRANKS=str(ranks))
-        out = subprocess.run([sys.executable, "-c", code], env=run_env, capture_output=True,
-                             text=True, check=True).stdout.split(maxsplit=2)
+        out = run_python(code, run_env).split(maxsplit=2)
         threads, cores, why = int(out[0]), int(out[1]), out[2]
         assert threads == max(1, cores // ranks)
         assert ("MPI ranks" in why) == (ranks > 1)
-    out = subprocess.run([sys.executable, "-c", code],
-                         env=dict(env, MPI_LOCALNRANKS="2", DLKERN_NUM_THREADS="3"),
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = run_python(code, dict(env, MPI_LOCALNRANKS="2", DLKERN_NUM_THREADS="3")).split()
     assert out[0] == "3", "an explicit count wins over the MPI default"
 
 

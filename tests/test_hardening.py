@@ -13,6 +13,7 @@ from dlkern import native
 from dlkern.specs import SPECS, compare
 
 from calls import VALID
+from conftest import run_python
 
 
 def _first_sample(name):
@@ -131,8 +132,6 @@ def test_one_scratch_cache_serves_every_family():
     """The runtime (csrc/dlk.c) has one copy, in dlkern._native.common: the scratch a
     convolution, an RNN or attention gives back waits in common's cache (with a private
     copy per extension, common's would stay empty)."""
-    import subprocess
-    import sys
     code = textwrap.dedent("""
         import numpy as np, dlkern
         from dlkern._native import common
@@ -147,8 +146,7 @@ def test_one_scratch_cache_serves_every_family():
         held.append(common.scratch_held())
         print(held)
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    out = run_python(code)
     held = [int(v) for v in out.strip().strip("[]").split(",")]
     assert held[0] == 0
     assert held[1] > 0, "the convolution's scratch is not in common's cache"
