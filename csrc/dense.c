@@ -12,7 +12,9 @@
 /* Elements below which a second thread costs more than it brings. */
 #define DENSE_GRAIN ((int64_t)1 << 16)
 
-enum { OP_RELU, OP_RELU_BACKWARD, OP_SIGMOID };
+/* cheap ones first: elementwise_ gives the others smaller slices */
+enum { OP_RELU, OP_RELU_BACKWARD, OP_SIGMOID, OP_TANH, OP_GELU, OP_GELU_BACKWARD, OP_GELU_TANH,
+       OP_GELU_TANH_BACKWARD };
 
 #define DLK_BODY "dense_impl.h"
 #include "instantiate.h"
@@ -37,6 +39,27 @@ int dlk_sigmoid(int dtype, int64_t n, const void *x, void *y, int nthreads)
                             : dlk_sigmoid_f32(n, x, y, nthreads);
 }
 
+int dlk_tanh(int dtype, int64_t n, const void *x, void *y, int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_elementwise_f64(OP_TANH, n, x, NULL, y, nthreads)
+                            : dlk_elementwise_f32(OP_TANH, n, x, NULL, y, nthreads);
+}
+
+int dlk_gelu(int dtype, int approximate, int64_t n, const void *x, void *y, int nthreads)
+{
+    const int op = approximate ? OP_GELU_TANH : OP_GELU;
+    return dtype == DLK_F64 ? dlk_elementwise_f64(op, n, x, NULL, y, nthreads)
+                            : dlk_elementwise_f32(op, n, x, NULL, y, nthreads);
+}
+
+int dlk_gelu_backward(int dtype, int approximate, int64_t n, const void *dy, const void *x,
+                      void *dx, int nthreads)
+{
+    const int op = approximate ? OP_GELU_TANH_BACKWARD : OP_GELU_BACKWARD;
+    return dtype == DLK_F64 ? dlk_elementwise_f64(op, n, dy, x, dx, nthreads)
+                            : dlk_elementwise_f32(op, n, dy, x, dx, nthreads);
+}
+
 int dlk_softmax(int dtype, int64_t rows, int64_t L, const void *x, void *y, int nthreads)
 {
     return dtype == DLK_F64 ? dlk_softmax_f64(rows, L, x, y, nthreads)
@@ -54,11 +77,12 @@ int dlk_linear(int dtype, int64_t B, int64_t Din, int64_t Dout, const void *x, i
 
 int dlk_linear_backward(int dtype, int64_t B, int64_t Din, int64_t Dout, const void *dy,
                         int64_t lddy, const void *x, int64_t ldx, int tx, const void *w,
-                        int64_t ldw, int tw, void *dx, void *dw, void *db, int nthreads)
+                        int64_t ldw, int tw, void *dx, void *dw, int tdw, void *db,
+                        int nthreads)
 {
     return dtype == DLK_F64
                ? dlk_linear_backward_f64(B, Din, Dout, dy, lddy, x, ldx, tx, w, ldw, tw, dx,
-                                         dw, db, nthreads)
+                                         dw, tdw, db, nthreads)
                : dlk_linear_backward_f32(B, Din, Dout, dy, lddy, x, ldx, tx, w, ldw, tw, dx,
-                                         dw, db, nthreads);
+                                         dw, tdw, db, nthreads);
 }

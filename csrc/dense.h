@@ -13,6 +13,12 @@ int dlk_relu(int dtype, int64_t n, const void *x, void *y, int nthreads);
 int dlk_relu_backward(int dtype, int64_t n, const void *dy, const void *x, void *dx,
                       int nthreads);
 int dlk_sigmoid(int dtype, int64_t n, const void *x, void *y, int nthreads);
+/* tanh; GELU exact (approximate 0: x Φ(x), through erf) or in its tanh form
+ * (approximate 1), and its backward dx = dy · GELU'(x). */
+int dlk_tanh(int dtype, int64_t n, const void *x, void *y, int nthreads);
+int dlk_gelu(int dtype, int approximate, int64_t n, const void *x, void *y, int nthreads);
+int dlk_gelu_backward(int dtype, int approximate, int64_t n, const void *dy, const void *x,
+                      void *dx, int nthreads);
 /* softmax over each of `rows` contiguous rows of length L (sums in double). */
 int dlk_softmax(int dtype, int64_t rows, int64_t L, const void *x, void *y, int nthreads);
 /* y (B, O) = x (B, I) · wᵀ (w is O × I) + b (b may be NULL).  x and w are read in
@@ -22,8 +28,10 @@ int dlk_linear(int dtype, int64_t B, int64_t Din, int64_t Dout, const void *x, i
                int tx, const void *w, int64_t ldw, int tw, const void *b, void *y,
                int nthreads);
 /* dx = dy · w, dw = dyᵀ · x, db = Σ_rows dy; x, w as in dlk_linear, dy row-major with
- * leading dimension lddy; dx, dw, db contiguous. */
+ * leading dimension lddy; dx, dw, db contiguous, dw (Dout, Din), or with tdw its
+ * transpose (Din, Dout) = xᵀ · dy, for a weight kept as (D_in, D_out). */
 int dlk_linear_backward(int dtype, int64_t B, int64_t Din, int64_t Dout, const void *dy,
                         int64_t lddy, const void *x, int64_t ldx, int tx, const void *w,
-                        int64_t ldw, int tw, void *dx, void *dw, void *db, int nthreads);
+                        int64_t ldw, int tw, void *dx, void *dw, int tdw, void *db,
+                        int nthreads);
 #endif

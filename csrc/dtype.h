@@ -10,7 +10,8 @@
  *   GEMM     the product split over the threads, engine at one thread (dlk_gemm_par_*)
  *   GEMM_ONE the product on the calling thread alone (dlk_gemm_*, gemm.h)
  *   DLK_SUM  Σ in double of that type (dlk.h)
- *   EXP LOG SQRT TANH FABS   the math of that type (float exp and tanh: dlk_math.h) */
+ *   EXP LOG SQRT TANH ERF FABS   the math of that type (float exp, tanh and erf:
+ *            dlk_math.h) */
 #undef T
 #undef SFX
 #undef GEMM
@@ -20,6 +21,7 @@
 #undef LOG
 #undef SQRT
 #undef TANH
+#undef ERF
 #undef FABS
 #ifndef DLK_CAT
 #define DLK_CAT_(a, b) a##b
@@ -36,6 +38,7 @@
 #define LOG log
 #define SQRT sqrt
 #define TANH tanh
+#define ERF erf
 #define FABS fabs
 #else
 #define T float
@@ -47,5 +50,6 @@
 #define LOG logf
 #define SQRT sqrtf
 #define TANH dlk_tanhf
+#define ERF dlk_erff
 #define FABS fabsf
 #endif

@@ -22,10 +22,11 @@ int dlk_loss(int dtype, int kind, int64_t B, int64_t n, const void *a, const voi
 }
 
 int dlk_cross_entropy(int dtype, int64_t B, int64_t C, const void *z, const int64_t *labels,
-                      void *grad, double *loss, int nthreads)
+                      int has_ignore, int64_t ignore, void *grad, double *loss, int nthreads)
 {
-    return dtype == DLK_F64 ? dlk_cross_entropy_f64(B, C, z, labels, grad, loss, nthreads)
-                            : dlk_cross_entropy_f32(B, C, z, labels, grad, loss, nthreads);
+    return dtype == DLK_F64
+        ? dlk_cross_entropy_f64(B, C, z, labels, has_ignore, ignore, grad, loss, nthreads)
+        : dlk_cross_entropy_f32(B, C, z, labels, has_ignore, ignore, grad, loss, nthreads);
 }
 
 int dlk_sequence_mse(int dtype, int64_t N, int64_t Tn, int64_t D, const void *a, const void *y,

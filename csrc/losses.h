@@ -18,7 +18,7 @@ int dlk_loss(int dtype, int kind, int64_t B, int64_t n, const void *a, const voi
 /* Cross-entropy of (B, C) logits against integer labels: *loss = −(1/B) Σ ln p_{i,y_i},
  * grad = (softmax − onehot) / B. */
 int dlk_cross_entropy(int dtype, int64_t B, int64_t C, const void *z, const int64_t *labels,
-                      void *grad, double *loss, int nthreads);
+                      int has_ignore, int64_t ignore, void *grad, double *loss, int nthreads);
 /* (N, T, D): (1/N) Σ_i (1/T_i) Σ_{t<T_i} ‖a_it − y_it‖²; zero gradient past T_i. */
 int dlk_sequence_mse(int dtype, int64_t N, int64_t Tn, int64_t D, const void *a, const void *y,
                      const int64_t *lengths, void *grad, double *loss, int nthreads);

@@ -51,16 +51,25 @@ static int FN(dlk_loss_)(int kind, int64_t B, int64_t n, const T *a, const T *y,
 }
 
 static int FN(dlk_cross_entropy_)(int64_t B, int64_t C, const T *z, const int64_t *labels,
-                                  T *grad, double *loss, int nthreads)
+                                  int has_ignore, int64_t ignore, T *grad, double *loss,
+                                  int nthreads)
 {
+    int64_t n = B;
+    if (has_ignore)
+        for (int64_t i = 0; i < B; i++) n -= labels[i] == ignore;
     double *row = malloc((size_t)(B > 0 ? B : 1) * sizeof(double));
     if (!row) return DLK_ENOMEM;
-    const double inv_b = 1.0 / (double)B;
+    const double inv_b = 1.0 / (double)(n > 0 ? n : 1);
     int nt = dlk_threads_for(B * C, LOSS_GRAIN, nthreads);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t i = 0; i < B; i++) {
         const T *zi = z + i * C;
         T *gi = grad + i * C;
+        if (has_ignore && labels[i] == ignore) {
+            for (int64_t c = 0; c < C; c++) gi[c] = 0;
+            row[i] = 0;
+            continue;
+        }
         T m;
         const double s = FN(exp_row_)(zi, gi, C, &m);
         /* relative to m throughout: m + log(s) loses log(s) when |m| is huge */
@@ -73,7 +82,7 @@ static int FN(dlk_cross_entropy_)(int64_t B, int64_t C, const T *z, const int64_
     double s = 0;
     for (int64_t i = 0; i < B; i++) s += row[i];
     free(row);
-    *loss = s * inv_b;
+    *loss = n > 0 ? s * inv_b : NAN;
     return DLK_OK;
 }
 

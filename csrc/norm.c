@@ -1,4 +1,5 @@
-/* norm.c — batch normalisation over NCHW images, training mode.
+/* norm.c — batch normalisation over NCHW images or (B, C) features, in training mode
+ * and with running statistics, and layer normalisation over rows.
  *
  * Parallel over channels: a channel's statistics (B·H·W values, one contiguous plane
  * per sample) are summed by one thread in a fixed order, so results are the same at
@@ -13,6 +14,13 @@
 #define NORM_GRAIN ((int64_t)1 << 15)
 /* Planes of fewer values go row by row (norm_impl.h, bn_small_). */
 #define NORM_SMALL_PLANE 16
+/* Layer-norm's backward sums dγ and dβ per chunk of rows (norm_impl.h): 64 chunks of
+ * at least 8 rows, more when a chunk would exceed 256 rows (partial sums in float stay
+ * short), at most 2^21 elements of partials. */
+#define LN_CHUNKS 64
+#define LN_MIN_ROWS 8
+#define LN_CHUNK_ROWS 256
+#define LN_PARTIALS ((int64_t)1 << 21)
 
 #define DLK_BODY "norm_impl.h"
 #include "instantiate.h"
@@ -38,4 +46,33 @@ int dlk_batch_norm2d_backward(int dtype, int64_t B, int64_t C, int64_t HW, const
                             : dlk_batch_norm2d_backward_f32(B, C, HW, dy, x, gamma, mean,
                                                             invstd, dx, dgamma, dbeta,
                                                             nthreads);
+}
+
+int dlk_batch_norm_inference(int dtype, int64_t B, int64_t C, int64_t HW, const void *x,
+                             const void *gamma, const void *beta, const void *rmean,
+                             const void *rvar, double eps, void *y, int nthreads)
+{
+    return dtype == DLK_F64
+        ? dlk_batch_norm_inference_f64(B, C, HW, x, gamma, beta, rmean, rvar, eps, y, nthreads)
+        : dlk_batch_norm_inference_f32(B, C, HW, x, gamma, beta, rmean, rvar, eps, y, nthreads);
+}
+
+int dlk_layer_norm(int dtype, int64_t R, int64_t D, const void *x, const void *gamma,
+                   const void *beta, double eps, void *y, void *mean, void *invstd,
+                   int nthreads)
+{
+    return dtype == DLK_F64
+        ? dlk_layer_norm_f64(R, D, x, gamma, beta, eps, y, mean, invstd, nthreads)
+        : dlk_layer_norm_f32(R, D, x, gamma, beta, eps, y, mean, invstd, nthreads);
+}
+
+int dlk_layer_norm_backward(int dtype, int64_t R, int64_t D, const void *dy, const void *x,
+                            const void *gamma, const void *mean, const void *invstd,
+                            void *dx, void *dgamma, void *dbeta, int nthreads)
+{
+    return dtype == DLK_F64
+        ? dlk_layer_norm_backward_f64(R, D, dy, x, gamma, mean, invstd, dx, dgamma, dbeta,
+                                      nthreads)
+        : dlk_layer_norm_backward_f32(R, D, dy, x, gamma, mean, invstd, dx, dgamma, dbeta,
+                                      nthreads);
 }

@@ -1,11 +1,12 @@
-/* norm_impl.h — batch-norm loops, for one element type (dtype.h); included twice by norm.c
- * through instantiate.h.
+/* norm_impl.h — batch-norm and layer-norm loops, for one element type (dtype.h);
+ * included twice by norm.c through instantiate.h.
  *
  * Names made, per dtype (f32, f64), all file-local: dlk_batch_norm2d_f32,
- * dlk_batch_norm2d_backward_f32 (called by the dtype-tagged entries of norm.c);
- * bn_small_f32, bn_small_backward_f32, channel_sum_f32, plane_affine_f32, plane_dsums_f32,
- * plane_dx_f32, plane_sqdev_f32, row_add_f32, row_affine_f32, row_dsums_f32, row_dx_f32,
- * row_sqdev_f32. */
+ * dlk_batch_norm2d_backward_f32, dlk_batch_norm_inference_f32, dlk_layer_norm_f32,
+ * dlk_layer_norm_backward_f32 (called by the dtype-tagged entries of norm.c);
+ * bn_small_f32, bn_small_backward_f32, channel_sum_f32, ln_row_f32, ln_row_backward_f32,
+ * plane_affine_f32, plane_dsums_f32, plane_dx_f32, plane_sqdev_f32, row_add_f32,
+ * row_affine_f32, row_dsums_f32, row_dx_f32, row_sqdev_f32. */
 
 /* Σ (x − m)² over one plane, in double (Σ x: dlk_sum_). */
 DLK_CLONES static double FN(plane_sqdev_)(const T *DLK_RESTRICT x, int64_t n, double m)
@@ -252,3 +253,133 @@ static int FN(dlk_batch_norm2d_backward_)(int64_t B, int64_t C, int64_t HW, cons
     return DLK_OK;
 }
 
+
+/* Evaluation mode: y = (x − μ̄) k + β with k = γ/√(σ̄² + ε) per channel; small planes
+ * go row by row over constants spread to the row's length, as bn_small_ does. */
+static int FN(dlk_batch_norm_inference_)(int64_t B, int64_t C, int64_t HW, const T *x,
+                                         const T *gamma, const T *beta, const T *rmean,
+                                         const T *rvar, double eps, T *y, int nthreads)
+{
+    const int64_t row = C * HW;
+    const int nt = dlk_threads_for(B * row, NORM_GRAIN, nthreads);
+    if (HW < NORM_SMALL_PLANE) {
+        T *v = malloc((size_t)(3 * row) * sizeof(T));
+        if (!v) return DLK_ENOMEM;
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t i = 0; i < HW; i++) {
+                v[c * HW + i] = rmean[c];
+                v[row + c * HW + i] = (T)((double)gamma[c] / sqrt((double)rvar[c] + eps));
+                v[2 * row + c * HW + i] = beta[c];
+            }
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+        for (int64_t b = 0; b < B; b++)
+            FN(row_affine_)(y + b * row, x + b * row, v, v + row, v + 2 * row, row);
+        free(v);
+        return DLK_OK;
+    }
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t p = 0; p < B * C; p++) {
+        const int64_t c = p % C;
+        const T k = (T)((double)gamma[c] / sqrt((double)rvar[c] + eps));
+        FN(plane_affine_)(x + p * HW, y + p * HW, HW, rmean[c], k, beta[c]);
+    }
+    return DLK_OK;
+}
+
+/* Layer-norm: one vector of D values per row, rows split over the threads. */
+DLK_CLONES static void FN(ln_row_)(T *DLK_RESTRICT y, const T *DLK_RESTRICT x,
+                                   const T *DLK_RESTRICT g, const T *DLK_RESTRICT b, T m,
+                                   T is, int64_t D)
+{
+#pragma omp simd
+    for (int64_t j = 0; j < D; j++) y[j] = (x[j] - m) * is * g[j] + b[j];
+}
+
+static int FN(dlk_layer_norm_)(int64_t R, int64_t D, const T *x, const T *gamma,
+                               const T *beta, double eps, T *y, T *mean, T *invstd,
+                               int nthreads)
+{
+    const int nt = dlk_threads_for(R * D, NORM_GRAIN, nthreads);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t r = 0; r < R; r++) {
+        const T *xr = x + r * D;
+        const double m = FN(dlk_sum_)(xr, D) / (double)D;
+        const double is = 1.0 / sqrt(FN(plane_sqdev_)(xr, D, m) / (double)D + eps);
+        mean[r] = (T)m;
+        invstd[r] = (T)is;
+        FN(ln_row_)(y + r * D, xr, gamma, beta, (T)m, (T)is, D);
+    }
+    return DLK_OK;
+}
+
+/* One row of the backward pass: its dx, and its dy x̂ and dy added to a chunk's
+ * partial dγ and dβ (in T: a chunk holds at most LN_CHUNK_ROWS rows; the row sums are
+ * in double). */
+DLK_CLONES static void FN(ln_row_backward_)(T *DLK_RESTRICT dx, const T *DLK_RESTRICT dy,
+                                            const T *DLK_RESTRICT x, const T *DLK_RESTRICT g,
+                                            T m, T is, T *DLK_RESTRICT pg,
+                                            T *DLK_RESTRICT pb, int64_t D)
+{
+    double a = 0, c = 0;
+#pragma omp simd reduction(+:a, c)
+    for (int64_t j = 0; j < D; j++) {
+        const T xh = (x[j] - m) * is, gd = dy[j] * g[j];
+        a += (double)gd;
+        c += (double)(gd * xh);
+        pg[j] += dy[j] * xh;
+        pb[j] += dy[j];
+    }
+    if (D == 1) {               /* y = β whatever x is; the formula leaves rounding */
+        dx[0] = 0;
+        return;
+    }
+    const T am = (T)(a / (double)D), cm = (T)(c / (double)D);
+#pragma omp simd
+    for (int64_t j = 0; j < D; j++)
+        dx[j] = is * (dy[j] * g[j] - am - (x[j] - m) * is * cm);
+}
+
+static int FN(dlk_layer_norm_backward_)(int64_t R, int64_t D, const T *dy, const T *x,
+                                        const T *gamma, const T *mean, const T *invstd,
+                                        T *dx, T *dgamma, T *dbeta, int nthreads)
+{
+    /* Rows fall into chunks fixed by the shape alone (at least LN_MIN_ROWS rows each, so
+     * that a few long rows do not pay for a partial each; up to LN_CHUNKS of them, more
+     * only to keep each under LN_CHUNK_ROWS), each summed in row order into its own
+     * partial dγ, dβ; the partials are added in chunk order, in double: the same bits at
+     * any thread count. */
+    int64_t nch = R / LN_MIN_ROWS;
+    if (nch > LN_CHUNKS) nch = (R + LN_CHUNK_ROWS - 1) / LN_CHUNK_ROWS;
+    if (nch < LN_CHUNKS && R / LN_MIN_ROWS >= LN_CHUNKS) nch = LN_CHUNKS;
+    if (nch > LN_PARTIALS / (2 * D)) nch = LN_PARTIALS / (2 * D);
+    if (nch < 1) nch = 1;
+    T *part = calloc((size_t)(2 * nch * D), sizeof(T));
+    if (!part) return DLK_ENOMEM;
+    int nt = dlk_threads_for(R * D, NORM_GRAIN, nthreads);
+    if (nt > nch) nt = (int)nch;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+#pragma omp for schedule(static)
+        for (int64_t k = 0; k < nch; k++)
+            for (int64_t r = R * k / nch; r < R * (k + 1) / nch; r++)
+                FN(ln_row_backward_)(dx + r * D, dy + r * D, x + r * D, gamma, mean[r],
+                                     invstd[r], part + 2 * k * D, part + (2 * k + 1) * D, D);
+#pragma omp for schedule(static)
+        for (int64_t j0 = 0; j0 < D; j0 += 256) {
+            const int64_t n = D - j0 < 256 ? D - j0 : 256;
+            double sg[256], sb[256];
+            for (int64_t j = 0; j < n; j++) sg[j] = sb[j] = 0;
+            for (int64_t k = 0; k < nch; k++)
+                for (int64_t j = 0; j < n; j++) {
+                    sg[j] += (double)part[2 * k * D + j0 + j];
+                    sb[j] += (double)part[(2 * k + 1) * D + j0 + j];
+                }
+            for (int64_t j = 0; j < n; j++) {
+                dgamma[j0 + j] = (T)sg[j];
+                dbeta[j0 + j] = (T)sb[j];
+            }
+        }
+    }
+    free(part);
+    return DLK_OK;
+}

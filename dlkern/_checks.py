@@ -310,19 +310,27 @@ def channel_vector(fn, name, v, C, x):
         raise ValueError(f"{fn}: {name} must have shape ({C},), got {v.shape}")
 
 
+def norm_input(fn, name, x):
+    """x of a batch-norm: (B, C) or (B, C, H, W)."""
+    float_array(fn, name, x)
+    if x.ndim not in (2, 4):
+        raise ValueError(f"{fn}: {name} must be 2-D (B, C) or 4-D (B, C, H, W), "
+                         f"got shape {x.shape}")
+
+
 def batch_norm2d_args(fn, x, gamma, beta, eps):
-    float_array(fn, "x", x, 4, "(B, C, H, W)")
+    norm_input(fn, "x", x)
     C = x.shape[1]
     channel_vector(fn, "gamma", gamma, C, x)
     channel_vector(fn, "beta", beta, C, x)
     real(fn, "eps", eps, low=0.0, low_open=True)
-    if x.shape[0] * x.shape[2] * x.shape[3] == 0:
+    if x.size == 0 or x.size // C == 0:
         raise ValueError(f"{fn}: x has no values per channel, shape {x.shape}")
 
 
 def batch_norm2d_backward_args(fn, dy, x, gamma, mean, invstd):
-    float_array(fn, "x", x, 4, "(B, C, H, W)")
-    float_array(fn, "dy", dy, 4, "(B, C, H, W)")
+    norm_input(fn, "x", x)
+    float_array(fn, "dy", dy)
     same_dtype(fn, "dy", dy, "x", x)
     if dy.shape != x.shape:
         raise ValueError(f"{fn}: dy has shape {dy.shape}, x has shape {x.shape}")
@@ -330,24 +338,87 @@ def batch_norm2d_backward_args(fn, dy, x, gamma, mean, invstd):
         channel_vector(fn, name, v, x.shape[1], x)
 
 
-def linear_args(fn, x, w, b):
-    float_array(fn, "x", x, 2, "(B, D_in)")
-    float_array(fn, "w", w, 2, "(D_out, D_in)")
-    same_dtype(fn, "w", w, "x", x)
-    if w.shape[1] != x.shape[1]:
-        raise ValueError(f"{fn}: w has {w.shape[1]} input features, x has {x.shape[1]}")
-    bias(fn, b, w.shape[0], x)
+def batch_norm_inference_args(fn, x, gamma, beta, running_mean, running_var, eps):
+    norm_input(fn, "x", x)
+    for name, v in (("gamma", gamma), ("beta", beta), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        channel_vector(fn, name, v, x.shape[1], x)
+    real(fn, "eps", eps, low=0.0, low_open=True)
 
 
-def linear_backward_args(fn, dy, x, w):
-    float_array(fn, "x", x, 2, "(B, D_in)")
-    float_array(fn, "w", w, 2, "(D_out, D_in)")
-    float_array(fn, "dy", dy, 2, "(B, D_out)")
-    same_dtype(fn, "w", w, "x", x)
+def layer_norm_args(fn, x, gamma, beta, eps):
+    float_array(fn, "x", x)
+    if x.ndim == 0 or x.shape[-1] == 0:
+        raise ValueError(f"{fn}: x must have a non-empty last axis to normalise over, "
+                         f"got shape {x.shape}")
+    D = x.shape[-1]
+    channel_vector(fn, "gamma", gamma, D, x)
+    channel_vector(fn, "beta", beta, D, x)
+    real(fn, "eps", eps, low=0.0, low_open=True)
+
+
+def layer_norm_backward_args(fn, dy, x, gamma, mean, invstd):
+    float_array(fn, "x", x)
+    if x.ndim == 0 or x.shape[-1] == 0:
+        raise ValueError(f"{fn}: x must have a non-empty last axis, got shape {x.shape}")
+    float_array(fn, "dy", dy)
     same_dtype(fn, "dy", dy, "x", x)
-    if w.shape[1] != x.shape[1]:
-        raise ValueError(f"{fn}: w has {w.shape[1]} input features, x has {x.shape[1]}")
-    shape_is(fn, "dy", dy, (x.shape[0], w.shape[0]), "(B, D_out)")
+    if dy.shape != x.shape:
+        raise ValueError(f"{fn}: dy has shape {dy.shape}, x has shape {x.shape}")
+    channel_vector(fn, "gamma", gamma, x.shape[-1], x)
+    for name, v in (("mean", mean), ("invstd", invstd)):
+        float_array(fn, name, v)
+        same_dtype(fn, name, v, "x", x)
+        if v.shape != x.shape[:-1]:
+            raise ValueError(f"{fn}: {name} must have shape {x.shape[:-1]} (x's without "
+                             f"its last axis), got {v.shape}")
+
+
+WEIGHT_LAYOUTS = ("out_in", "in_out")
+
+
+def weight_layout(fn, layout):
+    """The layout of linear's w: "out_in" (D_out, D_in), as PyTorch keeps it, or "in_out"
+    (D_in, D_out), as most NumPy models do (y = x w + b)."""
+    if not isinstance(layout, str) or layout not in WEIGHT_LAYOUTS:
+        raise ValueError(f"{fn}: weight_layout must be 'out_in' or 'in_out', "
+                         f"got {layout!r}")
+    return layout == "in_out"
+
+
+def _linear_weight(fn, x, w, in_out):
+    """Checks w against x; returns D_out."""
+    float_array(fn, "w", w, 2, "(D_in, D_out)" if in_out else "(D_out, D_in)")
+    same_dtype(fn, "w", w, "x", x)
+    d_in, d_out = (w.shape[0], w.shape[1]) if in_out else (w.shape[1], w.shape[0])
+    if d_in != x.shape[1]:
+        raise ValueError(f"{fn}: w has {d_in} input features, x has {x.shape[1]}"
+                         + (" (weight_layout='in_out': w is (D_in, D_out))" if in_out else ""))
+    return d_out
+
+
+def linear_args(fn, x, w, b, layout="out_in"):
+    in_out = weight_layout(fn, layout)
+    float_array(fn, "x", x, 2, "(B, D_in)")
+    bias(fn, b, _linear_weight(fn, x, w, in_out), x)
+    return in_out
+
+
+def linear_backward_args(fn, dy, x, w, layout="out_in"):
+    in_out = weight_layout(fn, layout)
+    float_array(fn, "x", x, 2, "(B, D_in)")
+    d_out = _linear_weight(fn, x, w, in_out)
+    float_array(fn, "dy", dy, 2, "(B, D_out)")
+    same_dtype(fn, "dy", dy, "x", x)
+    shape_is(fn, "dy", dy, (x.shape[0], d_out), "(B, D_out)")
+    return in_out
+
+
+def gelu_approximate(fn, approximate):
+    """GELU's form: "none" (exact, through erf) or "tanh"; returns True for tanh."""
+    if not isinstance(approximate, str) or approximate not in ("none", "tanh"):
+        raise ValueError(f"{fn}: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return approximate == "tanh"
 
 
 def same_shape_pair(fn, a_name, a, b_name, b):
@@ -491,7 +562,8 @@ def loss_pair(fn, a_name, a, b_name, b):
     return a.shape[0]
 
 
-def cross_entropy_args(fn, logits, labels):
+def cross_entropy_args(fn, logits, labels, ignore_index=None):
+    """Returns (B, C, ignore): ignore is the label to skip, or None."""
     float_array(fn, "logits", logits, 2, "(B, C)")
     B, C = logits.shape
     if not isinstance(labels, np.ndarray) or labels.dtype.kind not in "iu":
@@ -501,10 +573,13 @@ def cross_entropy_args(fn, logits, labels):
     if B < 1 or C < 1:
         raise ValueError(f"{fn}: logits must have at least one row and one class, got "
                          f"shape {logits.shape}")
-    if labels.min() < 0 or labels.max() >= C:
-        raise ValueError(f"{fn}: labels must lie in [0, C) = [0, {C}), got values in "
-                         f"[{labels.min()}, {labels.max()}]")
-    return B, C
+    ignore = None if ignore_index is None else integer(fn, "ignore_index", ignore_index)
+    kept = labels if ignore is None else labels[labels != ignore]
+    if kept.size and (kept.min() < 0 or kept.max() >= C):
+        but = "" if ignore is None else f" (or ignore_index = {ignore})"
+        raise ValueError(f"{fn}: labels must lie in [0, C) = [0, {C}){but}, got values in "
+                         f"[{kept.min()}, {kept.max()}]")
+    return B, C, ignore
 
 
 def sequence_mse_args(fn, y_hat, y, lengths):

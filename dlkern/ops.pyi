@@ -2,12 +2,12 @@
 dlkern.reference; the implementations dispatch to the active backend)."""
 from typing import Any
 
-__all__ = ['linear', 'linear_backward', 'relu', 'relu_backward', 'sigmoid', 'softmax', 'conv2d', 'conv2d_backward', 'im2col', 'col2im', 'max_pool2d', 'max_pool2d_backward', 'batch_norm2d', 'batch_norm2d_backward', 'rnn_forward', 'rnn_backward', 'scaled_dot_product_attention', 'scaled_dot_product_attention_backward', 'sgd_step', 'momentum_step', 'adagrad_step', 'rmsprop_step', 'adam_step', 'clip_grad_norm', 'bce', 'bce_with_logits', 'cross_entropy', 'mse', 'sequence_mse']
+__all__ = ['linear', 'linear_backward', 'relu', 'relu_backward', 'sigmoid', 'softmax', 'tanh', 'gelu', 'gelu_backward', 'conv2d', 'conv2d_backward', 'im2col', 'col2im', 'max_pool2d', 'max_pool2d_backward', 'batch_norm2d', 'batch_norm2d_backward', 'batch_norm_inference', 'layer_norm', 'layer_norm_backward', 'rnn_forward', 'rnn_backward', 'scaled_dot_product_attention', 'scaled_dot_product_attention_backward', 'sgd_step', 'momentum_step', 'adagrad_step', 'rmsprop_step', 'adam_step', 'clip_grad_norm', 'bce', 'bce_with_logits', 'cross_entropy', 'mse', 'sequence_mse']
 
-def linear(x, w, b=None) -> Any:
+def linear(x, w, b=None, weight_layout='out_in') -> Any:
     """y = x wᵀ + b for a batch: the seed's a = W x + b (section 1) applied to each row"""
 
-def linear_backward(dy, x, w) -> Any:
+def linear_backward(dy, x, w, weight_layout='out_in') -> Any:
     """Gradients of y = x wᵀ + b (seed section 1's chain):"""
 
 def relu(x) -> Any:
@@ -21,6 +21,15 @@ def sigmoid(x) -> Any:
 
 def softmax(x, axis=-1) -> Any:
     """softmax(z)_c = e^(z_c) / Σ_c' e^(z_c') (seed sections 5, 11), shifted by the max"""
+
+def tanh(x) -> Any:
+    """tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z)) (seed section 4's f)."""
+
+def gelu(x, approximate='none') -> Any:
+    """GELU(x) = x Φ(x) = x/2 · (1 + erf(x/√2)), Φ the standard normal CDF (PyTorch's"""
+
+def gelu_backward(dy, x, approximate='none') -> Any:
+    """dx = dy · GELU'(x): exact, Φ(x) + x φ(x) with φ(x) = e^(−x²/2)/√(2π); tanh form,"""
 
 def conv2d(x, w, b=None, stride=1, padding=0) -> Any:
     """Seed section 3: Z[b, o] = Σ_c K[o, c] ⋆ X[b, c] + b[o] with stride (S_h, S_w) and zero"""
@@ -41,10 +50,19 @@ def max_pool2d_backward(dy, indices, x_shape) -> Any:
     """dx[b, c, h, w] = Σ of dy over the outputs whose maximum sat at (h, w)."""
 
 def batch_norm2d(x, gamma, beta, eps=1e-05) -> Any:
-    """Per channel c, over the batch and the plane (N = B·H·W values):"""
+    """Per channel c, over the batch and the plane (N = B·H·W values; N = B for x of"""
 
 def batch_norm2d_backward(dy, x, gamma, mean, invstd) -> Any:
     """Gradients of batch_norm2d (training mode), from its saved mean and invstd."""
+
+def batch_norm_inference(x, gamma, beta, running_mean, running_var, eps=1e-05) -> Any:
+    """Batch-norm in evaluation mode, from the running statistics a training run kept:"""
+
+def layer_norm(x, gamma, beta, eps=1e-05) -> Any:
+    """Normalises each vector along the last axis (D values), as torch.nn.LayerNorm(D):"""
+
+def layer_norm_backward(dy, x, gamma, mean, invstd) -> Any:
+    """Gradients of layer_norm from its saved mean and invstd.  Per vector, with"""
 
 def rnn_forward(x, h0, W, U, b, nonlinearity='tanh', lengths=None) -> Any:
     """hs[:, t] = h_t = f(W h_{t−1} + U x_t + b) for t = 0 … T−1 (seed section 4);"""
@@ -82,7 +100,7 @@ def bce(y_hat, y) -> Any:
 def bce_with_logits(z, y) -> Any:
     """bce(σ(z), y) without forming σ(z) = 0 or 1: per element"""
 
-def cross_entropy(logits, labels) -> Any:
+def cross_entropy(logits, labels, ignore_index=None) -> Any:
     """L = −1/B Σ_i ln p_{i, y_i} with p = softmax(logits) (seed sections 11, 13, 14);"""
 
 def mse(y_hat, y) -> Any:

@@ -16,10 +16,13 @@ def layers():
     """(name, layer factory, input shape) for every layer, float64."""
     return [
         ("Linear", lambda: nn.Linear(5, 3, dtype=F64, seed=0), (4, 5)),
+        ("Linear in_out", lambda: nn.Linear(5, 3, dtype=F64, seed=0, weight_layout="in_out"),
+         (4, 5)),
         ("Conv2d", lambda: nn.Conv2d(2, 3, (3, 2), stride=(2, 1), padding=1, dtype=F64,
                                      seed=0), (2, 2, 6, 5)),
         ("MaxPool2d", lambda: nn.MaxPool2d(2), (2, 3, 4, 6)),
         ("BatchNorm2d", lambda: nn.BatchNorm2d(3, dtype=F64), (4, 3, 3, 2)),
+        ("BatchNorm1d", lambda: nn.BatchNorm1d(5, dtype=F64), (6, 5)),
         ("ReLU", lambda: nn.ReLU(), (3, 7)),
         ("Sigmoid", lambda: nn.Sigmoid(), (3, 7)),
         ("Flatten", lambda: nn.Flatten(), (2, 3, 2, 2)),
@@ -78,22 +81,46 @@ def test_layer_native_matches_reference(name, make, shape):
         np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
 
 
-def test_batchnorm_running_statistics_and_eval_mode():
+@pytest.mark.parametrize("backend", ["numpy", "native"])
+@pytest.mark.parametrize("kind,shape", [("2d", (4, 3, 5, 5)), ("1d", (16, 3))])
+def test_batchnorm_running_statistics_and_eval_mode(kind, shape, backend):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(7)
-    bn = nn.BatchNorm2d(3, dtype=F64)
-    tbn = torch.nn.BatchNorm2d(3).double()
-    for _ in range(3):
-        x = rng.standard_normal((4, 3, 5, 5)) * 2 + 1
-        bn.forward(x)
-        tbn(torch.tensor(x))
-    np.testing.assert_allclose(bn.running_mean, tbn.running_mean.numpy(), rtol=1e-12)
-    np.testing.assert_allclose(bn.running_var, tbn.running_var.numpy(), rtol=1e-12)
-    bn.eval()
-    tbn.eval()
-    x = rng.standard_normal((2, 3, 4, 4))
-    np.testing.assert_allclose(bn.forward(x), tbn(torch.tensor(x)).detach().numpy(),
-                               rtol=1e-10, atol=1e-12)
+    bn = nn.BatchNorm2d(3, dtype=F64) if kind == "2d" else nn.BatchNorm1d(3, dtype=F64)
+    tbn = (torch.nn.BatchNorm2d(3) if kind == "2d" else torch.nn.BatchNorm1d(3)).double()
+    with dlkern.use_backend(backend):
+        for _ in range(3):
+            x = rng.standard_normal(shape) * 2 + 1
+            bn.forward(x)
+            tbn(torch.tensor(x))
+        np.testing.assert_allclose(bn.running_mean, tbn.running_mean.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(bn.running_var, tbn.running_var.numpy(), rtol=1e-12)
+        bn.eval()
+        tbn.eval()
+        x = torch.tensor(rng.standard_normal((2,) + shape[1:]), requires_grad=True)
+        y = tbn(x)
+        np.testing.assert_allclose(bn.forward(x.detach().numpy()), y.detach().numpy(),
+                                   rtol=1e-10, atol=1e-12)
+        dy = rng.standard_normal(y.shape)
+        y.backward(torch.tensor(dy))
+        np.testing.assert_allclose(bn.backward(dy), x.grad.numpy(), rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="BatchNorm"):
+        bn.forward(np.zeros((2, 3, 4)))
+
+
+def test_linear_in_out_layout_loads_a_numpy_models_weights_as_they_are():
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal((6, 5)), rng.standard_normal((5, 5)), rng.standard_normal(5)
+    layer = nn.Linear(5, 5, dtype=F64, weight_layout="in_out")
+    layer.load_state_dict({"weight": w, "bias": b})
+    for backend in ("numpy", "native"):
+        with dlkern.use_backend(backend):
+            np.testing.assert_allclose(layer.forward(x), x @ w + b, rtol=1e-12)
+            dy = rng.standard_normal((6, 5))
+            np.testing.assert_allclose(layer.backward(dy), dy @ w.T, rtol=1e-12)
+            np.testing.assert_allclose(layer.gradients()["weight"], x.T @ dy, rtol=1e-12)
+    with pytest.raises(ValueError, match="Linear: weight_layout must be"):
+        nn.Linear(2, 3, weight_layout="io")
 
 
 def test_dropout_is_inverted_and_off_in_eval():

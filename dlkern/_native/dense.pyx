@@ -18,13 +18,18 @@ cdef extern from "dense.h" nogil:
     int dlk_relu_backward(int dtype, int64_t n, const void *dy, const void *x, void *dx,
                           int nthreads)
     int dlk_sigmoid(int dtype, int64_t n, const void *x, void *y, int nthreads)
+    int dlk_tanh(int dtype, int64_t n, const void *x, void *y, int nthreads)
+    int dlk_gelu(int dtype, int approximate, int64_t n, const void *x, void *y, int nthreads)
+    int dlk_gelu_backward(int dtype, int approximate, int64_t n, const void *dy,
+                          const void *x, void *dx, int nthreads)
     int dlk_softmax(int dtype, int64_t rows, int64_t L, const void *x, void *y, int nthreads)
     int dlk_linear(int dtype, int64_t B, int64_t I, int64_t O, const void *x, int64_t ldx,
                    int tx, const void *w, int64_t ldw, int tw, const void *b, void *y,
                    int nthreads)
     int dlk_linear_backward(int dtype, int64_t B, int64_t I, int64_t O, const void *dy,
                             int64_t lddy, const void *x, int64_t ldx, int tx, const void *w,
-                            int64_t ldw, int tw, void *dx, void *dw, void *db, int nthreads)
+                            int64_t ldw, int tw, void *dx, void *dw, int tdw, void *db,
+                            int nthreads)
 
 
 ctypedef int (*unary_fn)(int dtype, int64_t n, const void *x, void *y,
@@ -52,6 +57,39 @@ def relu(x):
 
 def sigmoid(x):
     return _unary("sigmoid", x, dlk_sigmoid)
+
+
+def tanh(x):
+    return _unary("tanh", x, dlk_tanh)
+
+
+def gelu(x, approximate="none"):
+    cdef int tanh_form = _checks.gelu_approximate("gelu", approximate)
+    if not native_float(x):
+        _checks.float_array("gelu", "x", x)
+    cdef cnp.ndarray xc = contiguous(x)
+    cdef cnp.ndarray y = empty_like(xc)
+    cdef int64_t n = xc.size
+    cdef int status, nt = _backend.get_num_threads()
+    cdef int dt = dtype_tag(xc)
+    with nogil:
+        status = dlk_gelu(dt, tanh_form, n, xc.data, y.data, nt)
+    check_status(status, "gelu")
+    return y
+
+
+def gelu_backward(dy, x, approximate="none"):
+    cdef int tanh_form = _checks.gelu_approximate("gelu_backward", approximate)
+    _checks.same_shape_pair("gelu_backward", "dy", dy, "x", x)
+    cdef cnp.ndarray dyc = contiguous(dy), xc = contiguous(x)
+    cdef cnp.ndarray dx = empty_like(xc)
+    cdef int64_t n = xc.size
+    cdef int status, nt = _backend.get_num_threads()
+    cdef int dt = dtype_tag(xc)
+    with nogil:
+        status = dlk_gelu_backward(dt, tanh_form, n, dyc.data, xc.data, dx.data, nt)
+    check_status(status, "gelu_backward")
+    return dx
 
 
 def relu_backward(dy, x):
@@ -110,8 +148,11 @@ cdef cnp.ndarray _operand(cnp.ndarray a, int64_t *ld, int *t):
     return np.ascontiguousarray(a)
 
 
-def linear(x, w, b=None):
-    _checks.linear_args("linear", x, w, b)
+def linear(x, w, b=None, weight_layout="out_in"):
+    # an (D_in, D_out) weight is the transposed view of an (D_out, D_in) one: the BLAS
+    # reads it in place with the other transpose flag
+    if _checks.linear_args("linear", x, w, b, weight_layout):
+        w = w.T
     cdef int64_t ldx, ldw
     cdef int tx, tw
     cdef cnp.ndarray xc = _operand(x, &ldx, &tx), wc = _operand(w, &ldw, &tw)
@@ -127,8 +168,11 @@ def linear(x, w, b=None):
     return y
 
 
-def linear_backward(dy, x, w):
-    _checks.linear_backward_args("linear_backward", dy, x, w)
+def linear_backward(dy, x, w, weight_layout="out_in"):
+    cdef int in_out = _checks.linear_backward_args("linear_backward", dy, x, w,
+                                                   weight_layout)
+    if in_out:
+        w = w.T
     cdef int64_t lddy, ldx, ldw
     cdef int tdy, tx, tw
     cdef cnp.ndarray dyc = _operand(dy, &lddy, &tdy)
@@ -137,12 +181,12 @@ def linear_backward(dy, x, w):
     cdef cnp.ndarray xc = _operand(x, &ldx, &tx), wc = _operand(w, &ldw, &tw)
     cdef int64_t B = x.shape[0], I = x.shape[1], O = w.shape[0]
     cdef cnp.ndarray dx = np.empty((B, I), dtype=x.dtype)
-    cdef cnp.ndarray dw = np.empty((O, I), dtype=x.dtype)
+    cdef cnp.ndarray dw = np.empty((I, O) if in_out else (O, I), dtype=x.dtype)
     cdef cnp.ndarray db = np.empty(O, dtype=x.dtype)
     cdef int status = 0, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(xc)
     with nogil:
         status = dlk_linear_backward(dt, B, I, O, dyc.data, lddy, xc.data, ldx, tx, wc.data,
-                                     ldw, tw, dx.data, dw.data, db.data, nt)
+                                     ldw, tw, dx.data, dw.data, in_out, db.data, nt)
     check_status(status, "linear_backward")
     return dx, dw, db

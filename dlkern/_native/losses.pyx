@@ -19,7 +19,8 @@ cdef extern from "losses.h" nogil:
     int dlk_loss(int dtype, int kind, int64_t B, int64_t n, const void *a, const void *y,
                  void *grad, double *loss, int nthreads)
     int dlk_cross_entropy(int dtype, int64_t B, int64_t C, const void *z,
-                          const int64_t *labels, void *grad, double *loss, int nthreads)
+                          const int64_t *labels, int has_ignore, int64_t ignore, void *grad,
+                          double *loss, int nthreads)
     int dlk_sequence_mse(int dtype, int64_t N, int64_t T, int64_t D, const void *a,
                          const void *y, const int64_t *lengths, void *grad, double *loss,
                          int nthreads)
@@ -51,18 +52,20 @@ def bce_with_logits(z, y):
     return _elementwise("bce_with_logits", DLK_LOSS_BCE_LOGITS, "z", z, y)
 
 
-def cross_entropy(logits, labels):
+def cross_entropy(logits, labels, ignore_index=None):
     fn = "cross_entropy"
-    B, C = _checks.cross_entropy_args(fn, logits, labels)
+    B, C, ignore = _checks.cross_entropy_args(fn, logits, labels, ignore_index)
     cdef cnp.ndarray zc = contiguous(logits)
     cdef cnp.ndarray lc = np.ascontiguousarray(labels, dtype=np.int64)
     cdef cnp.ndarray g = np.empty(logits.shape, dtype=logits.dtype)
-    cdef int64_t b = B, c = C
+    cdef int64_t b = B, c = C, ig = ignore if ignore is not None else 0
+    cdef int has_ignore = ignore is not None
     cdef double loss = 0
     cdef int status, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(zc)
     with nogil:
-        status = dlk_cross_entropy(dt, b, c, zc.data, <int64_t *>lc.data, g.data, &loss, nt)
+        status = dlk_cross_entropy(dt, b, c, zc.data, <int64_t *>lc.data, has_ignore, ig,
+                                   g.data, &loss, nt)
     check_status(status, fn)
     return loss, g
 

@@ -165,32 +165,41 @@ class Sequential(Module):
 
 
 class Linear(Module):
-    """y = x Wᵀ + b (seed section 1), W (out_features, in_features), Xavier-initialised."""
+    """y = x Wᵀ + b (seed section 1), W (out_features, in_features), Xavier-initialised.
+    With weight_layout="in_out" the weight is kept as (in_features, out_features) and
+    y = x W + b, the layout of most NumPy models (their weights load as they are)."""
 
     def __init__(self, in_features, out_features, bias=True, dtype=np.float32, seed=None,
-                 init="xavier"):
+                 init="xavier", weight_layout="out_in"):
         super().__init__()
+        from .._checks import weight_layout as check_layout
+        in_out = check_layout("Linear", weight_layout)
         self.in_features, self.out_features = in_features, out_features
-        self._param("weight", initialise((out_features, in_features), init, seed, dtype))
+        self.weight_layout = weight_layout
+        w = initialise((out_features, in_features), init, seed, dtype)
+        self._param("weight", np.ascontiguousarray(w.T) if in_out else w)
         if bias:
             self._param("bias", np.zeros(out_features, dtype))
         self._x = None
 
     def forward(self, x):
         self._x = x
-        return ops.linear(x, self._params["weight"], self._params.get("bias"))
+        return ops.linear(x, self._params["weight"], self._params.get("bias"),
+                          weight_layout=self.weight_layout)
 
     def backward(self, dy):
         _needs_forward(self, self._x)
-        dx, dw, db = ops.linear_backward(dy, self._x, self._params["weight"])
+        dx, dw, db = ops.linear_backward(dy, self._x, self._params["weight"],
+                                         weight_layout=self.weight_layout)
         self._grads["weight"][...] = dw
         if "bias" in self._params:
             self._grads["bias"][...] = db
         return dx
 
     def __repr__(self):
+        layout = ", weight_layout='in_out'" if self.weight_layout == "in_out" else ""
         return (f"Linear({self.in_features}, {self.out_features}, "
-                f"bias={'bias' in self._params})")
+                f"bias={'bias' in self._params}{layout})")
 
 
 class Conv2d(Module):
@@ -249,9 +258,12 @@ class MaxPool2d(Module):
 
 
 class BatchNorm2d(Module):
-    """Batch normalisation over (B, H, W) per channel.  Training: batch statistics, and
-    running averages updated as r ← (1 − momentum) r + momentum · batch value (the
-    variance unbiased, as PyTorch does).  Eval: the running statistics."""
+    """Batch normalisation per channel, over (B, H, W) of NCHW images (or over B of
+    (B, C) features: BatchNorm1d).  Training: batch statistics, and running averages
+    updated as r ← (1 − momentum) r + momentum · batch value (the variance unbiased, as
+    PyTorch does).  Eval: the running statistics (batch_norm_inference)."""
+
+    _ndim = (4,)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, dtype=np.float32):
         super().__init__()
@@ -263,10 +275,14 @@ class BatchNorm2d(Module):
         self._cache = None
 
     def forward(self, x):
+        if getattr(x, "ndim", None) not in self._ndim:
+            want = " or ".join(f"{n}-D" for n in self._ndim)
+            raise ValueError(f"{type(self).__name__}: x must be {want}, got shape "
+                             f"{getattr(x, 'shape', None)}")
         g, b = self._params["weight"], self._params["bias"]
         if self.training:
             y, mean, invstd = ops.batch_norm2d(x, g, b, self.eps)
-            n = x.shape[0] * x.shape[2] * x.shape[3]
+            n = x.size // x.shape[1]
             var = (1.0 / invstd.astype(np.float64) ** 2 - self.eps) * n / max(n - 1, 1)
             m = self.momentum
             self.running_mean[...] = (1 - m) * self.running_mean + m * mean
@@ -274,9 +290,9 @@ class BatchNorm2d(Module):
             self._cache = ("train", x, mean, invstd)
             return y
         invstd = (1.0 / np.sqrt(self.running_var.astype(np.float64) + self.eps)).astype(x.dtype)
-        scale = (g * invstd).reshape(1, -1, 1, 1)
-        self._cache = ("eval", invstd)
-        return (x - self.running_mean.reshape(1, -1, 1, 1)) * scale + b.reshape(1, -1, 1, 1)
+        self._cache = ("eval", invstd, x.ndim)
+        return ops.batch_norm_inference(x, g, b, self.running_mean.astype(x.dtype),
+                                        self.running_var.astype(x.dtype), self.eps)
 
     def backward(self, dy):
         _needs_forward(self, self._cache)
@@ -287,8 +303,8 @@ class BatchNorm2d(Module):
             self._grads["bias"][...] = db
             return dx
         # eval: y is affine in x with the running statistics fixed
-        invstd = self._cache[1]
-        return dy * (self._params["weight"] * invstd).reshape(1, -1, 1, 1)
+        _, invstd, ndim = self._cache
+        return dy * (self._params["weight"] * invstd).reshape((1, -1) + (1,) * (ndim - 2))
 
     def state_dict(self):
         out = super().state_dict()
@@ -302,7 +318,15 @@ class BatchNorm2d(Module):
             self.running_var[...] = state["running_var"]
 
     def __repr__(self):
-        return f"BatchNorm2d({self.num_features})"
+        return f"{type(self).__name__}({self.num_features})"
+
+
+class BatchNorm1d(BatchNorm2d):
+    """Batch normalisation of (B, C) features, per feature over the batch, as
+    torch.nn.BatchNorm1d: the (B, C) form of batch_norm2d, with the same running
+    statistics."""
+
+    _ndim = (2,)
 
 
 class ReLU(Module):
@@ -525,8 +549,8 @@ class PositionalEmbedding(Module):
 
 
 class LayerNorm(Module):
-    """Per token over the last axis: y = γ (x − μ) / √(σ² + ε) + β (biased σ², in
-    float64); backward dx = γ·invstd (dy − mean(dy) − x̂ mean(dy x̂)) in the same terms."""
+    """Per token over the last axis: y = γ (x − μ) / √(σ² + ε) + β (biased σ²), through
+    layer_norm and layer_norm_backward."""
 
     def __init__(self, dim, eps=1e-5, dtype=np.float32):
         super().__init__()
@@ -536,24 +560,18 @@ class LayerNorm(Module):
         self._cache = None
 
     def forward(self, x):
-        x64 = x.astype(np.float64)
-        mu = x64.mean(axis=-1, keepdims=True)
-        invstd = 1.0 / np.sqrt(((x64 - mu) ** 2).mean(axis=-1, keepdims=True) + self.eps)
-        xhat = (x64 - mu) * invstd
-        self._cache = (xhat, invstd)
-        return (xhat * self._params["weight"] + self._params["bias"]).astype(x.dtype)
+        y, mean, invstd = ops.layer_norm(x, self._params["weight"], self._params["bias"],
+                                         self.eps)
+        self._cache = (x, mean, invstd)
+        return y
 
     def backward(self, dy):
         _needs_forward(self, self._cache)
-        xhat, invstd = self._cache
-        dy64 = dy.astype(np.float64)
-        lead = tuple(range(dy.ndim - 1))
-        self._grads["weight"][...] = (dy64 * xhat).sum(axis=lead)
-        self._grads["bias"][...] = dy64.sum(axis=lead)
-        g = dy64 * self._params["weight"]
-        dx = invstd * (g - g.mean(axis=-1, keepdims=True)
-                       - xhat * (g * xhat).mean(axis=-1, keepdims=True))
-        return dx.astype(dy.dtype)
+        x, mean, invstd = self._cache
+        dx, dg, db = ops.layer_norm_backward(dy, x, self._params["weight"], mean, invstd)
+        self._grads["weight"][...] = dg
+        self._grads["bias"][...] = db
+        return dx
 
 
 class TokenLinear(Linear):

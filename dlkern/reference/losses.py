@@ -36,22 +36,27 @@ def bce_with_logits(z, y):
     return float(loss), grad.astype(z.dtype, copy=False)
 
 
-def cross_entropy(logits, labels):
+def cross_entropy(logits, labels, ignore_index=None):
     """L = −1/B Σ_i ln p_{i, y_i} with p = softmax(logits) (seed sections 11, 13, 14);
     logits (B, C), integer labels (B,) in [0, C);  ∂L/∂logits = (p − onehot(y))/B.
+    With ignore_index, the rows labelled with it add no loss and get a zero gradient,
+    and B counts the other rows (as PyTorch; with every row ignored the loss is NaN).
 
     Returns
     -------
     (loss, grad): loss a Python float, grad ∂L/∂logits (B, C) in logits' dtype."""
-    B, C = _checks.cross_entropy_args("cross_entropy", logits, labels)
+    B, C, ignore = _checks.cross_entropy_args("cross_entropy", logits, labels, ignore_index)
+    keep = np.ones(B, bool) if ignore is None else labels != ignore
+    n = int(keep.sum())
     z = logits.astype(np.float64)               # in double: finite for any float logits
     shifted = z - z.max(axis=1, keepdims=True)
     log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    rows = np.arange(B)
-    loss = -np.sum(log_p[rows, labels]) / B
+    rows = np.flatnonzero(keep)
+    loss = -np.sum(log_p[rows, labels[rows]]) / n if n else float("nan")
     grad = np.exp(log_p)
-    grad[rows, labels] -= 1
-    return float(loss), (grad / B).astype(logits.dtype, copy=False)
+    grad[rows, labels[rows]] -= 1
+    grad[~keep] = 0
+    return float(loss), (grad / max(n, 1)).astype(logits.dtype, copy=False)
 
 
 def mse(y_hat, y):

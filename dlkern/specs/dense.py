@@ -13,6 +13,9 @@ def _linear_samples(rng, dtype):
         x, w, b = rand(rng, dtype, B, I), rand(rng, dtype, O, I), rand(rng, dtype, O)
         yield label, lambda m, x=x, w=w, b=b: m.linear(x, w, b)
     yield "no bias, transposed x", lambda m, x=x, w=w: m.linear(np.asfortranarray(x), w)
+    wio = np.ascontiguousarray(w.T)
+    yield "weight_layout in_out", lambda m, x=x, w=wio, b=b: m.linear(x, w, b, "in_out")
+    yield "in_out, transposed w", lambda m, x=x, w=w: m.linear(x, w.T, None, "in_out")
 
 
 def _linear_backward_samples(rng, dtype):
@@ -21,6 +24,11 @@ def _linear_backward_samples(rng, dtype):
         yield label, lambda m, dy=dy, x=x, w=w: m.linear_backward(dy, x, w)
     yield "non-contiguous dy", lambda m, dy=dy, x=x, w=w: m.linear_backward(
         np.asfortranarray(dy), x, w)
+    wio = np.ascontiguousarray(w.T)
+    yield "weight_layout in_out", lambda m, dy=dy, x=x, w=wio: m.linear_backward(
+        dy, x, w, weight_layout="in_out")
+    yield "in_out, transposed x", lambda m, dy=dy, x=x, w=wio: m.linear_backward(
+        dy, np.asfortranarray(x), w, weight_layout="in_out")
 
 
 def _linear_fuzz_inputs(B, D, O, specials, strided, dtype, seed):
@@ -57,6 +65,9 @@ def _linear_grad():
         x, w, b = rand(rng, float, B, I), rand(rng, float, O, I), rand(rng, float, O)
         dy = rand(rng, float, B, O)
         yield Grad(label, R.linear, [x, w, b], list(R.linear_backward(dy, x, w)), dy)
+        wio = np.ascontiguousarray(w.T)     # a (D_in, D_out) weight: y = x w + b
+        yield Grad(label + ", in_out", lambda x, w, b: R.linear(x, w, b, "in_out"),
+                   [x, wio, b], list(R.linear_backward(dy, x, wio, "in_out")), dy)
 
 
 def _linear_bench(rng, dtype):
@@ -96,6 +107,99 @@ def _elementwise_samples(name):
     return samples
 
 
+def _gelu_samples(rng, dtype):
+    for approximate in ("none", "tanh"):
+        for label, run in _elementwise_samples("gelu")(rng, dtype):
+            yield f"{approximate}, {label}", lambda m, run=run, a=approximate: run(
+                _Bound(m, "gelu", approximate=a))
+
+
+def _gelu_backward_samples(rng, dtype):
+    for approximate in ("none", "tanh"):
+        for shape in _ELEMENTWISE_SHAPES:
+            x = _with_specials(rand(rng, dtype, *shape, scale=3))
+            dy = rand(rng, dtype, *shape)
+            yield f"{approximate}, {shape}", lambda m, dy=dy, x=x, a=approximate: \
+                m.gelu_backward(dy, x, approximate=a)
+
+
+class _Bound:
+    """A module whose `name` has keyword arguments set (a sample run through it)."""
+
+    def __init__(self, module, name, **kw):
+        self._f = getattr(module, name)
+        self._kw = kw
+        setattr(self, name, self._call)
+
+    def _call(self, *args):
+        return self._f(*args, **self._kw)
+
+
+def _gelu_grad():
+    from .. import reference as R
+    rng = np.random.default_rng(2)
+    for approximate in ("none", "tanh"):
+        x, dy = rand(rng, float, 5, 7, scale=2), rand(rng, float, 5, 7)
+        yield Grad(approximate, lambda x, a=approximate: R.gelu(x, a), [x],
+                   [R.gelu_backward(dy, x, approximate)], dy)
+
+
+def _tanh_grad():
+    from .. import reference as R
+    rng = np.random.default_rng(3)
+    x, dy = rand(rng, float, 4, 6), rand(rng, float, 4, 6)
+    yield Grad("1 - tanh²", R.tanh, [x], [dy * (1 - np.tanh(x) ** 2)], dy)
+
+
+def _gelu_bench(rng, dtype):
+    for n in (10, 1_000, 100_000, 1_000_000):      # the reference's erf is a Python call
+        x = rand(rng, dtype, n)
+        yield f"{n:,} elements", (x,), {}
+        yield f"{n:,} elements tanh", (x,), {"approximate": "tanh"}
+
+
+def _gelu_backward_bench(rng, dtype):
+    for label, (x,), kw in _gelu_bench(rng, dtype):
+        yield label, (rand(rng, dtype, x.size), x), kw
+
+
+try:                                # what a NumPy user would call for erf, if installed
+    from scipy.special import erf as _scipy_erf
+except ImportError:  # pragma: no cover
+    _scipy_erf = None
+
+
+def _numpy_gelu(x, approximate="none"):
+    if approximate == "tanh":
+        return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+    from .. import reference
+    if _scipy_erf is None:
+        return reference.gelu(x)
+    return 0.5 * x * (1 + _scipy_erf(x / np.sqrt(2)))
+
+
+def _numpy_gelu_backward(dy, x, approximate="none"):
+    if approximate == "tanh":
+        t = np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3))
+        return dy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * np.sqrt(2 / np.pi)
+                     * (1 + 3 * 0.044715 * x * x))
+    from .. import reference
+    if _scipy_erf is None:
+        return reference.gelu_backward(dy, x)
+    return dy * (0.5 * (1 + _scipy_erf(x / np.sqrt(2)))
+                 + x * np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi))
+
+
+def _torch_gelu(torch, x, approximate="none"):
+    t = torch.from_numpy(x)
+    return lambda: torch.nn.functional.gelu(t, approximate=approximate)
+
+
+def _torch_gelu_backward(torch, dy, x, approximate="none"):
+    a, b = torch.from_numpy(dy), torch.from_numpy(x)
+    return lambda: torch.ops.aten.gelu_backward(a, b, approximate=approximate)
+
+
 def _relu_backward_samples(rng, dtype):
     for shape in _ELEMENTWISE_SHAPES:
         x = _with_specials(rand(rng, dtype, *shape))
@@ -114,10 +218,13 @@ def _activation_fuzz(name):
             if name == "softmax":
                 axis = int(rng.integers(-x.ndim, x.ndim))
                 return Case(dtype, lambda m: m.softmax(x, axis))
-            if name == "relu_backward":
+            kw = {}
+            if name.startswith("gelu"):
+                kw["approximate"] = str(rng.choice(["none", "tanh"]))
+            if name.endswith("_backward"):
                 dy = view(rand(rng, dtype, *shape), rng, strided)
-                return Case(dtype, lambda m: m.relu_backward(dy, x))
-            return Case(dtype, lambda m: getattr(m, name)(x))
+                return Case(dtype, lambda m: getattr(m, name)(dy, x, **kw))
+            return Case(dtype, lambda m: getattr(m, name)(x, **kw))
         return st.builds(make, st.lists(st.sampled_from(_DIMS), min_size=1, max_size=4),
                          st.booleans(), st.booleans(),
                          st.sampled_from([np.float32, np.float64]), st.integers(0, 2 ** 31))
@@ -180,7 +287,9 @@ SPECS = [
              ((ones(2, 3), ones(4, 2)), {}, ValueError, r"linear: w has 2 input features, x has 3"),
              ((ones(2, 3, 1), ones(4, 3)), {}, ValueError, r"linear: x must be 2-D \(B, D_in\), got shape \(2, 3, 1\)"),
              ((ones(2, 3), ones(4, 3), ones(3)), {}, ValueError, r"linear: b must have shape \(4,\), got \(3,\)"),
-             ((ones(2, 3), np.ones((4, 3))), {}, TypeError, r"linear: w is float64, x is float32")],
+             ((ones(2, 3), np.ones((4, 3))), {}, TypeError, r"linear: w is float64, x is float32"),
+             ((ones(2, 3), ones(4, 3)), {"weight_layout": "in_out"}, ValueError, r"linear: w has 4 input features, x has 3 \(weight_layout='in_out'"),
+             ((ones(2, 3), ones(4, 3)), {"weight_layout": "io"}, ValueError, r"linear: weight_layout must be 'out_in' or 'in_out', got 'io'")],
          grad=_linear_grad, fuzz=_linear_fuzz, bench=_linear_bench,
          numpy=lambda x, w, b=None: x @ w.T if b is None else x @ w.T + b,
          torch=lambda torch, x, w, b=None: (lambda t=tensors(torch, x, w, b):
@@ -222,4 +331,25 @@ SPECS = [
          grad=NO_BACKWARD, fuzz=_activation_fuzz("softmax"), bench=_rows_bench,
          numpy=_numpy_softmax,
          torch=lambda torch, x, axis=-1: (lambda t=torch.from_numpy(x): torch.softmax(t, axis))),
+    Spec("tanh", _elementwise_samples("tanh"),
+         valid=lambda: ([fixed_rand(3, 4)], {}),
+         errors=lambda: [
+             ((np.ones(3, np.int32),), {}, TypeError, r"tanh: x must be float32 or float64, got int32")],
+         grad=_tanh_grad, fuzz=_activation_fuzz("tanh"), bench=_elementwise_bench,
+         numpy=np.tanh, torch=_torch_unary("tanh")),
+    Spec("gelu", _gelu_samples,
+         valid=lambda: ([fixed_rand(3, 4)], {"approximate": "tanh"}),
+         errors=lambda: [
+             ((ones(3),), {"approximate": "erf"}, ValueError, r"gelu: approximate must be 'none' or 'tanh', got 'erf'"),
+             (([0.5],), {}, TypeError, r"gelu: x must be a numpy.ndarray, got list")],
+         grad="the gradient of gelu: gelu_backward's cases check it",
+         fuzz=_activation_fuzz("gelu"), bench=_gelu_bench, numpy=_numpy_gelu,
+         torch=_torch_gelu),
+    Spec("gelu_backward", _gelu_backward_samples,
+         valid=lambda: ([fixed_rand(3, 4), fixed_rand(3, 4, seed=1)], {}),
+         errors=lambda: [
+             ((ones(2, 5), ones(2, 4)), {}, ValueError, r"gelu_backward: dy has shape \(2, 5\), x has shape \(2, 4\)"),
+             ((ones(2, 4), ones(2, 4)), {"approximate": None}, ValueError, r"gelu_backward: approximate must be")],
+         grad=_gelu_grad, fuzz=_activation_fuzz("gelu_backward"), bench=_gelu_backward_bench,
+         numpy=_numpy_gelu_backward, torch=_torch_gelu_backward),
 ]

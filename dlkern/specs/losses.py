@@ -33,6 +33,13 @@ def _cross_entropy_samples(rng, dtype):
     big = np.finfo(dtype).max / 4
     z = np.array([[-big, -big, -big], [big, big, 0.0]], dtype)
     yield "huge logits", lambda m, z=z: as_arrays(m.cross_entropy(z, np.array([0, 2])))
+    z = rand(rng, dtype, 40, 7, scale=3)
+    labels = rng.integers(0, 7, 40)
+    labels[rng.random(40) < 0.3] = -100
+    yield "ignore_index -100", lambda m, z=z, l=labels: as_arrays(
+        m.cross_entropy(z, l, ignore_index=-100))
+    yield "ignore_index a class", lambda m, z=z, l=labels: as_arrays(
+        m.cross_entropy(z, np.abs(l) % 7, ignore_index=0))
 
 
 def _sequence_mse_samples(rng, dtype):
@@ -162,7 +169,9 @@ SPECS = [
          valid=lambda: ([fixed_rand(3, 4), np.array([0, 3, 1])], {}),
          errors=lambda: [
              ((ones(3, 4), np.array([0, 1, 4])), {}, ValueError, r"cross_entropy: labels must lie in \[0, C\) = \[0, 4\)"),
-             ((ones(3, 4), np.array([0.0, 1.0, 2.0])), {}, TypeError, r"cross_entropy: labels must be an integer array")],
+             ((ones(3, 4), np.array([0.0, 1.0, 2.0])), {}, TypeError, r"cross_entropy: labels must be an integer array"),
+             ((ones(3, 4), np.array([0, -1, 5])), {"ignore_index": -1}, ValueError, r"cross_entropy: labels must lie in \[0, C\) = \[0, 4\) \(or ignore_index = -1\), got values in \[0, 5\]"),
+             ((ones(3, 4), np.array([0, 1, 2])), {"ignore_index": 1.5}, TypeError, r"cross_entropy: ignore_index must be an integer")],
          grad=_grad("cross_entropy"), fuzz=_fuzz("cross_entropy"), bench=_cross_entropy_bench,
          numpy=_numpy_cross_entropy, torch=_torch_cross_entropy),
     Spec("mse", _elementwise_samples("mse"),
