@@ -1,4 +1,5 @@
-/* pool.c — 2-D max pooling, forward with argmax and backward by scatter.
+/* pool.c — 2-D max pooling, forward with argmax and backward by scatter; average
+ * pooling, parallel over planes (pool_impl.h).
  *
  * Forward: parallel over (plane, output row), each row written by one thread, or, for
  * the 2×2 stride-2 and the stride-2 windows 2 or 3 wide that have AVX-512 loops of their
@@ -12,6 +13,7 @@
  * The AVX-512 loops are in pool_avx512.c. */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "pool.h"
 
@@ -49,4 +51,18 @@ int dlk_max_pool2d_backward(int dtype, const dlk_pool_shape *s, const void *dy,
 {
     return dtype == DLK_F64 ? dlk_max_pool2d_backward_f64(s, dy, idx, dx, nthreads)
                             : dlk_max_pool2d_backward_f32(s, dy, idx, dx, nthreads);
+}
+
+int dlk_avg_pool2d(int dtype, const dlk_pool_shape *s, const void *x, void *y,
+                   int count_include_pad, int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_avg_pool2d_f64(s, x, y, count_include_pad, 0, nthreads)
+                            : dlk_avg_pool2d_f32(s, x, y, count_include_pad, 0, nthreads);
+}
+
+int dlk_avg_pool2d_backward(int dtype, const dlk_pool_shape *s, const void *dy, void *dx,
+                            int count_include_pad, int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_avg_pool2d_f64(s, dy, dx, count_include_pad, 1, nthreads)
+                            : dlk_avg_pool2d_f32(s, dy, dx, count_include_pad, 1, nthreads);
 }

@@ -1,4 +1,4 @@
-/* pool.h — 2-D max pooling over NCHW planes with argmax indices.
+/* pool.h — 2-D max pooling over NCHW planes with argmax indices, and average pooling.
  *
  * Entries are dtype-tagged: dtype is DLK_F32 or DLK_F64 (dlk.h) and types every void
  * pointer; pool.c routes them to the float and double instantiations of
@@ -19,6 +19,14 @@ int dlk_max_pool2d(int dtype, const dlk_pool_shape *s, const void *x, void *y, i
 /* dx[p, idx[p, o]] += dy[p, o]; dx is written whole (zeros elsewhere). */
 int dlk_max_pool2d_backward(int dtype, const dlk_pool_shape *s, const void *dy,
                             const int64_t *idx, void *dx, int nthreads);
+
+/* y = window sums / N, padding as zeros; N = kh·kw with count_include_pad, else the
+ * window's positions inside the plane (as PyTorch).  The backward pass writes dx whole
+ * (planes of H×W, dy of Ho×Wo in s). */
+int dlk_avg_pool2d(int dtype, const dlk_pool_shape *s, const void *x, void *y,
+                   int count_include_pad, int nthreads);
+int dlk_avg_pool2d_backward(int dtype, const dlk_pool_shape *s, const void *dy, void *dx,
+                            int count_include_pad, int nthreads);
 
 #ifdef DLK_HAVE_AVX512_LOOPS
 /* The AVX-512 loops (pool_avx512.c), float32, planes under 2^31 elements: the interior

@@ -61,6 +61,13 @@ def real(fn: str, name: str, value, *, low=None, high=None, low_open=False,
     return v
 
 
+def flag(fn: str, name: str, value) -> bool:
+    """A bool (Python's or NumPy's)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{fn}: {name} must be a bool, got {_describe(value)}")
+    return bool(value)
+
+
 def integer(fn: str, name: str, value, *, low=None, high=None) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{fn}: {name} must be an integer, got {_describe(value)}")
@@ -419,6 +426,55 @@ def gelu_approximate(fn, approximate):
     if not isinstance(approximate, str) or approximate not in ("none", "tanh"):
         raise ValueError(f"{fn}: approximate must be 'none' or 'tanh', got {approximate!r}")
     return approximate == "tanh"
+
+
+def id_array(fn, ids, V):
+    """An integer array of ids in [0, V)."""
+    if not isinstance(ids, np.ndarray) or ids.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: ids must be an integer array, got {_describe(ids)}")
+    if ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise ValueError(f"{fn}: ids must lie in [0, {V}) (the table's rows), got values "
+                         f"in [{ids.min()}, {ids.max()}]")
+
+
+def embedding_args(fn, ids, table):
+    float_array(fn, "table", table, 2, "(V, D)")
+    id_array(fn, ids, table.shape[0])
+
+
+def embedding_backward_args(fn, dout, ids, num_embeddings):
+    V = integer(fn, "num_embeddings", num_embeddings, low=1)
+    if not isinstance(ids, np.ndarray) or ids.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: ids must be an integer array, got {_describe(ids)}")
+    float_array(fn, "dout", dout)
+    if dout.shape[:-1] != ids.shape or dout.ndim != ids.ndim + 1:
+        raise ValueError(f"{fn}: dout must have shape ids.shape + (D,) = "
+                         f"{ids.shape + ('D',)}, got {dout.shape}")
+    element_count(fn, "dtable", (V, dout.shape[-1]))
+    id_array(fn, ids, V)
+
+
+def dropout_threshold(p):
+    """⌈p·2³²⌉: a 32-bit draw at or above it keeps its element."""
+    return min(math.ceil(p * 2.0 ** 32), 2 ** 32)
+
+
+def _drop_probability(fn, p):
+    return real(fn, "p", p, low=0.0, high=1.0)
+
+
+def dropout_args(fn, x, p, seed):
+    float_array(fn, "x", x)
+    return _drop_probability(fn, p), integer(fn, "seed", seed, low=0, high=2 ** 64 - 1)
+
+
+def dropout_backward_args(fn, dy, mask, p):
+    float_array(fn, "dy", dy)
+    if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_:
+        raise TypeError(f"{fn}: mask must be a bool array (dropout's), got {_describe(mask)}")
+    if mask.shape != dy.shape:
+        raise ValueError(f"{fn}: mask has shape {mask.shape}, dy has shape {dy.shape}")
+    return _drop_probability(fn, p)
 
 
 def same_shape_pair(fn, a_name, a, b_name, b):

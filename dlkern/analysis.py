@@ -157,7 +157,7 @@ def summary(model, input_shape):
                 if not msg.startswith(f"{fn}: "):
                     msg = f"{fn}: {name}: {msg}"
                 raise ValueError(msg) from None
-            if isinstance(layer, nn.Conv2d) or isinstance(layer, nn.MaxPool2d):
+            if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
                 spatial = True
             if isinstance(layer, nn.RNN):
                 name += " (MACs per step)"
@@ -190,9 +190,12 @@ def _layer_shape(fn, name, layer, shape):
         new = conv2d_output_shape(shape, layer.out_channels, layer.kernel_size,
                                   layer.stride, layer.padding)
         k, s = layer.kernel_size, _checks.pair(fn, "stride", layer.stride, 1)
-    elif isinstance(layer, nn.MaxPool2d):
-        k, s, p, (ho, wo) = _checks.pool2d_args(fn, shape, layer.kernel_size,
-                                                layer.stride, layer.padding)
+    elif isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
+        if len(shape) != 4:
+            raise ValueError(f"{fn}: {name} needs (B, C, H, W) input, gets {shape}")
+        window = ((layer.kernel_size, layer.stride, layer.padding)
+                  if isinstance(layer, nn.MaxPool2d) else layer._window(shape))
+        k, s, p, (ho, wo) = _checks.pool2d_args(fn, shape, *window)
         new = shape[:2] + (ho, wo)
     elif isinstance(layer, nn.Linear):
         if shape[-1] != layer.in_features:

@@ -2,7 +2,7 @@
 dlkern.reference; the implementations dispatch to the active backend)."""
 from typing import Any
 
-__all__ = ['linear', 'linear_backward', 'relu', 'relu_backward', 'sigmoid', 'softmax', 'tanh', 'gelu', 'gelu_backward', 'conv2d', 'conv2d_backward', 'im2col', 'col2im', 'max_pool2d', 'max_pool2d_backward', 'batch_norm2d', 'batch_norm2d_backward', 'batch_norm_inference', 'layer_norm', 'layer_norm_backward', 'rnn_forward', 'rnn_backward', 'scaled_dot_product_attention', 'scaled_dot_product_attention_backward', 'sgd_step', 'momentum_step', 'adagrad_step', 'rmsprop_step', 'adam_step', 'clip_grad_norm', 'bce', 'bce_with_logits', 'cross_entropy', 'mse', 'sequence_mse']
+__all__ = ['linear', 'linear_backward', 'relu', 'relu_backward', 'sigmoid', 'softmax', 'tanh', 'gelu', 'gelu_backward', 'conv2d', 'conv2d_backward', 'im2col', 'col2im', 'max_pool2d', 'max_pool2d_backward', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm2d', 'batch_norm2d_backward', 'batch_norm_inference', 'layer_norm', 'layer_norm_backward', 'rnn_forward', 'rnn_backward', 'scaled_dot_product_attention', 'scaled_dot_product_attention_backward', 'sgd_step', 'momentum_step', 'adagrad_step', 'rmsprop_step', 'adam_step', 'clip_grad_norm', 'embedding', 'embedding_backward', 'dropout', 'dropout_backward', 'bce', 'bce_with_logits', 'cross_entropy', 'mse', 'sequence_mse']
 
 def linear(x, w, b=None, weight_layout='out_in') -> Any:
     """y = x wᵀ + b for a batch: the seed's a = W x + b (section 1) applied to each row"""
@@ -49,6 +49,12 @@ def max_pool2d(x, kernel_size, stride=None, padding=0) -> Any:
 def max_pool2d_backward(dy, indices, x_shape) -> Any:
     """dx[b, c, h, w] = Σ of dy over the outputs whose maximum sat at (h, w)."""
 
+def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True) -> Any:
+    """y[b, c, oh, ow] = (1/N) Σ of x over the window at (oh·S_h − P_h, ow·S_w − P_w) of"""
+
+def avg_pool2d_backward(dy, x_shape, kernel_size, stride=None, padding=0, count_include_pad=True) -> Any:
+    """The adjoint of avg_pool2d: each output's dy / N added to every position of its"""
+
 def batch_norm2d(x, gamma, beta, eps=1e-05) -> Any:
     """Per channel c, over the batch and the plane (N = B·H·W values; N = B for x of"""
 
@@ -93,6 +99,18 @@ def adam_step(p, g, m, v, step, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08, wei
 
 def clip_grad_norm(grads, max_norm, eps=1e-06) -> Any:
     """Scale the gradients in place so that their joint L2 norm ‖(g_1, …, g_n)‖ is at"""
+
+def embedding(ids, table) -> Any:
+    """out[..., :] = table[ids[...], :]: row ids[i] of the (V, D) table for each id, as"""
+
+def embedding_backward(dout, ids, num_embeddings) -> Any:
+    """dtable[v] = Σ over the positions i with ids[i] = v of dout[i]: the rows of repeated"""
+
+def dropout(x, p, seed) -> Any:
+    """Inverted dropout: y = x / (1 − p) where the mask keeps an element (probability"""
+
+def dropout_backward(dy, mask, p) -> Any:
+    """dx = dy / (1 − p) where mask is True, 0 elsewhere."""
 
 def bce(y_hat, y) -> Any:
     """L = −1/B Σ_i [y_i ln ŷ_i + (1 − y_i) ln(1 − ŷ_i)] (seed sections 1, 9);"""

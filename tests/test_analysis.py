@@ -225,3 +225,18 @@ def test_summary_handles_every_layer_of_dlkern_nn():
     assert s.total_params == sum(p.size for p in model.parameters().values())
     assert s.rows[2].macs == 8 * (4 * 256 + 2 * 12 * 16 + 8 * 256)
     assert s.rows[4].macs == 8 * 12 * 16 * 10
+
+
+def test_summary_counts_the_pooling_and_normalisation_layers():
+    from dlkern import nn
+    from dlkern.analysis import summary
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, seed=0), nn.BatchNorm2d(8),
+                          nn.AvgPool2d(2), nn.Dropout(0.1, seed=0), nn.GlobalAvgPool2d(),
+                          nn.Flatten(), nn.Linear(8, 4, seed=0, weight_layout="in_out"),
+                          nn.BatchNorm1d(4))
+    s = summary(model, (2, 3, 16, 16))
+    shapes = [r.output_shape for r in s.rows]
+    assert shapes == [(2, 8, 16, 16), (2, 8, 16, 16), (2, 8, 8, 8), (2, 8, 8, 8),
+                      (2, 8, 1, 1), (2, 8), (2, 4), (2, 4)]
+    assert s.total_params == (8 * 27 + 8) + 16 + (8 * 4 + 4) + 8
+    assert s.rows[2].receptive_field == (4, 4) and s.rows[4].receptive_field == (18, 18)

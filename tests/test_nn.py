@@ -21,6 +21,9 @@ def layers():
         ("Conv2d", lambda: nn.Conv2d(2, 3, (3, 2), stride=(2, 1), padding=1, dtype=F64,
                                      seed=0), (2, 2, 6, 5)),
         ("MaxPool2d", lambda: nn.MaxPool2d(2), (2, 3, 4, 6)),
+        ("AvgPool2d", lambda: nn.AvgPool2d(3, 2, 1, count_include_pad=False), (2, 3, 7, 6)),
+        ("GlobalAvgPool2d", lambda: nn.GlobalAvgPool2d(), (2, 3, 4, 5)),
+        ("Dropout eval", lambda: nn.Dropout(0.3, seed=0).eval(), (3, 4)),
         ("BatchNorm2d", lambda: nn.BatchNorm2d(3, dtype=F64), (4, 3, 3, 2)),
         ("BatchNorm1d", lambda: nn.BatchNorm1d(5, dtype=F64), (6, 5)),
         ("ReLU", lambda: nn.ReLU(), (3, 7)),
@@ -223,7 +226,7 @@ def test_embedding_gradient_accumulates_repeated_tokens():
     g = emb.gradients()["weight"]
     np.testing.assert_allclose(g[1], dy[0, 0] + dy[0, 2] + dy[1, 1])
     np.testing.assert_allclose(g[3], 0)
-    with pytest.raises(ValueError, match="Embedding: tokens must lie in"):
+    with pytest.raises(ValueError, match=r"embedding: ids must lie in \[0, 5\)"):
         emb.forward(np.array([[5]]))
 
 

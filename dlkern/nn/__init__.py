@@ -4,10 +4,12 @@ Every layer calls only dlkern's public functions, so a whole model runs on which
 backend is active (`with dlkern.use_backend("numpy"): ...`).  A layer keeps only what
 its backward pass needs from the last forward call.
 """
-from .layers import (Module, Composite, Sequential, Linear, Conv2d, MaxPool2d, BatchNorm2d,
-                     BatchNorm1d, ReLU, Sigmoid, Flatten, Dropout, RNN, MultiHeadAttention,
-                     Embedding, PositionalEmbedding, LayerNorm, TokenLinear, TransformerBlock)
+from .layers import (Module, Composite, Sequential, Linear, Conv2d, MaxPool2d, AvgPool2d,
+                     GlobalAvgPool2d, BatchNorm2d, BatchNorm1d, ReLU, Sigmoid, Flatten,
+                     Dropout, RNN, MultiHeadAttention, Embedding, PositionalEmbedding,
+                     LayerNorm, TokenLinear, TransformerBlock)
 
-__all__ = ["Module", "Composite", "Sequential", "Linear", "Conv2d", "MaxPool2d", "BatchNorm2d",
-           "BatchNorm1d", "ReLU", "Sigmoid", "Flatten", "Dropout", "RNN", "MultiHeadAttention",
-           "Embedding", "PositionalEmbedding", "LayerNorm", "TokenLinear", "TransformerBlock"]
+__all__ = ["Module", "Composite", "Sequential", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d",
+           "GlobalAvgPool2d", "BatchNorm2d", "BatchNorm1d", "ReLU", "Sigmoid", "Flatten",
+           "Dropout", "RNN", "MultiHeadAttention", "Embedding", "PositionalEmbedding",
+           "LayerNorm", "TokenLinear", "TransformerBlock"]

@@ -257,6 +257,52 @@ class MaxPool2d(Module):
                 f"padding={self.padding})")
 
 
+class AvgPool2d(Module):
+    """Average pooling (avg_pool2d), padding counted in the divisor unless
+    count_include_pad=False, as torch.nn.AvgPool2d."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad=True):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.count_include_pad = count_include_pad
+        self._shape = None
+
+    def _window(self, x_shape):
+        return self.kernel_size, self.stride, self.padding
+
+    def forward(self, x):
+        k, s, p = self._window(x.shape)
+        y = ops.avg_pool2d(x, k, s, p, self.count_include_pad)
+        self._shape = x.shape
+        return y
+
+    def backward(self, dy):
+        _needs_forward(self, self._shape)
+        k, s, p = self._window(self._shape)
+        return ops.avg_pool2d_backward(dy, self._shape, k, s, p, self.count_include_pad)
+
+    def __repr__(self):
+        return (f"AvgPool2d(kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding})")
+
+
+class GlobalAvgPool2d(AvgPool2d):
+    """The mean of each (H, W) plane: (B, C, H, W) -> (B, C, 1, 1), an average pooling
+    whose window is the whole plane."""
+
+    def __init__(self):
+        super().__init__(kernel_size=None)
+
+    def _window(self, x_shape):
+        if len(x_shape) != 4:
+            raise ValueError(f"GlobalAvgPool2d: x must be 4-D (B, C, H, W), got shape "
+                             f"{tuple(x_shape)}")
+        return tuple(x_shape[2:]), 1, 0
+
+    def __repr__(self):
+        return "GlobalAvgPool2d()"
+
+
 class BatchNorm2d(Module):
     """Batch normalisation per channel, over (B, H, W) of NCHW images (or over B of
     (B, C) features: BatchNorm1d).  Training: batch statistics, and running averages
@@ -377,7 +423,9 @@ class Flatten(Module):
 
 class Dropout(Module):
     """Inverted dropout (seed section 7): in training each value is kept with
-    probability 1 − p and scaled by 1/(1 − p); in eval mode the layer is the identity."""
+    probability 1 − p and scaled by 1/(1 − p), through the dropout kernel (each call's
+    mask seeded from the layer's generator, so a seeded layer repeats its masks); in
+    eval mode the layer is the identity."""
 
     def __init__(self, p=0.5, seed=None):
         super().__init__()
@@ -391,12 +439,11 @@ class Dropout(Module):
         if not self.training or self.p == 0:
             self._mask = None
             return x
-        keep = self._rng.random(x.shape) >= self.p
-        self._mask = keep.astype(x.dtype) / x.dtype.type(1 - self.p)
-        return x * self._mask
+        y, self._mask = ops.dropout(x, self.p, int(self._rng.integers(2 ** 63)))
+        return y
 
     def backward(self, dy):
-        return dy if self._mask is None else dy * self._mask
+        return dy if self._mask is None else ops.dropout_backward(dy, self._mask, self.p)
 
     def __repr__(self):
         return f"Dropout(p={self.p})"
@@ -497,8 +544,8 @@ class MultiHeadAttention(Module):
 
 
 class Embedding(Module):
-    """Token embedding: y[b, t] = W[tokens[b, t]]; backward adds dy into the rows used
-    (np.add.at: repeated tokens accumulate)."""
+    """Token embedding: y[b, t] = W[tokens[b, t]] (embedding); backward adds dy into the
+    rows used, repeated tokens accumulating (embedding_backward)."""
 
     def __init__(self, num_embeddings, embedding_dim, dtype=np.float32, seed=None):
         super().__init__()
@@ -509,19 +556,18 @@ class Embedding(Module):
 
     def forward(self, tokens):
         tokens = np.asarray(tokens)
-        if tokens.dtype.kind not in "iu":
-            raise TypeError(f"Embedding: tokens must be integers, got {tokens.dtype}")
-        if tokens.size and (tokens.min() < 0 or tokens.max() >= self.num_embeddings):
-            raise ValueError(f"Embedding: tokens must lie in [0, {self.num_embeddings})")
+        y = ops.embedding(tokens, self._params["weight"])
         self._tokens = tokens
-        return self._params["weight"][tokens]
+        return y
 
     def backward(self, dy):
         _needs_forward(self, self._tokens)
-        g = self._grads["weight"]
-        g[...] = 0
-        np.add.at(g, self._tokens.reshape(-1), dy.reshape(-1, self.embedding_dim))
+        self._grads["weight"][...] = ops.embedding_backward(dy, self._tokens,
+                                                            self.num_embeddings)
         return None                                     # no gradient for integer tokens
+
+    def __repr__(self):
+        return f"Embedding({self.num_embeddings}, {self.embedding_dim})"
 
 
 class PositionalEmbedding(Module):

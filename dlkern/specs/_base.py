@@ -31,6 +31,8 @@ class Spec:
              times (bench/sweep.py)
     numpy    the idiomatic NumPy expression a user would write, with the function's
              signature (the sweep times it beside the reference), or None
+    numpy_values  False when that expression does the same work but gives other values
+             (dropout's mask from NumPy's own generator): it is timed, not compared
     torch    (torch, *args, **kwargs) -> a zero-argument callable doing the same work
              in PyTorch on tensors made beforehand, or None
     tolerance  {dtype: relative error} for native against reference
@@ -43,6 +45,7 @@ class Spec:
     fuzz: Union[Callable, str]
     bench: Callable
     numpy: Optional[Callable] = None
+    numpy_values: bool = True
     torch: Optional[Callable] = None
     tolerance: Optional[dict] = None
 

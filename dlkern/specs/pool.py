@@ -1,4 +1,4 @@
-"""Specs of max pooling (seed section 7)."""
+"""Specs of max pooling (seed section 3) and average pooling (contract additions)."""
 import numpy as np
 
 from ._base import Case, Grad, Spec, fixed_rand, ones, rand
@@ -156,3 +156,106 @@ def _max_pool2d_backward_valid():
     x = fixed_rand(2, 3, 6, 6)
     y, idx = reference.max_pool2d(x, 2, 2, 0)
     return [y, idx, x.shape], {}
+
+
+# ---- average pooling -----------------------------------------------------------------
+
+def _avg_pool2d_samples(rng, dtype):
+    for label, shape, k, s, p in _CASES:
+        x = rand(rng, dtype, *shape)
+        for inc in (True, False):
+            yield f"{label}, count_include_pad={inc}", \
+                lambda m, x=x, k=k, s=s, p=p, inc=inc: m.avg_pool2d(x, k, s, p, inc)
+    x = rand(rng, dtype, 2, 3, 12, 20)[:, :, :, ::2]
+    yield "non-contiguous x", lambda m, x=x: m.avg_pool2d(x, 3, 2, 1)
+    x = rand(rng, dtype, 3, 4, 7, 7)
+    yield "global (kernel = plane)", lambda m, x=x: m.avg_pool2d(x, 7)
+
+
+def _avg_pool2d_backward_samples(rng, dtype):
+    from .. import reference
+    for label, shape, k, s, p in _CASES:
+        y = reference.avg_pool2d(rand(rng, dtype, *shape), k, s, p)
+        dy = rand(rng, dtype, *y.shape)
+        for inc in (True, False):
+            yield f"{label}, count_include_pad={inc}", \
+                lambda m, dy=dy, shape=shape, k=k, s=s, p=p, inc=inc: m.avg_pool2d_backward(
+                    dy, shape, k, s, p, inc)
+    dyn = rand(rng, dtype, 2, 3, 10, 6)[:, :, ::2, ::2]
+    yield "non-contiguous dy", lambda m, dy=dyn: m.avg_pool2d_backward(dy, (2, 3, 10, 6), 2)
+
+
+def _avg_pool_fuzz(backward):
+    def fuzz(st):
+        def make(geometry, inc, dtype, seed):
+            xs, k, s, p = geometry
+            rng = np.random.default_rng(seed)
+            x = rand(rng, dtype, *xs)
+            if not backward:
+                return Case(dtype, lambda m: m.avg_pool2d(x, k, s, p, inc))
+            from .. import reference
+            dy = rand(rng, dtype, *reference.avg_pool2d(x, k, s, p).shape)
+            return Case(dtype, lambda m: m.avg_pool2d_backward(dy, xs, k, s, p, inc))
+        return st.builds(make, _geometry(st), st.booleans(),
+                         st.sampled_from([np.float32, np.float64]), st.integers(0, 2 ** 31))
+    return fuzz
+
+
+def _avg_pool2d_backward_grad():
+    from .. import reference as R
+    rng = np.random.default_rng(6)
+    for k, s, p, inc in [(2, 2, 0, True), (3, 2, 1, True), (3, 2, 1, False),
+                         ((2, 3), (1, 2), (1, 1), False)]:
+        x = rand(rng, float, 2, 3, 7, 8)
+        y = R.avg_pool2d(x, k, s, p, inc)
+        dy = rand(rng, float, *y.shape)
+        yield Grad(f"k{k} s{s} p{p} include_pad={inc}",
+                   lambda x, k=k, s=s, p=p, inc=inc: R.avg_pool2d(x, k, s, p, inc), [x],
+                   [R.avg_pool2d_backward(dy, x.shape, k, s, p, inc)], dy)
+
+
+def _avg_pool2d_bench(rng, dtype):
+    for xs, k, s, p in _BENCH + [((64, 512, 7, 7), 7, 1, 0)]:
+        yield f"{xs} {k}x{k} s{s}", (rand(rng, dtype, *xs), k), dict(stride=s, padding=p)
+
+
+def _avg_pool2d_backward_bench(rng, dtype):
+    from .. import reference
+    for label, (x, k), kw in _avg_pool2d_bench(rng, dtype):
+        y = reference.avg_pool2d(x, k, **kw)
+        yield label, (rand(rng, dtype, *y.shape), x.shape, k), kw
+
+
+def _torch_avg_pool2d(torch, x, kernel_size, stride=None, padding=0, count_include_pad=True):
+    t = torch.from_numpy(x)
+    return lambda: torch.nn.functional.avg_pool2d(t, kernel_size, stride, padding,
+                                                  count_include_pad=count_include_pad)
+
+
+def _torch_avg_pool2d_backward(torch, dy, x_shape, kernel_size, stride=None, padding=0,
+                               count_include_pad=True):
+    g, x = torch.from_numpy(dy), torch.zeros(x_shape, dtype=torch.from_numpy(dy).dtype)
+    k = kernel_size if isinstance(kernel_size, (tuple, list)) else (kernel_size,) * 2
+    st = k if stride is None else (stride if isinstance(stride, (tuple, list)) else (stride,) * 2)
+    pd = padding if isinstance(padding, (tuple, list)) else (padding,) * 2
+    return lambda: torch.ops.aten.avg_pool2d_backward(g, x, list(k), list(st), list(pd), False,
+                                                      count_include_pad, None)
+
+
+SPECS += [
+    Spec("avg_pool2d", _avg_pool2d_samples,
+         valid=lambda: ([fixed_rand(2, 3, 6, 6), 2], {"stride": 2, "padding": 0}),
+         errors=lambda: [
+             ((ones(1, 1, 4, 4), 2), {"padding": 2}, ValueError, r"avg_pool2d: padding must be at most half the kernel size"),
+             ((ones(1, 1, 4, 4), 5), {}, ValueError, r"avg_pool2d: "),
+             ((ones(1, 1, 4, 4), 2), {"count_include_pad": 1}, TypeError, r"avg_pool2d: count_include_pad must be a bool")],
+         grad="the gradient of avg_pool2d: avg_pool2d_backward's cases check it",
+         fuzz=_avg_pool_fuzz(backward=False), bench=_avg_pool2d_bench, torch=_torch_avg_pool2d),
+    Spec("avg_pool2d_backward", _avg_pool2d_backward_samples,
+         valid=lambda: ([fixed_rand(2, 3, 3, 3), (2, 3, 6, 6), 2], {}),
+         errors=lambda: [
+             ((ones(1, 1, 3, 3), (1, 1, 4, 4), 2), {}, ValueError, r"avg_pool2d_backward: dy must have shape \(1, 1, 2, 2\)"),
+             ((ones(1, 1, 2, 2), (1, 1, 4), 2), {}, ValueError, r"avg_pool2d_backward: x_shape must be a \(B, C, H, W\) tuple")],
+         grad=_avg_pool2d_backward_grad, fuzz=_avg_pool_fuzz(backward=True),
+         bench=_avg_pool2d_backward_bench, torch=_torch_avg_pool2d_backward),
+]
