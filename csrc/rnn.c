@@ -9,7 +9,9 @@
  * the stored h_t (1 − h² for tanh, 1(h > 0) for ReLU); then dW, dU, dx are one
  * product each over all steps, db a per-unit sum in double.  A frozen step (t ≥
  * lengths[i]) copies the state forward and passes its gradient back unchanged.
- * Workspace of the backward pass: two (B, T, H) arrays and two (B, H) rows. */
+ * Workspace of the backward pass: two (B, T, H) arrays and two (B, H) rows.
+ * The LSTM runs the same way on four gate products per step (rnn_impl.h); its backward
+ * pass recomputes the gates from hs and cs with two products over all steps. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,4 +51,29 @@ int dlk_rnn_backward(int dtype, int64_t B, int64_t Tn, int64_t D, int64_t H, con
                                                    relu, dx, dh0, dW, dU, db, stop, nthreads)
                             : dlk_rnn_backward_f32(B, Tn, D, H, dhs, x, hs, h0, W, U, lengths,
                                                    relu, dx, dh0, dW, dU, db, stop, nthreads);
+}
+
+int dlk_lstm_forward(int dtype, int64_t B, int64_t Tn, int64_t D, int64_t H, const void *x,
+                     const void *h0, const void *c0, const void *W, const void *U,
+                     const void *b, const int64_t *lengths, void *hs, void *cs,
+                     const dlk_stop_flag *stop, int nthreads)
+{
+    return dtype == DLK_F64 ? dlk_lstm_forward_f64(B, Tn, D, H, x, h0, c0, W, U, b, lengths,
+                                                   hs, cs, stop, nthreads)
+                            : dlk_lstm_forward_f32(B, Tn, D, H, x, h0, c0, W, U, b, lengths,
+                                                   hs, cs, stop, nthreads);
+}
+
+int dlk_lstm_backward(int dtype, int64_t B, int64_t Tn, int64_t D, int64_t H, const void *dhs,
+                      const void *x, const void *hs, const void *cs, const void *h0,
+                      const void *c0, const void *W, const void *U, const void *b,
+                      const int64_t *lengths, const void *dc_last, void *dx, void *dh0,
+                      void *dc0, void *dW, void *dU, void *db, const dlk_stop_flag *stop,
+                      int nthreads)
+{
+    return dtype == DLK_F64
+        ? dlk_lstm_backward_f64(B, Tn, D, H, dhs, x, hs, cs, h0, c0, W, U, b, lengths, dc_last,
+                                dx, dh0, dc0, dW, dU, db, stop, nthreads)
+        : dlk_lstm_backward_f32(B, Tn, D, H, dhs, x, hs, cs, h0, c0, W, U, b, lengths, dc_last,
+                                dx, dh0, dc0, dW, dU, db, stop, nthreads);
 }

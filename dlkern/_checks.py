@@ -535,6 +535,12 @@ def rnn_args(fn, x, h0, W, U, b, nonlinearity, lengths):
     if not isinstance(nonlinearity, str) or nonlinearity not in RNN_NONLINEARITIES:
         raise ValueError(f"{fn}: nonlinearity must be one of {RNN_NONLINEARITIES}, "
                          f"got {nonlinearity!r}")
+    return sequence_lengths(fn, x, lengths)
+
+
+def sequence_lengths(fn, x, lengths):
+    """lengths (B,) in [1, T] for x (B, T, ...) as int64, T everywhere when None."""
+    B, T = x.shape[:2]
     if T < 1:
         raise ValueError(f"{fn}: x must have at least one time step, got shape {x.shape}")
     if lengths is None:
@@ -557,6 +563,42 @@ def rnn_backward_args(fn, dhs, x, hs, h0, W, U, nonlinearity, lengths):
         float_array(fn, name, v, 3, "(B, T, H)")
         same_dtype(fn, name, v, "x", x)
         shape_is(fn, name, v, (B, T, H), "(B, T, H)")
+    return lengths
+
+
+def lstm_args(fn, x, h0, c0, W, U, b, lengths):
+    """lstm_forward's arguments; returns the lengths as int64 (T when None)."""
+    float_array(fn, "x", x, 3, "(B, T, D)")
+    B, T, D = x.shape
+    float_array(fn, "h0", h0, 2, "(B, H)")
+    H = h0.shape[1]
+    float_array(fn, "c0", c0, 2, "(B, H)")
+    float_array(fn, "W", W, 2, "(4H, H)")
+    float_array(fn, "U", U, 2, "(4H, D)")
+    for name, v in (("h0", h0), ("c0", c0), ("W", W), ("U", U)):
+        same_dtype(fn, name, v, "x", x)
+    if h0.shape[0] != B:
+        raise ValueError(f"{fn}: h0 has batch {h0.shape[0]}, x has batch {B}")
+    shape_is(fn, "c0", c0, (B, H), "(B, H), as h0")
+    shape_is(fn, "W", W, (4 * H, H), "(4H, H): the gates i, f, g, o stacked")
+    shape_is(fn, "U", U, (4 * H, D), "(4H, D): the gates i, f, g, o stacked")
+    if b is not None:
+        bias(fn, b, 4 * H, x)
+    return sequence_lengths(fn, x, lengths)
+
+
+def lstm_backward_args(fn, dhs, x, hs, cs, h0, c0, W, U, b, lengths, dc_last):
+    lengths = lstm_args(fn, x, h0, c0, W, U, b, lengths)
+    B, T, _ = x.shape
+    H = h0.shape[1]
+    for name, v in (("dhs", dhs), ("hs", hs), ("cs", cs)):
+        float_array(fn, name, v, 3, "(B, T, H)")
+        same_dtype(fn, name, v, "x", x)
+        shape_is(fn, name, v, (B, T, H), "(B, T, H)")
+    if dc_last is not None:
+        float_array(fn, "dc_last", dc_last, 2, "(B, H)")
+        same_dtype(fn, "dc_last", dc_last, "x", x)
+        shape_is(fn, "dc_last", dc_last, (B, H), "(B, H)")
     return lengths
 
 

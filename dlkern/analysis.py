@@ -159,7 +159,7 @@ def summary(model, input_shape):
                 raise ValueError(msg) from None
             if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
                 spatial = True
-            if isinstance(layer, nn.RNN):
+            if isinstance(layer, (nn.RNN, nn.LSTM)):
                 name += " (MACs per step)"
             if isinstance(layer, (nn.MultiHeadAttention, nn.TransformerBlock)):
                 name += " (MACs per token)"
@@ -212,13 +212,14 @@ def _layer_shape(fn, name, layer, shape):
         for d in shape[1:]:
             flat *= d
         new, k = (shape[0], flat), None
-    elif isinstance(layer, nn.RNN):
+    elif isinstance(layer, (nn.RNN, nn.LSTM)):
         if len(shape) != 3 or shape[2] != layer.input_size:
             raise ValueError(f"{fn}: {name} expects (B, T, {layer.input_size}), "
                              f"gets {shape}")
         B, T, D = shape
         H = layer.hidden_size
-        new, macs, k = (B, T, H), B * H * (H + D), None
+        gates = 4 if isinstance(layer, nn.LSTM) else 1
+        new, macs, k = (B, T, H), gates * B * H * (H + D), None
     elif isinstance(layer, nn.MultiHeadAttention):
         if len(shape) != 3 or shape[2] != layer.d_model:
             raise ValueError(f"{fn}: {name} expects (B, T, {layer.d_model}), "

@@ -2,7 +2,7 @@
 dlkern.reference; the implementations dispatch to the active backend)."""
 from typing import Any
 
-__all__ = ['linear', 'linear_backward', 'relu', 'relu_backward', 'sigmoid', 'softmax', 'tanh', 'gelu', 'gelu_backward', 'conv2d', 'conv2d_backward', 'im2col', 'col2im', 'max_pool2d', 'max_pool2d_backward', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm2d', 'batch_norm2d_backward', 'batch_norm_inference', 'layer_norm', 'layer_norm_backward', 'rnn_forward', 'rnn_backward', 'scaled_dot_product_attention', 'scaled_dot_product_attention_backward', 'sgd_step', 'momentum_step', 'adagrad_step', 'rmsprop_step', 'adam_step', 'clip_grad_norm', 'embedding', 'embedding_backward', 'dropout', 'dropout_backward', 'bce', 'bce_with_logits', 'cross_entropy', 'mse', 'sequence_mse']
+__all__ = ['linear', 'linear_backward', 'relu', 'relu_backward', 'sigmoid', 'softmax', 'tanh', 'gelu', 'gelu_backward', 'conv2d', 'conv2d_backward', 'im2col', 'col2im', 'max_pool2d', 'max_pool2d_backward', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm2d', 'batch_norm2d_backward', 'batch_norm_inference', 'layer_norm', 'layer_norm_backward', 'rnn_forward', 'rnn_backward', 'lstm_forward', 'lstm_backward', 'scaled_dot_product_attention', 'scaled_dot_product_attention_backward', 'sgd_step', 'momentum_step', 'adagrad_step', 'rmsprop_step', 'adam_step', 'clip_grad_norm', 'embedding', 'embedding_backward', 'dropout', 'dropout_backward', 'bce', 'bce_with_logits', 'cross_entropy', 'mse', 'sequence_mse']
 
 def linear(x, w, b=None, weight_layout='out_in') -> Any:
     """y = x wᵀ + b for a batch: the seed's a = W x + b (section 1) applied to each row"""
@@ -75,6 +75,12 @@ def rnn_forward(x, h0, W, U, b, nonlinearity='tanh', lengths=None) -> Any:
 
 def rnn_backward(dhs, x, hs, h0, W, U, nonlinearity='tanh', lengths=None) -> Any:
     """BPTT (seed section 4): from t = T−1 down to 0, with g_t = ∂L/∂h_t + carry,"""
+
+def lstm_forward(x, h0, c0, W, U, b, lengths=None) -> Any:
+    """The LSTM, gates stacked (i, f, g, o) as in torch.nn.LSTM: for t = 0 … T−1,"""
+
+def lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lengths=None, dc_last=None) -> Any:
+    """Backprop through time of lstm_forward, the gates recomputed from hs and cs.  From"""
 
 def scaled_dot_product_attention(q, k, v, causal=False, scale=None, mask=None) -> Any:
     """Z = softmax(scale · Q Kᵀ) V over the visible keys (seed section 5); q (..., T_q, d_k),"""

@@ -240,3 +240,12 @@ def test_summary_counts_the_pooling_and_normalisation_layers():
                       (2, 8, 1, 1), (2, 8), (2, 4), (2, 4)]
     assert s.total_params == (8 * 27 + 8) + 16 + (8 * 4 + 4) + 8
     assert s.rows[2].receptive_field == (4, 4) and s.rows[4].receptive_field == (18, 18)
+
+
+def test_summary_counts_an_lstm_s_four_gates():
+    from dlkern import nn
+    from dlkern.analysis import summary
+    s = summary(nn.Sequential(nn.LSTM(8, 16, seed=0)), (2, 5, 8))
+    assert s.rows[0].output_shape == (2, 5, 16)
+    assert s.total_params == 4 * 16 * (16 + 8) + 4 * 16
+    assert s.total_macs == 4 * 2 * 16 * (16 + 8)

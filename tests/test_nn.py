@@ -30,6 +30,7 @@ def layers():
         ("Sigmoid", lambda: nn.Sigmoid(), (3, 7)),
         ("Flatten", lambda: nn.Flatten(), (2, 3, 2, 2)),
         ("RNN", lambda: nn.RNN(3, 5, dtype=F64, seed=0), (2, 4, 3)),
+        ("LSTM", lambda: nn.LSTM(3, 5, dtype=F64, seed=0), (2, 4, 3)),
         ("MultiHeadAttention", lambda: nn.MultiHeadAttention(8, 2, causal=True, dtype=F64,
                                                              seed=0), (2, 5, 8)),
         ("LayerNorm", lambda: nn.LayerNorm(6, dtype=F64), (2, 3, 6)),

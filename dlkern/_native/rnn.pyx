@@ -24,6 +24,16 @@ cdef extern from "rnn.h" nogil:
                          const void *U, const int64_t *lengths, int relu, void *dx, void *dh0,
                          void *dW, void *dU, void *db, const dlk_stop_flag *stop,
                          int nthreads)
+    int dlk_lstm_forward(int dtype, int64_t B, int64_t T, int64_t D, int64_t H, const void *x,
+                         const void *h0, const void *c0, const void *W, const void *U,
+                         const void *b, const int64_t *lengths, void *hs, void *cs,
+                         const dlk_stop_flag *stop, int nthreads)
+    int dlk_lstm_backward(int dtype, int64_t B, int64_t T, int64_t D, int64_t H,
+                          const void *dhs, const void *x, const void *hs, const void *cs,
+                          const void *h0, const void *c0, const void *W, const void *U,
+                          const void *b, const int64_t *lengths, const void *dc_last,
+                          void *dx, void *dh0, void *dc0, void *dW, void *dU, void *db,
+                          const dlk_stop_flag *stop, int nthreads)
 
 
 def rnn_forward(x, h0, W, U, b, nonlinearity="tanh", lengths=None):
@@ -72,3 +82,57 @@ def rnn_backward(dhs, x, hs, h0, W, U, nonlinearity="tanh", lengths=None):
     unwatch_sigint(stop)
     check_status(status, fn)
     return dx, dh0, dW, dU, db
+
+
+def lstm_forward(x, h0, c0, W, U, b, lengths=None):
+    fn = "lstm_forward"
+    lens = _checks.lstm_args(fn, x, h0, c0, W, U, b, lengths)
+    cdef cnp.ndarray xc = contiguous(x), h0c = contiguous(h0), c0c = contiguous(c0)
+    cdef cnp.ndarray Wc = contiguous(W), Uc = contiguous(U)
+    cdef cnp.ndarray bc = contiguous(b) if b is not None else None
+    cdef cnp.ndarray lc = np.ascontiguousarray(lens, dtype=np.int64)
+    cdef int64_t B = x.shape[0], T = x.shape[1], D = x.shape[2], H = h0.shape[1]
+    cdef cnp.ndarray hs = np.empty((B, T, H), dtype=x.dtype)
+    cdef cnp.ndarray cs = np.empty((B, T, H), dtype=x.dtype)
+    cdef void *bp = bc.data if bc is not None else NULL
+    cdef int status, nt = _backend.get_num_threads()
+    cdef int dt = dtype_tag(xc)
+    cdef const dlk_stop_flag *stop = watch_sigint(4.0 * B * T * H * (H + D))
+    with nogil:
+        status = dlk_lstm_forward(dt, B, T, D, H, xc.data, h0c.data, c0c.data, Wc.data,
+                                  Uc.data, bp, <int64_t *>lc.data, hs.data, cs.data, stop, nt)
+    unwatch_sigint(stop)
+    check_status(status, fn)
+    return hs, cs
+
+
+def lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lengths=None, dc_last=None):
+    fn = "lstm_backward"
+    lens = _checks.lstm_backward_args(fn, dhs, x, hs, cs, h0, c0, W, U, b, lengths, dc_last)
+    cdef cnp.ndarray dc = contiguous(dhs), xc = contiguous(x)
+    cdef cnp.ndarray hc = contiguous(hs), cc = contiguous(cs)
+    cdef cnp.ndarray h0c = contiguous(h0), c0c = contiguous(c0)
+    cdef cnp.ndarray Wc = contiguous(W), Uc = contiguous(U)
+    cdef cnp.ndarray bc = contiguous(b) if b is not None else None
+    cdef cnp.ndarray dlc = contiguous(dc_last) if dc_last is not None else None
+    cdef cnp.ndarray lc = np.ascontiguousarray(lens, dtype=np.int64)
+    cdef int64_t B = x.shape[0], T = x.shape[1], D = x.shape[2], H = h0.shape[1]
+    cdef cnp.ndarray dx = np.empty((B, T, D), dtype=x.dtype)
+    cdef cnp.ndarray dh0 = np.empty((B, H), dtype=x.dtype)
+    cdef cnp.ndarray dc0 = np.empty((B, H), dtype=x.dtype)
+    cdef cnp.ndarray dW = np.empty((4 * H, H), dtype=x.dtype)
+    cdef cnp.ndarray dU = np.empty((4 * H, D), dtype=x.dtype)
+    cdef cnp.ndarray db = np.empty(4 * H, dtype=x.dtype)
+    cdef void *bp = bc.data if bc is not None else NULL
+    cdef void *dlp = dlc.data if dlc is not None else NULL
+    cdef int status, nt = _backend.get_num_threads()
+    cdef int dt = dtype_tag(xc)
+    cdef const dlk_stop_flag *stop = watch_sigint(8.0 * B * T * H * (H + D))
+    with nogil:
+        status = dlk_lstm_backward(dt, B, T, D, H, dc.data, xc.data, hc.data, cc.data,
+                                   h0c.data, c0c.data, Wc.data, Uc.data, bp,
+                                   <int64_t *>lc.data, dlp, dx.data, dh0.data, dc0.data,
+                                   dW.data, dU.data, db.data, stop, nt)
+    unwatch_sigint(stop)
+    check_status(status, fn)
+    return dx, dh0, dc0, dW, dU, db

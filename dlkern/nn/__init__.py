@@ -6,10 +6,10 @@ its backward pass needs from the last forward call.
 """
 from .layers import (Module, Composite, Sequential, Linear, Conv2d, MaxPool2d, AvgPool2d,
                      GlobalAvgPool2d, BatchNorm2d, BatchNorm1d, ReLU, Sigmoid, Flatten,
-                     Dropout, RNN, MultiHeadAttention, Embedding, PositionalEmbedding,
+                     Dropout, RNN, LSTM, MultiHeadAttention, Embedding, PositionalEmbedding,
                      LayerNorm, TokenLinear, TransformerBlock)
 
 __all__ = ["Module", "Composite", "Sequential", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d",
            "GlobalAvgPool2d", "BatchNorm2d", "BatchNorm1d", "ReLU", "Sigmoid", "Flatten",
-           "Dropout", "RNN", "MultiHeadAttention", "Embedding", "PositionalEmbedding",
+           "Dropout", "RNN", "LSTM", "MultiHeadAttention", "Embedding", "PositionalEmbedding",
            "LayerNorm", "TokenLinear", "TransformerBlock"]

@@ -489,6 +489,52 @@ class RNN(Module):
         return f"RNN({self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r})"
 
 
+class LSTM(Module):
+    """Single-layer LSTM, gates stacked (i, f, g, o) as torch.nn.LSTM (lstm_forward):
+    W (4H, H), U (4H, D), b (4H,) with the forget gate's bias at 1 (a common start).
+    forward(x, h0=None, c0=None, lengths=None) -> hs (B, T, H); backward(dhs,
+    dc_last=None) -> dx, with dh0 and dc0 kept as attributes.  The cell states of the
+    last forward are in .cs."""
+
+    def __init__(self, input_size, hidden_size, dtype=np.float32, seed=None):
+        super().__init__()
+        rng = generator(seed)
+        H = hidden_size
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self._param("W", np.concatenate([initialise((H, H), "xavier", rng, dtype)
+                                         for _ in range(4)]))
+        self._param("U", np.concatenate([initialise((H, input_size), "xavier", rng, dtype)
+                                         for _ in range(4)]))
+        b = np.zeros(4 * H, dtype)
+        b[H:2 * H] = 1
+        self._param("b", b)
+        self._cache = None
+        self.cs = None
+
+    def forward(self, x, h0=None, c0=None, lengths=None):
+        zeros = np.zeros((x.shape[0], self.hidden_size), x.dtype)
+        h0 = zeros if h0 is None else h0
+        c0 = zeros if c0 is None else c0
+        p = self._params
+        hs, self.cs = ops.lstm_forward(x, h0, c0, p["W"], p["U"], p["b"], lengths)
+        self._cache = (x, hs, self.cs, h0, c0, lengths)
+        return hs
+
+    def backward(self, dhs, dc_last=None):
+        _needs_forward(self, self._cache)
+        x, hs, cs, h0, c0, lengths = self._cache
+        p = self._params
+        dx, self.dh0, self.dc0, dW, dU, db = ops.lstm_backward(
+            dhs, x, hs, cs, h0, c0, p["W"], p["U"], p["b"], lengths, dc_last)
+        self._grads["W"][...] = dW
+        self._grads["U"][...] = dU
+        self._grads["b"][...] = db
+        return dx
+
+    def __repr__(self):
+        return f"LSTM({self.input_size}, {self.hidden_size})"
+
+
 class MultiHeadAttention(Module):
     """Self-attention with h heads (seed section 5): q = x W_Qᵀ, k = x W_Kᵀ, v = x W_Vᵀ,
     split into h heads of d_k = d_model / h, fused scaled dot-product attention per

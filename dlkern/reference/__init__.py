@@ -7,7 +7,7 @@ from .conv import conv2d, conv2d_backward, im2col, col2im
 from .pool import max_pool2d, max_pool2d_backward, avg_pool2d, avg_pool2d_backward
 from .norm import (batch_norm2d, batch_norm2d_backward, batch_norm_inference, layer_norm,
                    layer_norm_backward)
-from .rnn import rnn_forward, rnn_backward
+from .rnn import rnn_forward, rnn_backward, lstm_forward, lstm_backward
 from .attention import scaled_dot_product_attention, scaled_dot_product_attention_backward
 from .optim import (sgd_step, momentum_step, adagrad_step, rmsprop_step, adam_step,
                     clip_grad_norm)
@@ -22,7 +22,7 @@ __all__ = [
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
     "batch_norm2d", "batch_norm2d_backward", "batch_norm_inference",
     "layer_norm", "layer_norm_backward",
-    "rnn_forward", "rnn_backward",
+    "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward",
     "scaled_dot_product_attention", "scaled_dot_product_attention_backward",
     "sgd_step", "momentum_step", "adagrad_step", "rmsprop_step", "adam_step",
     "clip_grad_norm",

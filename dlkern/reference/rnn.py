@@ -1,4 +1,5 @@
-"""The single-layer RNN of seed section 4 and its backprop through time, in NumPy.
+"""The single-layer RNN of seed section 4 and its backprop through time, and the LSTM
+(DESIGN.md, contract additions), in NumPy.
 
 Batch-row form of the seed's equations, for every sequence i of the batch:
     a_t = W h_{t−1} + U x_t + b,   h_t = f(a_t),   f = tanh or ReLU,
@@ -68,3 +69,88 @@ def rnn_backward(dhs, x, hs, h0, W, U, nonlinearity="tanh", lengths=None):
         dx[:, t] = delta @ U
         carry = np.where(running, delta @ W, g)
     return dx, carry, dW, dU, db
+
+
+def _sigmoid(a):
+    return 0.5 * (1 + np.tanh(0.5 * a))        # = 1/(1 + e^−a), without overflow
+
+
+def _lstm_gates(a):
+    """i, f, g, o from the stacked pre-activations a (B, 4H), torch.nn.LSTM's order."""
+    ai, af, ag, ao = np.split(a, 4, axis=1)
+    return _sigmoid(ai), _sigmoid(af), np.tanh(ag), _sigmoid(ao)
+
+
+def lstm_forward(x, h0, c0, W, U, b, lengths=None):
+    """The LSTM, gates stacked (i, f, g, o) as in torch.nn.LSTM: for t = 0 … T−1,
+    a_t = W h_{t−1} + U x_t + b,  i, f, o = σ(a_i, a_f, a_o),  g = tanh(a_g),
+    c_t = f ⊙ c_{t−1} + i ⊙ g,  h_t = o ⊙ tanh(c_t);
+    x (B, T, D), h0, c0 (B, H), W (4H, H), U (4H, D), b (4H,) or None.
+
+    Returns
+    -------
+    (hs, cs): every step's hidden and cell state, (B, T, H) each, in x's dtype.  With
+    lengths (B,), sequence i stops at lengths[i]: its later h and c repeat those of its
+    last step."""
+    lengths = _checks.lstm_args("lstm_forward", x, h0, c0, W, U, b, lengths)
+    B, T, _ = x.shape
+    H = h0.shape[1]
+    hs = np.empty((B, T, H), dtype=x.dtype)
+    cs = np.empty((B, T, H), dtype=x.dtype)
+    h, c = h0, c0
+    for t in range(T):
+        a = h @ W.T + x[:, t] @ U.T
+        if b is not None:
+            a = a + b
+        i, f, g, o = _lstm_gates(a)
+        c_new = f * c + i * g
+        running = (t < lengths)[:, None]
+        c = np.where(running, c_new, c)
+        h = np.where(running, o * np.tanh(c_new), h)
+        hs[:, t], cs[:, t] = h, c
+    return hs, cs
+
+
+def lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lengths=None, dc_last=None):
+    """Backprop through time of lstm_forward, the gates recomputed from hs and cs.  From
+    t = T−1 down to 0, with dh = ∂L/∂h_t + carry_h and dc = carry_c + dh ⊙ o ⊙ (1 −
+    tanh² c_t):  δo = dh ⊙ tanh c_t ⊙ o(1 − o),  δi = dc ⊙ g ⊙ i(1 − i),
+    δf = dc ⊙ c_{t−1} ⊙ f(1 − f),  δg = dc ⊙ i ⊙ (1 − g²);  carry_c = dc ⊙ f,
+    carry_h = δ W;  dW += δᵀ h_{t−1}, dU += δᵀ x_t, db += Σ δ, dx_t = δ U.  dc_last
+    (B, H) is a gradient on the final cell state (it starts carry_c); a frozen step
+    (t ≥ lengths[i]) passes dh and dc on unchanged.
+
+    Returns
+    -------
+    (dx, dh0, dc0, dW, dU, db): dx (B, T, D), dh0, dc0 (B, H), dW (4H, H), dU (4H, D),
+    db (4H,), in x's dtype."""
+    lengths = _checks.lstm_backward_args("lstm_backward", dhs, x, hs, cs, h0, c0, W, U, b,
+                                         lengths, dc_last)
+    B, T, D = x.shape
+    H = h0.shape[1]
+    dx = np.zeros_like(x)
+    dW, dU = np.zeros_like(W), np.zeros_like(U)
+    db = np.zeros(4 * H, dtype=x.dtype)
+    carry_h = np.zeros_like(h0)
+    carry_c = np.zeros_like(c0) if dc_last is None else dc_last.astype(x.dtype)
+    for t in reversed(range(T)):
+        h_prev = hs[:, t - 1] if t > 0 else h0
+        c_prev = cs[:, t - 1] if t > 0 else c0
+        a = h_prev @ W.T + x[:, t] @ U.T
+        if b is not None:
+            a = a + b
+        i, f, g, o = _lstm_gates(a)
+        tc = np.tanh(cs[:, t])
+        dh = dhs[:, t] + carry_h
+        dc = carry_c + dh * o * (1 - tc * tc)
+        delta = np.concatenate([dc * g * i * (1 - i), dc * c_prev * f * (1 - f),
+                                dc * i * (1 - g * g), dh * tc * o * (1 - o)], axis=1)
+        running = (t < lengths)[:, None]
+        delta = np.where(running, delta, 0)
+        dW += delta.T @ h_prev
+        dU += delta.T @ x[:, t]
+        db += delta.sum(axis=0)
+        dx[:, t] = delta @ U
+        carry_h = np.where(running, delta @ W, dh)
+        carry_c = np.where(running, dc * f, carry_c)
+    return dx, carry_h, carry_c, dW, dU, db
