@@ -3,7 +3,7 @@
  *
  * Names made, per dtype (f32, f64), all file-local: dlk_embedding_f32,
  * dlk_embedding_backward_f32 (called by the dtype-tagged entries of embedding.c);
- * add_row_f32. */
+ * add_row_f32, ids_outside_f32. */
 
 DLK_CLONES static void FN(add_row_)(T *DLK_RESTRICT d, const T *DLK_RESTRICT s, int64_t D)
 {
@@ -11,9 +11,18 @@ DLK_CLONES static void FN(add_row_)(T *DLK_RESTRICT d, const T *DLK_RESTRICT s, 
     for (int64_t j = 0; j < D; j++) d[j] += s[j];
 }
 
-static int FN(dlk_embedding_)(int64_t n, int64_t D, const int64_t *ids, const T *table,
-                              T *out, int nthreads)
+/* 1 when an id lies outside [0, V) (unsigned: negative ones too). */
+static int FN(ids_outside_)(const int64_t *ids, int64_t n, int64_t V)
 {
+    uint64_t top = 0;
+    for (int64_t i = 0; i < n; i++) top = (uint64_t)ids[i] > top ? (uint64_t)ids[i] : top;
+    return n > 0 && top >= (uint64_t)V;
+}
+
+static int FN(dlk_embedding_)(int64_t n, int64_t D, int64_t V, const int64_t *ids,
+                              const T *table, T *out, int nthreads)
+{
+    if (FN(ids_outside_)(ids, n, V)) return DLK_EINVAL;
     const int nt = dlk_threads_for(n * D, EMB_GRAIN, nthreads);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t i = 0; i < n; i++)
@@ -27,6 +36,7 @@ static int FN(dlk_embedding_)(int64_t n, int64_t D, const int64_t *ids, const T 
 static int FN(dlk_embedding_backward_)(int64_t n, int64_t D, int64_t V, const int64_t *ids,
                                        const T *dout, T *dtable, int nthreads)
 {
+    if (FN(ids_outside_)(ids, n, V)) return DLK_EINVAL;
     int64_t *start = calloc((size_t)(V + 1), sizeof(int64_t));
     int64_t *pos = malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
     if (!start || !pos) {

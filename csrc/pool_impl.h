@@ -1,10 +1,10 @@
-/* pool_impl.h — max- and average-pool loops, for one element type (dtype.h); included twice by pool.c
- * through instantiate.h.
+/* pool_impl.h — max- and average-pool loops, for one element type (dtype.h); included
+ * twice by pool.c through instantiate.h.
  *
  * Names made, per dtype (f32, f64), all file-local: dlk_max_pool2d_f32,
  * dlk_max_pool2d_backward_f32, dlk_avg_pool2d_f32 (called by the dtype-tagged entries of
- * pool.c); avg_global_f32, avg_inv_f32, avg_plane_f32, avg_plane_backward_f32, avg_rows_f32,
- * pool_blocks_f32,
+ * pool.c); avg_global_f32, avg_inv_f32, avg_plane_f32, avg_plane_backward_f32,
+ * avg_planes_f32, avg_rows_f32, pool_blocks_f32,
  * pool_row_f32, pool_scatter_plane_f32. */
 
 /* "v beats the best so far": larger, or the first NaN (a NaN best is never beaten). */
@@ -281,49 +281,54 @@ DLK_CLONES static void FN(avg_global_)(const T *DLK_RESTRICT x, T *DLK_RESTRICT 
     }
 }
 
-/* Parallel over planes, with a thread's scratch: one padded row (forward) or a plane's
- * spread rows (backward). */
-static int FN(dlk_avg_pool2d_)(const dlk_pool_shape *s, const T *x, T *y, int include_pad,
-                               int backward, int nthreads)
+/* Planes [p0, p1) of one thread, with its scratch: one padded row (forward) or a
+ * plane's spread rows (backward), then the windows' widths and the divisors. */
+static int FN(avg_planes_)(const dlk_pool_shape *s, const T *x, T *y, int include_pad,
+                           int backward, int64_t p0, int64_t p1)
 {
     const int64_t plane_in = s->H * s->W, plane_out = s->Ho * s->Wo;
-    const int64_t work = s->planes * (plane_out * s->kw + s->Ho * s->kh * s->W);
-    const int nt = dlk_threads_for(work, POOL_GRAIN, nthreads);
-    if (s->kh == s->H && s->kw == s->W && s->ph == 0 && s->pw == 0) {
-#pragma omp parallel num_threads(nt) if (nt > 1)
-        {
-            int t = 0;
-            DLK_THREAD_NUM(t);
-            const int64_t p0 = s->planes * t / nt, p1 = s->planes * (t + 1) / nt;
-            if (backward) FN(avg_global_)(x + p0, y + p0 * plane_in, p1 - p0, plane_in, 1);
-            else FN(avg_global_)(x + p0 * plane_in, y + p0, p1 - p0, plane_in, 0);
-        }
+    if (s->kh == s->H && s->kw == s->W && s->ph == 0 && s->pw == 0) {   /* global */
+        if (backward) FN(avg_global_)(x + p0, y + p0 * plane_in, p1 - p0, plane_in, 1);
+        else FN(avg_global_)(x + p0 * plane_in, y + p0, p1 - p0, plane_in, 0);
         return DLK_OK;
     }
     const int64_t row = s->W + 2 * s->pw, Wo = s->Wo;
     const int64_t scratch = (backward ? s->Ho * row : row) + 2 * Wo;
+    T *acc = malloc((size_t)scratch * sizeof(T));
+    if (!acc) return DLK_ENOMEM;
+    T *cols = acc + scratch - 2 * Wo, *inv = cols + Wo;
+    for (int64_t ow = 0; ow < Wo; ow++) {              /* the windows' widths in the plane */
+        const int64_t w0 = ow * s->sw - s->pw;
+        const int64_t ws = w0 < 0 ? 0 : w0, we = w0 + s->kw > s->W ? s->W : w0 + s->kw;
+        cols[ow] = (T)(we - ws);
+    }
+    for (int64_t p = p0; p < p1; p++) {
+        if (backward)
+            FN(avg_plane_backward_)(s, x + p * plane_out, y + p * plane_in, acc, cols, inv,
+                                    include_pad);
+        else
+            FN(avg_plane_)(s, x + p * plane_in, y + p * plane_out, acc, cols, inv,
+                           include_pad);
+    }
+    free(acc);
+    return DLK_OK;
+}
+
+/* Parallel over planes, a contiguous run of them per thread; a call too small for two
+ * stays on the caller's thread without entering a parallel region. */
+static int FN(dlk_avg_pool2d_)(const dlk_pool_shape *s, const T *x, T *y, int include_pad,
+                               int backward, int nthreads)
+{
+    const int64_t work = s->planes * (s->Ho * s->Wo * s->kw + s->Ho * s->kh * s->W);
+    const int nt = dlk_threads_for(work, POOL_GRAIN, nthreads);
+    if (nt == 1) return FN(avg_planes_)(s, x, y, include_pad, backward, 0, s->planes);
     int failed = 0;
-#pragma omp parallel num_threads(nt) if (nt > 1) reduction(| : failed)
+#pragma omp parallel num_threads(nt) reduction(| : failed)
     {
-        T *acc = malloc((size_t)scratch * sizeof(T));
-        if (!acc) failed = 1;
-        T *cols = acc + scratch - 2 * Wo, *inv = cols + Wo;
-        for (int64_t ow = 0; acc && ow < Wo; ow++) {     /* the windows' widths in the plane */
-            const int64_t w0 = ow * s->sw - s->pw;
-            const int64_t ws = w0 < 0 ? 0 : w0, we = w0 + s->kw > s->W ? s->W : w0 + s->kw;
-            cols[ow] = (T)(we - ws);
-        }
-#pragma omp for schedule(static)
-        for (int64_t p = 0; p < s->planes; p++) {
-            if (!acc) continue;
-            if (backward)
-                FN(avg_plane_backward_)(s, x + p * plane_out, y + p * plane_in, acc, cols, inv,
-                                        include_pad);
-            else
-                FN(avg_plane_)(s, x + p * plane_in, y + p * plane_out, acc, cols, inv,
-                               include_pad);
-        }
-        free(acc);
+        int t = 0;
+        DLK_THREAD_NUM(t);
+        failed |= FN(avg_planes_)(s, x, y, include_pad, backward, s->planes * t / nt,
+                                  s->planes * (t + 1) / nt) != DLK_OK;
     }
     return failed ? DLK_ENOMEM : DLK_OK;
 }

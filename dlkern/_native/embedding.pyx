@@ -5,15 +5,15 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status, dtype_tag, contiguous
+from .common cimport check_status, dtype_tag, contiguous, DLK_EINVAL
 
 from .runtime cimport bind_runtime
 cnp.import_array()
 bind_runtime()
 
 cdef extern from "embedding.h" nogil:
-    int dlk_embedding(int dtype, int64_t n, int64_t D, const int64_t *ids, const void *table,
-                      void *out, int nthreads)
+    int dlk_embedding(int dtype, int64_t n, int64_t D, int64_t V, const int64_t *ids,
+                      const void *table, void *out, int nthreads)
     int dlk_embedding_backward(int dtype, int64_t n, int64_t D, int64_t V,
                                const int64_t *ids, const void *dout, void *dtable,
                                int nthreads)
@@ -22,31 +22,38 @@ cdef extern from "embedding.h" nogil:
 cdef cnp.ndarray _ids64(ids):
     """The ids as contiguous int64 (a copy only when they are another integer type or
     strided)."""
+    if cnp.PyArray_TYPE(<cnp.ndarray>ids) == cnp.NPY_INT64:
+        return contiguous(ids)
     return np.ascontiguousarray(ids, dtype=np.int64)
 
 
 def embedding(ids, table):
-    _checks.embedding_args("embedding", ids, table)
+    _checks.embedding_args("embedding", ids, table, check_range=False)
     cdef cnp.ndarray ic = _ids64(ids), tc = contiguous(table)
-    cdef int64_t n = ic.size, D = table.shape[1]
+    cdef int64_t n = ic.size, D = table.shape[1], V = table.shape[0]
     cdef cnp.ndarray out = np.empty(ids.shape + (D,), dtype=table.dtype)
     cdef int status, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(tc)
     with nogil:
-        status = dlk_embedding(dt, n, D, <int64_t *>ic.data, tc.data, out.data, nt)
+        status = dlk_embedding(dt, n, D, V, <int64_t *>ic.data, tc.data, out.data, nt)
+    if status == DLK_EINVAL:
+        _checks.id_range("embedding", ids, V)
     check_status(status, "embedding")
     return out
 
 
 def embedding_backward(dout, ids, num_embeddings):
-    _checks.embedding_backward_args("embedding_backward", dout, ids, num_embeddings)
+    cdef int64_t V = _checks.embedding_backward_args("embedding_backward", dout, ids,
+                                                     num_embeddings, check_range=False)
     cdef cnp.ndarray ic = _ids64(ids), gc = contiguous(dout)
-    cdef int64_t n = ic.size, D = dout.shape[dout.ndim - 1], V = num_embeddings
+    cdef int64_t n = ic.size, D = dout.shape[dout.ndim - 1]
     cdef cnp.ndarray dtable = np.empty((V, D), dtype=dout.dtype)
     cdef int status, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(gc)
     with nogil:
         status = dlk_embedding_backward(dt, n, D, V, <int64_t *>ic.data, gc.data,
                                         dtable.data, nt)
+    if status == DLK_EINVAL:
+        _checks.id_range("embedding_backward", ids, V)
     check_status(status, "embedding_backward")
     return dtable
