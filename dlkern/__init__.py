@@ -33,7 +33,7 @@ __all__ = list(_ops_all) + [
 
 SUBMODULES = ("ops", "reference", "native", "nn", "losses", "optim", "init", "models",
               "analysis", "pca", "train", "data", "distributed", "cli", "benchmark",
-              "specs")
+              "specs", "compat")
 
 
 def __getattr__(name):
