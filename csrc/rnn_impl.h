@@ -286,12 +286,11 @@ static int FN(dlk_lstm_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, co
 {
     const int64_t BT = B * Tn, G = 4 * H;
     const int nt = FN(lstm_threads_)(B, H, nthreads);
-    /* A, then W, U, b regrouped, and the permutation */
-    T *A = dlk_scratch_take((size_t)(BT * G + G * (H + D + 1)) * sizeof(T) +
-                            (size_t)G * sizeof(int64_t));
-    if (!A) return DLK_ENOMEM;
-    T *Wp = A + BT * G, *Up = Wp + G * H, *bp = Up + G * D;
-    int64_t *perm = (int64_t *)(bp + G);
+    /* the permutation (first: int64 alignment), A, then W, U, b regrouped */
+    int64_t *perm = dlk_scratch_take((size_t)G * sizeof(int64_t) +
+                                     (size_t)(BT * G + G * (H + D + 1)) * sizeof(T));
+    if (!perm) return DLK_ENOMEM;
+    T *A = (T *)(perm + G), *Wp = A + BT * G, *Up = Wp + G * H, *bp = Up + G * D;
     FN(lstm_perm_)(H, nt, perm);
     FN(lstm_rows_)(Wp, W, perm, G, H, 0);
     FN(lstm_rows_)(Up, U, perm, G, D, 0);
@@ -305,7 +304,7 @@ static int FN(dlk_lstm_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, co
         else FN(lstm_forward_steps_)(B, Tn, H, h0, c0, Wp, lengths, A, hs, cs, s0,
                                      s0 + chunk < Tn ? s0 + chunk : Tn, nt);
     }
-    dlk_scratch_give(A);
+    dlk_scratch_give(perm);
     return st;
 }
 
@@ -393,13 +392,14 @@ static int FN(dlk_lstm_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, c
     const int64_t ld = Tn * H, BT = B * Tn, G = 4 * H;
     const int nt = FN(lstm_threads_)(B, H, nthreads);
     /* A (B, T, 4H), hprev (B, T, H) = h_{t−1}; dhg, carry_h, carry_c (B, H); W, U, b
-     * regrouped (later their gradients in that order); the permutation */
-    T *A = dlk_scratch_take((size_t)(BT * G + BT * H + 3 * B * H + G * (H + D + 1)) *
-                            sizeof(T) + (size_t)G * sizeof(int64_t));
-    if (!A) return DLK_ENOMEM;
-    T *hprev = A + BT * G, *dhg = hprev + BT * H, *carry_h = dhg + B * H;
-    T *carry_c = carry_h + B * H, *Wp = carry_c + B * H, *Up = Wp + G * H, *bp = Up + G * D;
-    int64_t *perm = (int64_t *)(bp + G);
+     * regrouped (later their gradients in that order); the permutation before them */
+    int64_t *perm = dlk_scratch_take((size_t)G * sizeof(int64_t) +
+                                     (size_t)(BT * G + BT * H + 3 * B * H + G * (H + D + 1)) *
+                                         sizeof(T));
+    if (!perm) return DLK_ENOMEM;
+    T *A = (T *)(perm + G), *hprev = A + BT * G, *dhg = hprev + BT * H;
+    T *carry_h = dhg + B * H, *carry_c = carry_h + B * H, *Wp = carry_c + B * H;
+    T *Up = Wp + G * H, *bp = Up + G * D;
     FN(lstm_perm_)(H, nt, perm);
     FN(lstm_rows_)(Wp, W, perm, G, H, 0);
     FN(lstm_rows_)(Up, U, perm, G, D, 0);
@@ -460,7 +460,7 @@ static int FN(dlk_lstm_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, c
             }
         }
     }
-    dlk_scratch_give(A);
+    dlk_scratch_give(perm);
     return st;
 }
 
