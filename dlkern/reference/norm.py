@@ -26,7 +26,7 @@ def batch_norm2d(x, gamma, beta, eps=1e-5):
     x64 = _planes(x).astype(np.float64)
     mean = x64.mean(axis=(0, 2))
     var = ((x64 - mean.reshape(1, C, 1)) ** 2).mean(axis=(0, 2))   # two-pass: stable
-    invstd = 1.0 / np.sqrt(var + eps)
+    invstd = 1.0 / np.sqrt(var + float(eps))
     xhat = (x64 - mean.reshape(1, C, 1)) * invstd.reshape(1, C, 1)
     y = gamma.reshape(1, C, 1) * xhat.astype(x.dtype) + beta.reshape(1, C, 1)
     return (y.astype(x.dtype, copy=False).reshape(x.shape), mean.astype(x.dtype),
@@ -67,7 +67,7 @@ def batch_norm_inference(x, gamma, beta, running_mean, running_var, eps=1e-5):
     _checks.batch_norm_inference_args("batch_norm_inference", x, gamma, beta, running_mean,
                                       running_var, eps)
     s = (1, x.shape[1], 1)
-    k = gamma.astype(np.float64) / np.sqrt(running_var.astype(np.float64) + eps)
+    k = gamma.astype(np.float64) / np.sqrt(running_var.astype(np.float64) + float(eps))
     y = (_planes(x) - running_mean.astype(np.float64).reshape(s)) * k.reshape(s) + \
         beta.reshape(s)
     return y.astype(x.dtype).reshape(x.shape)
@@ -86,7 +86,7 @@ def layer_norm(x, gamma, beta, eps=1e-5):
     x64 = x.astype(np.float64)
     mean = x64.mean(axis=-1)
     var = ((x64 - mean[..., None]) ** 2).mean(axis=-1)
-    invstd = 1.0 / np.sqrt(var + eps)
+    invstd = 1.0 / np.sqrt(var + float(eps))
     y = (x64 - mean[..., None]) * invstd[..., None] * gamma + beta
     return y.astype(x.dtype), np.asarray(mean, x.dtype), np.asarray(invstd, x.dtype)
 

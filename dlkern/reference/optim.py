@@ -23,6 +23,7 @@ def sgd_step(p, g, lr, weight_decay=0.0):
     None: p is updated in place (p and g may also be lists of arrays of
     one dtype: one fused step over all of them)."""
     _checks.optimizer_hparams("sgd_step", lr=lr, weight_decay=weight_decay)
+    lr, weight_decay = float(lr), float(weight_decay)   # a huge int stays a float
     ps, gs = _checks.optimizer_arrays("sgd_step", p, g)
     for p, g in zip(ps, gs):
         p -= lr * _l2(g, p, weight_decay)
@@ -36,6 +37,7 @@ def momentum_step(p, g, v, lr, beta=0.9, weight_decay=0.0):
     None: p and v are updated in place (p and g may also be lists of arrays of
     one dtype: one fused step over all of them)."""
     _checks.optimizer_hparams("momentum_step", lr=lr, weight_decay=weight_decay, beta=beta)
+    lr, weight_decay, beta = float(lr), float(weight_decay), float(beta)
     ps, gs, vs = _checks.optimizer_arrays("momentum_step", p, g, v=v)
     for p, g, v in zip(ps, gs, vs):
         g = _l2(g, p, weight_decay)
@@ -51,6 +53,7 @@ def adagrad_step(p, g, G, lr, eps=1e-8, weight_decay=0.0):
     None: p and G are updated in place (p and g may also be lists of arrays of
     one dtype: one fused step over all of them)."""
     _checks.optimizer_hparams("adagrad_step", lr=lr, weight_decay=weight_decay, eps=eps)
+    lr, weight_decay, eps = float(lr), float(weight_decay), float(eps)
     ps, gs, Gs = _checks.optimizer_arrays("adagrad_step", p, g, G=G)
     for p, g, G in zip(ps, gs, Gs):
         g = _l2(g, p, weight_decay)
@@ -67,6 +70,7 @@ def rmsprop_step(p, g, G, lr, beta=0.9, eps=1e-8, weight_decay=0.0):
     one dtype: one fused step over all of them)."""
     _checks.optimizer_hparams("rmsprop_step", lr=lr, weight_decay=weight_decay, eps=eps,
                               beta=beta)
+    lr, weight_decay, eps, beta = float(lr), float(weight_decay), float(eps), float(beta)
     ps, gs, Gs = _checks.optimizer_arrays("rmsprop_step", p, g, G=G)
     for p, g, G in zip(ps, gs, Gs):
         g = _l2(g, p, weight_decay)
@@ -90,6 +94,8 @@ def adam_step(p, g, m, v, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
     one dtype: one fused step over all of them)."""
     _checks.optimizer_hparams("adam_step", lr=lr, weight_decay=weight_decay, eps=eps,
                               betas=[("beta1", beta1), ("beta2", beta2)], step=step)
+    lr, weight_decay, eps = float(lr), float(weight_decay), float(eps)
+    beta1, beta2 = float(beta1), float(beta2)
     ps, gs, ms, vs = _checks.optimizer_arrays("adam_step", p, g, m=m, v=v)
     for p, g, m, v in zip(ps, gs, ms, vs):
         if decoupled:
