@@ -6,8 +6,10 @@
  * dlk_elementwise_f32 (called by the dtype-tagged entries of dense.c); elementwise_f32,
  * elementwise_range_f32, gelu_range_f32, gelu_bwd_range_f32, gelu_tanh_range_f32,
  * gelu_tanh_bwd_range_f32, relu_bwd_range_f32, relu_range_f32, sigmoid_range_f32,
- * tanh_range_f32, scale_row_f32; exp_row_f32 (exp_row_impl.h). */
+ * tanh_range_f32, scale_row_f32; exp_row_f32 (exp_row_impl.h), column_sums_f32
+ * (colsum_impl.h). */
 #include "exp_row_impl.h"
+#include "colsum_impl.h"
 
 DLK_CLONES static void FN(relu_range_)(const T *DLK_RESTRICT x, T *DLK_RESTRICT y, int64_t n)
 {
@@ -205,17 +207,7 @@ static int FN(dlk_linear_backward_)(int64_t B, int64_t Din, int64_t Dout, const 
         st = tdw ? GEMM(!tx, 0, Din, Dout, B, (T)1, x, ldx, dy, lddy, (T)0, dw, Dout, nthreads)
                  : GEMM(1, tx, Dout, Din, B, (T)1, dy, lddy, x, ldx, (T)0, dw, Din, nthreads);
     if (st != DLK_OK) return st;
-    /* db: column sums of dy; columns split over threads, rows summed in order */
-    int nt = dlk_threads_for(B * Dout, DENSE_GRAIN, nthreads);
-    int64_t blocks = (Dout + 15) / 16;
-    if (nt > blocks) nt = (int)blocks;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t k = 0; k < blocks; k++) {
-        int64_t j0 = k * 16, j1 = j0 + 16 < Dout ? j0 + 16 : Dout;
-        double acc[16] = {0};
-        for (int64_t r = 0; r < B; r++)
-            for (int64_t j = j0; j < j1; j++) acc[j - j0] += (double)dy[r * lddy + j];
-        for (int64_t j = j0; j < j1; j++) db[j] = (T)acc[j - j0];
-    }
+    /* db: column sums of dy, rows summed in order */
+    FN(column_sums_)(dy, B, Dout, lddy, NULL, db, DENSE_GRAIN, nthreads);
     return DLK_OK;
 }

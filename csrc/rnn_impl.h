@@ -5,7 +5,9 @@
  * dlk_lstm_forward_f32, dlk_lstm_backward_f32 (called by the dtype-tagged entries of
  * rnn.c); activate_f32, add_bias_f32, backward_steps_f32, forward_steps_f32,
  * lstm_backward_steps_f32, lstm_cell_f32, lstm_cell_backward_f32, lstm_forward_steps_f32,
- * lstm_gates_f32, lstm_perm_f32, lstm_rows_f32, lstm_threads_f32. */
+ * lstm_gates_f32, lstm_perm_f32, lstm_rows_f32, lstm_threads_f32; column_sums_f32
+ * (colsum_impl.h). */
+#include "colsum_impl.h"
 
 /* Columns [n0, n1) of this thread's share of the H state units, cut on 16s. */
 #define COLUMNS(H, t, nt, n0, n1)                                             \
@@ -164,21 +166,7 @@ static int FN(dlk_rnn_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, co
     if (st == DLK_OK)
         st = GEMM(0, 0, BT, D, H, (T)1, delta, H, U, D, (T)0, dx, D, nthreads);
     /* db: Σ over samples and steps, per unit, in double and in order */
-    int ntb = dlk_threads_for(BT * H, RNN_GRAIN, nthreads);
-#pragma omp parallel num_threads(ntb) if (ntb > 1)
-    {
-        int t = 0;
-        DLK_THREAD_NUM(t);
-        COLUMNS(H, t, ntb, n0, n1);
-        double acc[16];
-        for (int64_t j0 = n0; j0 < n1; j0 += 16) {
-            int64_t j1 = j0 + 16 < n1 ? j0 + 16 : n1;
-            for (int64_t j = j0; j < j1; j++) acc[j - j0] = 0;
-            for (int64_t r = 0; r < BT; r++)
-                for (int64_t j = j0; j < j1; j++) acc[j - j0] += (double)delta[r * H + j];
-            for (int64_t j = j0; j < j1; j++) db[j] = (T)acc[j - j0];
-        }
-    }
+    if (st == DLK_OK) FN(column_sums_)(delta, BT, H, H, NULL, db, RNN_GRAIN, nthreads);
     dlk_scratch_give(delta);
     return st;
 }
@@ -443,22 +431,8 @@ static int FN(dlk_lstm_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, c
     if (st == DLK_OK) {
         FN(lstm_rows_)(dW, Wp, perm, G, H, 1);
         FN(lstm_rows_)(dU, Up, perm, G, D, 1);
-        /* db: Σ over samples and steps, per gate unit, in double and in order */
-        const int ntb = dlk_threads_for(BT * G, RNN_GRAIN, nthreads);
-#pragma omp parallel num_threads(ntb) if (ntb > 1)
-        {
-            int t = 0;
-            DLK_THREAD_NUM(t);
-            COLUMNS(G, t, ntb, n0, n1);
-            double acc[16];
-            for (int64_t j0 = n0; j0 < n1; j0 += 16) {
-                const int64_t j1 = j0 + 16 < n1 ? j0 + 16 : n1;
-                for (int64_t j = j0; j < j1; j++) acc[j - j0] = 0;
-                for (int64_t r = 0; r < BT; r++)
-                    for (int64_t j = j0; j < j1; j++) acc[j - j0] += (double)A[r * G + j];
-                for (int64_t j = j0; j < j1; j++) db[perm[j]] = (T)acc[j - j0];
-            }
-        }
+        /* db: Σ over samples and steps, per gate unit, back in the stacked order */
+        FN(column_sums_)(A, BT, G, G, perm, db, RNN_GRAIN, nthreads);
     }
     dlk_scratch_give(perm);
     return st;
