@@ -3,9 +3,9 @@
  *
  * Names made, per dtype (f32, f64), all file-local: dlk_rnn_backward_f32, dlk_rnn_forward_f32,
  * dlk_lstm_forward_f32, dlk_lstm_backward_f32 (called by the dtype-tagged entries of
- * rnn.c); activate_f32, add_bias_f32, backward_steps_f32, forward_steps_f32,
- * lstm_backward_steps_f32, lstm_cell_f32, lstm_cell_backward_f32, lstm_forward_steps_f32,
- * lstm_gates_f32, lstm_perm_f32, lstm_rows_f32, lstm_threads_f32; column_sums_f32
+ * rnn.c); activate_f32, backward_steps_f32, forward_steps_f32, lstm_backward_steps_f32,
+ * lstm_cell_f32, lstm_cell_backward_f32, lstm_forward_steps_f32, lstm_perm_f32,
+ * lstm_rows_f32, lstm_threads_f32, sigmoid_f32; column_sums_f32
  * (colsum_impl.h). */
 #include "colsum_impl.h"
 
@@ -175,10 +175,11 @@ static int FN(dlk_rnn_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, co
  * The gates are stacked (i, f, g, o) in W, U, b.  Inside a call their rows are regrouped
  * by thread: thread t owns the units [n0, n1) (COLUMNS), m = n1 − n0 of them, and its
  * 4m gate rows sit together at offset 4·n0 in the order i, f, g, o.  A (B, T, 4H), a
- * step's pre-activations (in the backward pass its gate values and then its δ), has its
- * columns in that order, so a thread's step is one product B × 4m × H instead of four
- * (B32 T168 H128, forward: 13 → 8 ms).  The products over all steps do not care; dW, dU
- * and db are put back in the stacked order at the end. */
+ * step's pre-activations (in the backward pass then its δ), has its columns in that
+ * order, so a thread's step is one product B × 4m × H instead of four (B32 T168 H128,
+ * forward: 13 → 8 ms).  The products over all steps do not care; dW, dU and db are put
+ * back in the stacked order at the end.  The bias is added where a gate is evaluated,
+ * not in a pass of its own over A. */
 
 /* perm[c] = the stacked row of regrouped row c, for nt threads */
 static void FN(lstm_perm_)(int64_t H, int nt, int64_t *perm)
@@ -190,26 +191,33 @@ static void FN(lstm_perm_)(int64_t H, int nt, int64_t *perm)
     }
 }
 
-/* rows (of n values) regrouped: dst[c] = src[perm[c]], or back: dst[perm[c]] = src[c] */
+/* rows (of n values) regrouped into rows of ld: dst[c][0:n] = src[perm[c]], or back:
+ * dst[perm[c]] = src[c][0:n]; a missing src (no bias) regroups zeros */
 static void FN(lstm_rows_)(T *dst, const T *src, const int64_t *perm, int64_t G, int64_t n,
-                           int back)
+                           int64_t ld, int back)
 {
     for (int64_t c = 0; c < G; c++) {
-        if (back) memcpy(dst + perm[c] * n, src + c * n, (size_t)n * sizeof(T));
-        else memcpy(dst + c * n, src + perm[c] * n, (size_t)n * sizeof(T));
+        if (back) memcpy(dst + perm[c] * n, src + c * ld, (size_t)n * sizeof(T));
+        else if (src) memcpy(dst + c * ld, src + perm[c] * n, (size_t)n * sizeof(T));
+        else memset(dst + c * ld, 0, (size_t)n * sizeof(T));
     }
 }
 
-/* rows of A (+)= b, every row */
-static void FN(add_bias_)(T *A, int64_t rows, int64_t n, const T *b, int nthreads)
+static inline T FN(sigmoid_)(T v) { return (T)1 / ((T)1 + EXP(-v)); }
+
+/* A thread's block of pre-activations a = [i | f | g | o] (m units each) becomes the
+ * gate values, its bias added: σ, σ, tanh, σ. */
+DLK_CLONES static void FN(lstm_activate_)(int64_t m, T *DLK_RESTRICT a,
+                                          const T *DLK_RESTRICT b)
 {
-    const int nt = dlk_threads_for(rows * n, RNN_GRAIN, nthreads);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t j = 0; j < n; j++) A[r * n + j] += b[j];
+#pragma omp simd
+    for (int64_t j = 0; j < 4 * m; j++) {
+        const T v = a[j] + b[j];
+        a[j] = j >= 2 * m && j < 3 * m ? TANH(v) : FN(sigmoid_)(v);
+    }
 }
 
-/* One step of the cell over m units, a thread's gate block a = [i | f | g | o]:
+/* One step of the cell over m units from a block of gate values [i | f | g | o]:
  * c = f c_prev + i g, h = o tanh c. */
 DLK_CLONES static void FN(lstm_cell_)(int64_t m, const T *DLK_RESTRICT a,
                                       const T *DLK_RESTRICT cp, T *DLK_RESTRICT c,
@@ -217,35 +225,56 @@ DLK_CLONES static void FN(lstm_cell_)(int64_t m, const T *DLK_RESTRICT a,
 {
 #pragma omp simd
     for (int64_t j = 0; j < m; j++) {
-        const T i = (T)1 / ((T)1 + EXP(-a[j])), f = (T)1 / ((T)1 + EXP(-a[m + j]));
-        const T g = TANH(a[2 * m + j]), o = (T)1 / ((T)1 + EXP(-a[3 * m + j]));
-        const T cn = f * cp[j] + i * g;
+        const T cn = a[m + j] * cp[j] + a[j] * a[2 * m + j];
         c[j] = cn;
-        h[j] = o * TANH(cn);
+        h[j] = a[3 * m + j] * TANH(cn);
     }
 }
 
-static void FN(lstm_forward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *h0,
-                                    const T *c0, const T *Wp, const int64_t *lengths, T *A,
-                                    T *hs, T *cs, int64_t s0, int64_t s1, int nt)
+/* A block of gate values to and from the stacked (i, f, g, o) layout of `gates`' rows:
+ * segment k of the block is gates[k·H + n0 :][:m]. */
+static inline void FN(lstm_gate_copy_)(T *block, T *row, int64_t m, int64_t H, int64_t n0,
+                                       int to_row)
 {
-    const int64_t ld = Tn * H, lda = Tn * 4 * H;
+    for (int64_t k = 0; k < 4; k++) {
+        if (to_row) memcpy(row + k * H + n0, block + k * m, (size_t)m * sizeof(T));
+        else memcpy(block + k * m, row + k * H + n0, (size_t)m * sizeof(T));
+    }
+}
+
+/* Columns a thread's step product takes at a time: B·H·LSTM_COLS ≤ 2^20 multiply-adds
+ * reach OpenBLAS's unpacked small-matrix path (AMD EPYC Zen 4, 32×256×128 against the
+ * transposed weights: one call 25.7 µs, two of 128 columns 19.2 µs); larger products
+ * go in one call (64×512×256 in eight: 6% slower). */
+#define LSTM_COLS 128
+
+static void FN(lstm_forward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *h0,
+                                    const T *c0, const T *Wt, const T *bp,
+                                    const int64_t *lengths, T *A, T *hs, T *cs, T *gates,
+                                    int64_t s0, int64_t s1, int nt)
+{
+    const int64_t ld = Tn * H, G = 4 * H, lda = Tn * G;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int t = 0;
         DLK_THREAD_NUM(t);
         COLUMNS(H, t, nt, n0, n1);
         const int64_t m = n1 - n0, off = 4 * n0;
+        const int64_t cols = B * H * LSTM_COLS <= ((int64_t)1 << 20) ? LSTM_COLS : 4 * m;
         for (int64_t s = s0; s < s1 && m > 0; s++) {
             const T *prev = s == 0 ? h0 : hs + (s - 1) * H;
             const int64_t lprev = s == 0 ? H : ld;
-            T *a = A + s * 4 * H + off;
-            /* this thread's gates: a_t[:, off:off+4m] += h_{t−1} Wp[off:off+4m]ᵀ */
-            GEMM_ONE(0, 1, B, 4 * m, H, (T)1, prev, lprev, Wp + off * H, H, (T)1, a, lda);
+            T *a = A + s * G + off;
+            /* this thread's gates: a_t[:, off:off+4m] += h_{t−1} Wt[:, off:off+4m] */
+            for (int64_t k = 0; k < 4 * m; k += cols)
+                GEMM_ONE(0, 0, B, 4 * m - k < cols ? 4 * m - k : cols, H, (T)1, prev, lprev,
+                         Wt + off + k, G, (T)1, a + k, lda);
             for (int64_t i = 0; i < B; i++) {
                 const T *hp = prev + i * lprev;
                 const T *cp = s == 0 ? c0 + i * H : cs + i * ld + (s - 1) * H;
-                T *c = cs + i * ld + s * H, *h = hs + i * ld + s * H;
+                T *c = cs + i * ld + s * H, *h = hs + i * ld + s * H, *ai = a + i * lda;
+                FN(lstm_activate_)(m, ai, bp + off);
+                if (gates) FN(lstm_gate_copy_)(ai, gates + (i * Tn + s) * G, m, H, n0, 1);
                 if (s >= lengths[i]) {              /* finished: h and c are frozen */
                     for (int64_t j = n0; j < n1; j++) {
                         h[j] = hp[j];
@@ -253,7 +282,7 @@ static void FN(lstm_forward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *h
                     }
                     continue;
                 }
-                FN(lstm_cell_)(m, a + i * lda, cp + n0, c + n0, h + n0);
+                FN(lstm_cell_)(m, ai, cp + n0, c + n0, h + n0);
             }
 #pragma omp barrier
         }
@@ -269,45 +298,36 @@ static int FN(lstm_threads_)(int64_t B, int64_t H, int nthreads)
 
 static int FN(dlk_lstm_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *x,
                                  const T *h0, const T *c0, const T *W, const T *U, const T *b,
-                                 const int64_t *lengths, T *hs, T *cs,
+                                 const int64_t *lengths, T *hs, T *cs, T *gates,
                                  const dlk_stop_flag *stop, int nthreads)
 {
     const int64_t BT = B * Tn, G = 4 * H;
     const int nt = FN(lstm_threads_)(B, H, nthreads);
-    /* the permutation (first: int64 alignment), A, then W, U, b regrouped */
+    /* the permutation (first: int64 alignment), A, then Wᵀ (H, 4H) with its columns
+     * regrouped (the step product reads it untransposed: faster, see LSTM_COLS), U and b
+     * regrouped */
     int64_t *perm = dlk_scratch_take((size_t)G * sizeof(int64_t) +
                                      (size_t)(BT * G + G * (H + D + 1)) * sizeof(T));
     if (!perm) return DLK_ENOMEM;
-    T *A = (T *)(perm + G), *Wp = A + BT * G, *Up = Wp + G * H, *bp = Up + G * D;
+    T *A = (T *)(perm + G), *Wt = A + BT * G, *Up = Wt + G * H, *bp = Up + G * D;
     FN(lstm_perm_)(H, nt, perm);
-    FN(lstm_rows_)(Wp, W, perm, G, H, 0);
-    FN(lstm_rows_)(Up, U, perm, G, D, 0);
-    if (b) FN(lstm_rows_)(bp, b, perm, G, 1, 0);
-    /* the input projection of every step at once, A = x Upᵀ + bp */
+    for (int64_t k = 0; k < H; k++)   /* Wt row by row: written G apart it took 4% */
+        for (int64_t c = 0; c < G; c++) Wt[k * G + c] = W[perm[c] * H + k];
+    FN(lstm_rows_)(Up, U, perm, G, D, D, 0);
+    FN(lstm_rows_)(bp, b, perm, G, 1, 1, 0);
+    /* the input projection of every step at once, A = x Upᵀ */
     int st = GEMM(0, 1, BT, G, D, (T)1, x, D, Up, D, (T)0, A, G, nthreads);
-    if (st == DLK_OK && b) FN(add_bias_)(A, BT, G, bp, nthreads);
     const int64_t chunk = stop ? STOP_STEPS : Tn;
     for (int64_t s0 = 0; s0 < Tn && st == DLK_OK; s0 += chunk) {
         if (DLK_STOPPED(stop)) st = DLK_EINTR;
-        else FN(lstm_forward_steps_)(B, Tn, H, h0, c0, Wp, lengths, A, hs, cs, s0,
-                                     s0 + chunk < Tn ? s0 + chunk : Tn, nt);
+        else FN(lstm_forward_steps_)(B, Tn, H, h0, c0, Wt, bp, lengths, A, hs, cs, gates,
+                                     s0, s0 + chunk < Tn ? s0 + chunk : Tn, nt);
     }
     dlk_scratch_give(perm);
     return st;
 }
 
-/* The gate values from the pre-activations, in place, over one row of A: each thread
- * block [i | f | g | o] of 4m values. */
-DLK_CLONES static void FN(lstm_gates_)(T *DLK_RESTRICT a, int64_t m)
-{
-#pragma omp simd
-    for (int64_t j = 0; j < 4 * m; j++) {
-        const T v = a[j];
-        a[j] = j >= 2 * m && j < 3 * m ? TANH(v) : (T)1 / ((T)1 + EXP(-v));
-    }
-}
-
-/* One step of BPTT over m units: from the gate block a = [i | f | g | o] (overwritten
+/* One step of BPTT over m units: from the gate values a = [i | f | g | o] (overwritten
  * with δ), the cell states and dh = ∂L/∂h_t + carry_h (into dhg); carry_c becomes
  * dc ⊙ f. */
 DLK_CLONES static void FN(lstm_cell_backward_)(int64_t m, T *DLK_RESTRICT a,
@@ -331,12 +351,18 @@ DLK_CLONES static void FN(lstm_cell_backward_)(int64_t m, T *DLK_RESTRICT a,
     }
 }
 
-static void FN(lstm_backward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *dhs,
-                                     const T *cs, const T *c0, const T *Wp,
-                                     const int64_t *lengths, T *A, T *dhg, T *carry_h,
-                                     T *carry_c, int64_t s0, int64_t s1, int nt)
+/* Steps [s0, s1) of BPTT, backwards; UW is [U | W] regrouped (rows of D + H).  The gate
+ * values come from `gates` or, without it, from the pre-activations in A.  Each thread
+ * sums the δ of its 4m gate columns into dbacc as it makes them (in double, steps from
+ * the last, samples in order: the same bits at any thread count). */
+static void FN(lstm_backward_steps_)(int64_t B, int64_t Tn, int64_t D, int64_t H,
+                                     const T *dhs, const T *cs, const T *c0, const T *UW,
+                                     const T *bp, const T *gates, const int64_t *lengths,
+                                     T *A, T *dhg,
+                                     T *carry_h, T *carry_c, double *dbacc, int64_t s0,
+                                     int64_t s1, int nt)
 {
-    const int64_t ld = Tn * H, lda = Tn * 4 * H;
+    const int64_t ld = Tn * H, G = 4 * H, lda = Tn * G;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int t = 0;
@@ -345,7 +371,7 @@ static void FN(lstm_backward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *
         const int64_t m = n1 - n0, off = 4 * n0;
         for (int64_t s = s1 - 1; s >= s0 && m > 0; s--) {
             for (int64_t i = 0; i < B; i++) {
-                T *a = A + i * lda + s * 4 * H + off;
+                T *a = A + i * lda + s * G + off;
                 const T *d = dhs + i * ld + s * H, *c = cs + i * ld + s * H;
                 const T *cp = s == 0 ? c0 + i * H : c - H;
                 T *ch = carry_h + i * H, *cc = carry_c + i * H, *hg = dhg + i * H;
@@ -354,13 +380,16 @@ static void FN(lstm_backward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *
                     for (int64_t j = 0; j < 4 * m; j++) a[j] = 0;
                     continue;
                 }
+                if (gates) FN(lstm_gate_copy_)(a, (T *)gates + (i * Tn + s) * G, m, H, n0, 0);
+                else FN(lstm_activate_)(m, a, bp + off);
                 FN(lstm_cell_backward_)(m, a, c + n0, cp + n0, d + n0, ch + n0, cc + n0,
                                         hg + n0);
+                for (int64_t j = 0; j < 4 * m; j++) dbacc[off + j] += (double)a[j];
             }
 #pragma omp barrier
-            /* carry_h[:, n0:n1] = δ_t Wp[:, n0:n1] (δ and Wp's rows in the same order;
+            /* carry_h[:, n0:n1] = δ_t W[:, n0:n1] (δ and W's rows in the same order;
              * frozen rows: dh) */
-            GEMM_ONE(0, 0, B, m, 4 * H, (T)1, A + s * 4 * H, lda, Wp + n0, H, (T)0,
+            GEMM_ONE(0, 0, B, m, G, (T)1, A + s * G, lda, UW + D + n0, D + H, (T)0,
                      carry_h + n0, H);
             for (int64_t i = 0; i < B; i++)
                 if (s >= lengths[i])
@@ -373,66 +402,59 @@ static void FN(lstm_backward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *
 static int FN(dlk_lstm_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *dhs,
                                   const T *x, const T *hs, const T *cs, const T *h0,
                                   const T *c0, const T *W, const T *U, const T *b,
-                                  const int64_t *lengths, const T *dc_last, T *dx, T *dh0,
-                                  T *dc0, T *dW, T *dU, T *db, const dlk_stop_flag *stop,
-                                  int nthreads)
+                                  const T *gates, const int64_t *lengths, const T *dc_last,
+                                  T *dx, T *dh0, T *dc0, T *dW, T *dU, T *db,
+                                  const dlk_stop_flag *stop, int nthreads)
 {
-    const int64_t ld = Tn * H, BT = B * Tn, G = 4 * H;
+    const int64_t ld = Tn * H, BT = B * Tn, G = 4 * H, K = D + H;
     const int nt = FN(lstm_threads_)(B, H, nthreads);
-    /* A (B, T, 4H), hprev (B, T, H) = h_{t−1}; dhg, carry_h, carry_c (B, H); W, U, b
-     * regrouped (later their gradients in that order); the permutation before them */
-    int64_t *perm = dlk_scratch_take((size_t)G * sizeof(int64_t) +
-                                     (size_t)(BT * G + BT * H + 3 * B * H + G * (H + D + 1)) *
+    /* the permutation and dbacc (first: 8-byte alignment); A (B, T, 4H); xh (B, T, D + H)
+     * = [x_t | h_{t−1}]; dhg, carry_h, carry_c (B, H); UW = [U | W] and b regrouped
+     * (later [dU | dW] in that order) */
+    int64_t *perm = dlk_scratch_take((size_t)G * (sizeof(int64_t) + sizeof(double)) +
+                                     (size_t)(BT * G + BT * K + 3 * B * H + G * (K + 1)) *
                                          sizeof(T));
     if (!perm) return DLK_ENOMEM;
-    T *A = (T *)(perm + G), *hprev = A + BT * G, *dhg = hprev + BT * H;
-    T *carry_h = dhg + B * H, *carry_c = carry_h + B * H, *Wp = carry_c + B * H;
-    T *Up = Wp + G * H, *bp = Up + G * D;
+    double *dbacc = (double *)(perm + G);
+    T *A = (T *)(dbacc + G), *xh = A + BT * G, *dhg = xh + BT * K;
+    T *carry_h = dhg + B * H, *carry_c = carry_h + B * H, *UW = carry_c + B * H;
+    T *bp = UW + G * K;
     FN(lstm_perm_)(H, nt, perm);
-    FN(lstm_rows_)(Wp, W, perm, G, H, 0);
-    FN(lstm_rows_)(Up, U, perm, G, D, 0);
-    if (b) FN(lstm_rows_)(bp, b, perm, G, 1, 0);
-    for (int64_t i = 0; i < B; i++) {
-        memcpy(hprev + i * ld, h0 + i * H, (size_t)H * sizeof(T));
-        memcpy(hprev + i * ld + H, hs + i * ld, (size_t)((Tn - 1) * H) * sizeof(T));
+    FN(lstm_rows_)(UW, U, perm, G, D, K, 0);
+    FN(lstm_rows_)(UW + D, W, perm, G, H, K, 0);
+    FN(lstm_rows_)(bp, b, perm, G, 1, 1, 0);
+    for (int64_t r = 0; r < BT; r++) {
+        const int64_t i = r / Tn, s = r % Tn;
+        memcpy(xh + r * K, x + r * D, (size_t)D * sizeof(T));
+        memcpy(xh + r * K + D, s == 0 ? h0 + i * H : hs + i * ld + (s - 1) * H,
+               (size_t)H * sizeof(T));
     }
+    memset(dbacc, 0, (size_t)G * sizeof(double));
     memset(carry_h, 0, (size_t)(B * H) * sizeof(T));
     if (dc_last) memcpy(carry_c, dc_last, (size_t)(B * H) * sizeof(T));
     else memset(carry_c, 0, (size_t)(B * H) * sizeof(T));
-    /* the gates again, from every step's inputs at once: A = x Upᵀ + h_{t−1} Wpᵀ + bp */
-    int st = GEMM(0, 1, BT, G, D, (T)1, x, D, Up, D, (T)0, A, G, nthreads);
-    if (st == DLK_OK)
-        st = GEMM(0, 1, BT, G, H, (T)1, hprev, H, Wp, H, (T)1, A, G, nthreads);
-    if (st == DLK_OK) {
-        if (b) FN(add_bias_)(A, BT, G, bp, nthreads);
-        const int ntg = dlk_threads_for(BT * G, RNN_GRAIN, nthreads);
-#pragma omp parallel for num_threads(ntg) schedule(static) if (ntg > 1)
-        for (int64_t r = 0; r < BT; r++)
-            for (int t = 0; t < nt; t++) {
-                COLUMNS(H, t, nt, n0, n1);
-                FN(lstm_gates_)(A + r * G + 4 * n0, n1 - n0);
-            }
-    }
+    /* without the forward's gates, the pre-activations again, every step's at once:
+     * A = [x_t | h_{t−1}] UWᵀ */
+    int st = gates ? DLK_OK : GEMM(0, 1, BT, G, K, (T)1, xh, K, UW, K, (T)0, A, G, nthreads);
     const int64_t chunk = stop ? STOP_STEPS : Tn;
     for (int64_t s1 = Tn; s1 > 0 && st == DLK_OK; s1 -= chunk) {
         if (DLK_STOPPED(stop)) st = DLK_EINTR;
-        else FN(lstm_backward_steps_)(B, Tn, H, dhs, cs, c0, Wp, lengths, A, dhg, carry_h,
-                                      carry_c, s1 - chunk > 0 ? s1 - chunk : 0, s1, nt);
+        else FN(lstm_backward_steps_)(B, Tn, D, H, dhs, cs, c0, UW, bp, gates, lengths, A,
+                                      dhg, carry_h, carry_c, dbacc,
+                                      s1 - chunk > 0 ? s1 - chunk : 0, s1, nt);
     }
     if (st == DLK_OK) {
         memcpy(dh0, carry_h, (size_t)(B * H) * sizeof(T));
         memcpy(dc0, carry_c, (size_t)(B * H) * sizeof(T));
         /* the products that do not feed the recursion, over all steps at once; dx first,
-         * while Up still holds U regrouped, then dW and dU into Wp, Up (regrouped rows) */
-        st = GEMM(0, 0, BT, D, G, (T)1, A, G, Up, D, (T)0, dx, D, nthreads);
+         * while UW still holds [U | W], then [dU | dW] = δᵀ [x_t | h_{t−1}] into UW */
+        st = GEMM(0, 0, BT, D, G, (T)1, A, G, UW, K, (T)0, dx, D, nthreads);
     }
-    if (st == DLK_OK) st = GEMM(1, 0, G, H, BT, (T)1, A, G, hprev, H, (T)0, Wp, H, nthreads);
-    if (st == DLK_OK) st = GEMM(1, 0, G, D, BT, (T)1, A, G, x, D, (T)0, Up, D, nthreads);
+    if (st == DLK_OK) st = GEMM(1, 0, G, K, BT, (T)1, A, G, xh, K, (T)0, UW, K, nthreads);
     if (st == DLK_OK) {
-        FN(lstm_rows_)(dW, Wp, perm, G, H, 1);
-        FN(lstm_rows_)(dU, Up, perm, G, D, 1);
-        /* db: Σ over samples and steps, per gate unit, back in the stacked order */
-        FN(column_sums_)(A, BT, G, G, perm, db, RNN_GRAIN, nthreads);
+        FN(lstm_rows_)(dU, UW, perm, G, D, K, 1);
+        FN(lstm_rows_)(dW, UW + D, perm, G, H, K, 1);
+        for (int64_t c = 0; c < G; c++) db[perm[c]] = (T)dbacc[c];
     }
     dlk_scratch_give(perm);
     return st;

@@ -599,7 +599,7 @@ def lstm_args(fn, x, h0, c0, W, U, b, lengths):
     return sequence_lengths(fn, x, lengths)
 
 
-def lstm_backward_args(fn, dhs, x, hs, cs, h0, c0, W, U, b, lengths, dc_last):
+def lstm_backward_args(fn, dhs, x, hs, cs, h0, c0, W, U, b, lengths, dc_last, gates=None):
     lengths = lstm_args(fn, x, h0, c0, W, U, b, lengths)
     B, T, _ = x.shape
     H = h0.shape[1]
@@ -611,6 +611,11 @@ def lstm_backward_args(fn, dhs, x, hs, cs, h0, c0, W, U, b, lengths, dc_last):
         float_array(fn, "dc_last", dc_last, 2, "(B, H)")
         same_dtype(fn, "dc_last", dc_last, "x", x)
         shape_is(fn, "dc_last", dc_last, (B, H), "(B, H)")
+    if gates is not None:
+        float_array(fn, "gates", gates, 3, "(B, T, 4H)")
+        same_dtype(fn, "gates", gates, "x", x)
+        shape_is(fn, "gates", gates, (B, T, 4 * H),
+                 "(B, T, 4H): lstm_forward's gates (return_gates=True)")
     return lengths
 
 

@@ -123,6 +123,8 @@ LAYER_WORKLOADS = {
     "linear_mlp": ("linear", dict(B=256, I=784, O=512)),
     "rnn_temp": ("rnn", dict(B=32, T=168, D=8, H=128)),
     "rnn_wide": ("rnn", dict(B=64, T=50, D=64, H=256)),
+    "lstm_temp": ("lstm", dict(B=32, T=168, D=8, H=128)),
+    "lstm_wide": ("lstm", dict(B=64, T=50, D=64, H=256)),
     "attn_512": ("attn", dict(B=8, heads=8, T=512, d=64, causal=False)),
     "attn_512_causal": ("attn", dict(B=8, heads=8, T=512, d=64, causal=True)),
     "attn_2k_causal": ("attn", dict(B=2, heads=8, T=2048, d=64, causal=True)),
@@ -141,8 +143,8 @@ def layer_work(name, mode):
     if kind == "linear":
         macs = d["B"] * d["I"] * d["O"]
         return (2 * macs * (3 if mode == "fwd+bwd" else 1), "GFLOP")
-    if kind == "rnn":
-        macs = d["B"] * d["T"] * d["H"] * (d["H"] + d["D"])
+    if kind in ("rnn", "lstm"):
+        macs = d["B"] * d["T"] * d["H"] * (d["H"] + d["D"]) * (4 if kind == "lstm" else 1)
         return (2 * macs * (3 if mode == "fwd+bwd" else 1), "GFLOP")
     if kind == "attn":
         # Q Kᵀ and P V: 2 T² d multiply-adds per head (half when causal); the
@@ -242,6 +244,33 @@ def layer_contenders(name, mode, threads, with_torch=True, with_reference=True):
                     rnn.bias_hh_l0.zero_()
                 rnn_cache["rnn"] = rnn
             hs, _ = rnn_cache["rnn"](t(x), t(h0[None]))
+            if mode == "fwd+bwd":
+                hs.backward(hs.detach())
+    elif kind == "lstm":
+        B, T, D, H = d["B"], d["T"], d["D"], d["H"]
+        x, h0, c0 = rand(B, T, D), rand(B, H, scale=0.1), rand(B, H, scale=0.1)
+        W, U, bias = (rand(4 * H, H, scale=H ** -0.5), rand(4 * H, D, scale=D ** -0.5),
+                      rand(4 * H))
+
+        def ours(m):   # as nn.LSTM does: the gates kept for the backward pass
+            if mode == "fwd+bwd":
+                hs, cs, gates = m.lstm_forward(x, h0, c0, W, U, bias, return_gates=True)
+                m.lstm_backward(hs, x, hs, cs, h0, c0, W, U, bias, gates=gates)
+            else:
+                m.lstm_forward(x, h0, c0, W, U, bias)
+
+        lstm_cache = {}
+
+        def theirs(torch, F, t):
+            if "lstm" not in lstm_cache:
+                lstm = torch.nn.LSTM(D, H, batch_first=True)
+                with torch.no_grad():
+                    lstm.weight_hh_l0.copy_(torch.from_numpy(W))
+                    lstm.weight_ih_l0.copy_(torch.from_numpy(U))
+                    lstm.bias_ih_l0.copy_(torch.from_numpy(bias))
+                    lstm.bias_hh_l0.zero_()
+                lstm_cache["lstm"] = lstm
+            hs, _ = lstm_cache["lstm"](t(x), (t(h0[None]), t(c0[None])))
             if mode == "fwd+bwd":
                 hs.backward(hs.detach())
     elif kind == "attn":

@@ -76,11 +76,11 @@ def rnn_forward(x, h0, W, U, b, nonlinearity='tanh', lengths=None) -> Any:
 def rnn_backward(dhs, x, hs, h0, W, U, nonlinearity='tanh', lengths=None) -> Any:
     """BPTT (seed section 4): from t = T−1 down to 0, with g_t = ∂L/∂h_t + carry,"""
 
-def lstm_forward(x, h0, c0, W, U, b, lengths=None) -> Any:
+def lstm_forward(x, h0, c0, W, U, b, lengths=None, return_gates=False) -> Any:
     """The LSTM, gates stacked (i, f, g, o) as in torch.nn.LSTM: for t = 0 … T−1,"""
 
-def lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lengths=None, dc_last=None) -> Any:
-    """Backprop through time of lstm_forward, the gates recomputed from hs and cs.  From"""
+def lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lengths=None, dc_last=None, gates=None) -> Any:
+    """Backprop through time of lstm_forward, the gates taken from `gates` (lstm_forward's"""
 
 def scaled_dot_product_attention(q, k, v, causal=False, scale=None, mask=None) -> Any:
     """Z = softmax(scale · Q Kᵀ) V over the visible keys (seed section 5); q (..., T_q, d_k),"""

@@ -58,6 +58,40 @@ def test_lstm_matches_torch(m, dtype, B, T, D, H, lengths):
         np.testing.assert_allclose(got, w.numpy(), atol=tol * 20, err_msg=name)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("B,T,D,H,lengths", [(3, 7, 5, 9, None), (1, 1, 2, 3, None),
+                                             (4, 11, 3, 40, [11, 1, 5, 8]),
+                                             (2, 30, 8, 160, [30, 17])])
+def test_lstm_saved_gates(dtype, threads, B, T, D, H, lengths):
+    """return_gates gives every step's [i | f | g | o] as the reference computes them, and
+    lstm_backward(gates=...) gives what it gives when it recomputes them."""
+    rng = np.random.default_rng(B + T + H)
+    x = rng.standard_normal((B, T, D)).astype(dtype)
+    h0, c0 = (rng.standard_normal((2, B, H)) * 0.5).astype(dtype)
+    W = (rng.standard_normal((4 * H, H)) * H ** -0.5).astype(dtype)
+    U = (rng.standard_normal((4 * H, D)) * D ** -0.5).astype(dtype)
+    b = (rng.standard_normal(4 * H) * 0.1).astype(dtype)
+    dhs = rng.standard_normal((B, T, H)).astype(dtype)
+    dcl = rng.standard_normal((B, H)).astype(dtype)
+    lens = None if lengths is None else np.array(lengths)
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    rhs, rcs, rg = reference.lstm_forward(x, h0, c0, W, U, b, lens, return_gates=True)
+    with dlkern.threads(threads):
+        hs, cs, gates = native.lstm_forward(x, h0, c0, W, U, b, lens, return_gates=True)
+        plain = native.lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lens, dcl)
+        saved = native.lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lens, dcl, gates)
+    assert gates.shape == (B, T, 4 * H) and gates.dtype == dtype
+    np.testing.assert_allclose(gates, rg, atol=tol)
+    np.testing.assert_array_equal(hs, native.lstm_forward(x, h0, c0, W, U, b, lens)[0])
+    ref = reference.lstm_backward(dhs, x, rhs, rcs, h0, c0, W, U, b, lens, dcl, rg)
+    for name, p, s, r in zip(["dx", "dh0", "dc0", "dW", "dU", "db"], plain, saved, ref):
+        np.testing.assert_allclose(s, p, atol=tol, err_msg=name)
+        np.testing.assert_allclose(s, r, atol=tol * 20, err_msg=name)
+    with pytest.raises(ValueError, match=r"lstm_backward: gates must have shape"):
+        native.lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lens, dcl, gates[:, :, :-1])
+
+
 def test_nn_lstm_trains_on_both_backends_alike():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4, 6, 3))

@@ -27,12 +27,12 @@ cdef extern from "rnn.h" nogil:
     int dlk_lstm_forward(int dtype, int64_t B, int64_t T, int64_t D, int64_t H, const void *x,
                          const void *h0, const void *c0, const void *W, const void *U,
                          const void *b, const int64_t *lengths, void *hs, void *cs,
-                         const dlk_stop_flag *stop, int nthreads)
+                         void *gates, const dlk_stop_flag *stop, int nthreads)
     int dlk_lstm_backward(int dtype, int64_t B, int64_t T, int64_t D, int64_t H,
                           const void *dhs, const void *x, const void *hs, const void *cs,
                           const void *h0, const void *c0, const void *W, const void *U,
-                          const void *b, const int64_t *lengths, const void *dc_last,
-                          void *dx, void *dh0, void *dc0, void *dW, void *dU, void *db,
+                          const void *b, const void *gates, const int64_t *lengths,
+                          const void *dc_last, void *dx, void *dh0, void *dc0, void *dW, void *dU, void *db,
                           const dlk_stop_flag *stop, int nthreads)
 
 
@@ -84,7 +84,7 @@ def rnn_backward(dhs, x, hs, h0, W, U, nonlinearity="tanh", lengths=None):
     return dx, dh0, dW, dU, db
 
 
-def lstm_forward(x, h0, c0, W, U, b, lengths=None):
+def lstm_forward(x, h0, c0, W, U, b, lengths=None, return_gates=False):
     fn = "lstm_forward"
     lens = _checks.lstm_args(fn, x, h0, c0, W, U, b, lengths)
     cdef cnp.ndarray xc = contiguous(x), h0c = contiguous(h0), c0c = contiguous(c0)
@@ -94,27 +94,33 @@ def lstm_forward(x, h0, c0, W, U, b, lengths=None):
     cdef int64_t B = x.shape[0], T = x.shape[1], D = x.shape[2], H = h0.shape[1]
     cdef cnp.ndarray hs = np.empty((B, T, H), dtype=x.dtype)
     cdef cnp.ndarray cs = np.empty((B, T, H), dtype=x.dtype)
+    cdef cnp.ndarray gates = np.empty((B, T, 4 * H), dtype=x.dtype) if return_gates else None
+    cdef void *gp = gates.data if gates is not None else NULL
     cdef void *bp = bc.data if bc is not None else NULL
     cdef int status, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(xc)
     cdef const dlk_stop_flag *stop = watch_sigint(4.0 * B * T * H * (H + D))
     with nogil:
         status = dlk_lstm_forward(dt, B, T, D, H, xc.data, h0c.data, c0c.data, Wc.data,
-                                  Uc.data, bp, <int64_t *>lc.data, hs.data, cs.data, stop, nt)
+                                  Uc.data, bp, <int64_t *>lc.data, hs.data, cs.data, gp, stop,
+                                  nt)
     unwatch_sigint(stop)
     check_status(status, fn)
-    return hs, cs
+    return (hs, cs, gates) if return_gates else (hs, cs)
 
 
-def lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lengths=None, dc_last=None):
+def lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lengths=None, dc_last=None, gates=None):
     fn = "lstm_backward"
-    lens = _checks.lstm_backward_args(fn, dhs, x, hs, cs, h0, c0, W, U, b, lengths, dc_last)
+    lens = _checks.lstm_backward_args(fn, dhs, x, hs, cs, h0, c0, W, U, b, lengths, dc_last,
+                                      gates)
     cdef cnp.ndarray dc = contiguous(dhs), xc = contiguous(x)
     cdef cnp.ndarray hc = contiguous(hs), cc = contiguous(cs)
     cdef cnp.ndarray h0c = contiguous(h0), c0c = contiguous(c0)
     cdef cnp.ndarray Wc = contiguous(W), Uc = contiguous(U)
     cdef cnp.ndarray bc = contiguous(b) if b is not None else None
     cdef cnp.ndarray dlc = contiguous(dc_last) if dc_last is not None else None
+    cdef cnp.ndarray gc = contiguous(gates) if gates is not None else None
+    cdef void *gp = gc.data if gc is not None else NULL
     cdef cnp.ndarray lc = np.ascontiguousarray(lens, dtype=np.int64)
     cdef int64_t B = x.shape[0], T = x.shape[1], D = x.shape[2], H = h0.shape[1]
     cdef cnp.ndarray dx = np.empty((B, T, D), dtype=x.dtype)
@@ -130,7 +136,7 @@ def lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lengths=None, dc_last=None):
     cdef const dlk_stop_flag *stop = watch_sigint(8.0 * B * T * H * (H + D))
     with nogil:
         status = dlk_lstm_backward(dt, B, T, D, H, dc.data, xc.data, hc.data, cc.data,
-                                   h0c.data, c0c.data, Wc.data, Uc.data, bp,
+                                   h0c.data, c0c.data, Wc.data, Uc.data, bp, gp,
                                    <int64_t *>lc.data, dlp, dx.data, dh0.data, dc0.data,
                                    dW.data, dU.data, db.data, stop, nt)
     unwatch_sigint(stop)

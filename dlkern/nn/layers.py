@@ -494,7 +494,9 @@ class LSTM(Module):
     W (4H, H), U (4H, D), b (4H,) with the forget gate's bias at 1 (a common start).
     forward(x, h0=None, c0=None, lengths=None) -> hs (B, T, H); backward(dhs,
     dc_last=None) -> dx, with dh0 and dc0 kept as attributes.  The cell states of the
-    last forward are in .cs."""
+    last forward are in .cs.  In training mode the forward keeps its gate values for the
+    backward pass (lstm_forward's return_gates: a (B, T, 4H) array, and no recomputation
+    in lstm_backward)."""
 
     def __init__(self, input_size, hidden_size, dtype=np.float32, seed=None):
         super().__init__()
@@ -516,16 +518,18 @@ class LSTM(Module):
         h0 = zeros if h0 is None else h0
         c0 = zeros if c0 is None else c0
         p = self._params
-        hs, self.cs = ops.lstm_forward(x, h0, c0, p["W"], p["U"], p["b"], lengths)
-        self._cache = (x, hs, self.cs, h0, c0, lengths)
+        out = ops.lstm_forward(x, h0, c0, p["W"], p["U"], p["b"], lengths,
+                               return_gates=self.training)
+        hs, self.cs = out[0], out[1]
+        self._cache = (x, hs, self.cs, h0, c0, lengths, out[2] if self.training else None)
         return hs
 
     def backward(self, dhs, dc_last=None):
         _needs_forward(self, self._cache)
-        x, hs, cs, h0, c0, lengths = self._cache
+        x, hs, cs, h0, c0, lengths, gates = self._cache
         p = self._params
         dx, self.dh0, self.dc0, dW, dU, db = ops.lstm_backward(
-            dhs, x, hs, cs, h0, c0, p["W"], p["U"], p["b"], lengths, dc_last)
+            dhs, x, hs, cs, h0, c0, p["W"], p["U"], p["b"], lengths, dc_last, gates)
         self._grads["W"][...] = dW
         self._grads["U"][...] = dU
         self._grads["b"][...] = db

@@ -81,7 +81,7 @@ def _lstm_gates(a):
     return _sigmoid(ai), _sigmoid(af), np.tanh(ag), _sigmoid(ao)
 
 
-def lstm_forward(x, h0, c0, W, U, b, lengths=None):
+def lstm_forward(x, h0, c0, W, U, b, lengths=None, return_gates=False):
     """The LSTM, gates stacked (i, f, g, o) as in torch.nn.LSTM: for t = 0 … T−1,
     a_t = W h_{t−1} + U x_t + b,  i, f, o = σ(a_i, a_f, a_o),  g = tanh(a_g),
     c_t = f ⊙ c_{t−1} + i ⊙ g,  h_t = o ⊙ tanh(c_t);
@@ -91,28 +91,34 @@ def lstm_forward(x, h0, c0, W, U, b, lengths=None):
     -------
     (hs, cs): every step's hidden and cell state, (B, T, H) each, in x's dtype.  With
     lengths (B,), sequence i stops at lengths[i]: its later h and c repeat those of its
-    last step."""
+    last step.  With return_gates=True, (hs, cs, gates): gates (B, T, 4H) holds every
+    step's [i | f | g | o], which lstm_backward(..., gates=gates) then uses instead of
+    recomputing them (what a layer keeps for its backward pass)."""
     lengths = _checks.lstm_args("lstm_forward", x, h0, c0, W, U, b, lengths)
     B, T, _ = x.shape
     H = h0.shape[1]
     hs = np.empty((B, T, H), dtype=x.dtype)
     cs = np.empty((B, T, H), dtype=x.dtype)
+    gates = np.empty((B, T, 4 * H), dtype=x.dtype) if return_gates else None
     h, c = h0, c0
     for t in range(T):
         a = h @ W.T + x[:, t] @ U.T
         if b is not None:
             a = a + b
         i, f, g, o = _lstm_gates(a)
+        if return_gates:
+            gates[:, t] = np.concatenate([i, f, g, o], axis=1)
         c_new = f * c + i * g
         running = (t < lengths)[:, None]
         c = np.where(running, c_new, c)
         h = np.where(running, o * np.tanh(c_new), h)
         hs[:, t], cs[:, t] = h, c
-    return hs, cs
+    return (hs, cs, gates) if return_gates else (hs, cs)
 
 
-def lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lengths=None, dc_last=None):
-    """Backprop through time of lstm_forward, the gates recomputed from hs and cs.  From
+def lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lengths=None, dc_last=None, gates=None):
+    """Backprop through time of lstm_forward, the gates taken from `gates` (lstm_forward's
+    return_gates=True) or, without it, recomputed from x, hs and h0.  From
     t = T−1 down to 0, with dh = ∂L/∂h_t + carry_h and dc = carry_c + dh ⊙ o ⊙ (1 −
     tanh² c_t):  δo = dh ⊙ tanh c_t ⊙ o(1 − o),  δi = dc ⊙ g ⊙ i(1 − i),
     δf = dc ⊙ c_{t−1} ⊙ f(1 − f),  δg = dc ⊙ i ⊙ (1 − g²);  carry_c = dc ⊙ f,
@@ -125,7 +131,7 @@ def lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lengths=None, dc_last=None):
     (dx, dh0, dc0, dW, dU, db): dx (B, T, D), dh0, dc0 (B, H), dW (4H, H), dU (4H, D),
     db (4H,), in x's dtype."""
     lengths = _checks.lstm_backward_args("lstm_backward", dhs, x, hs, cs, h0, c0, W, U, b,
-                                         lengths, dc_last)
+                                         lengths, dc_last, gates)
     B, T, D = x.shape
     H = h0.shape[1]
     dx = np.zeros_like(x)
@@ -136,10 +142,13 @@ def lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lengths=None, dc_last=None):
     for t in reversed(range(T)):
         h_prev = hs[:, t - 1] if t > 0 else h0
         c_prev = cs[:, t - 1] if t > 0 else c0
-        a = h_prev @ W.T + x[:, t] @ U.T
-        if b is not None:
-            a = a + b
-        i, f, g, o = _lstm_gates(a)
+        if gates is None:
+            a = h_prev @ W.T + x[:, t] @ U.T
+            if b is not None:
+                a = a + b
+            i, f, g, o = _lstm_gates(a)
+        else:
+            i, f, g, o = np.split(gates[:, t], 4, axis=1)
         tc = np.tanh(cs[:, t])
         dh = dhs[:, t] + carry_h
         dc = carry_c + dh * o * (1 - tc * tc)

@@ -175,6 +175,7 @@ def _lstm_forward_samples(rng, dtype):
     x, h0, c0, W, U, b = lstm_inputs(rng, dtype, 2, 5, 6, 8)
     yield "non-contiguous x, no bias", lambda m: m.lstm_forward(
         x[:, :, ::2], h0, c0, W, U[:, ::2], None)
+    yield "return_gates", lambda m: m.lstm_forward(x, h0, c0, W, U, b, return_gates=True)
 
 
 def _lstm_backward_samples(rng, dtype):
@@ -186,6 +187,11 @@ def _lstm_backward_samples(rng, dtype):
         dhs, dcl = rand(rng, dtype, *hs.shape), rand(rng, dtype, B, H)
         yield label, lambda m, a=(dhs, x, hs, cs, h0, c0, W, U, b, lens, dcl): \
             m.lstm_backward(*a)
+    x, h0, c0, W, U, b = lstm_inputs(rng, dtype, 3, 6, 4, 20)
+    hs, cs, gates = reference.lstm_forward(x, h0, c0, W, U, b, np.array([6, 2, 4]),
+                                           return_gates=True)
+    yield "saved gates (Fortran order), lengths", lambda m: m.lstm_backward(
+        hs, x, hs, cs, h0, c0, W, U, b, np.array([6, 2, 4]), gates=np.asfortranarray(gates))
 
 
 def _lstm_fuzz(backward):
