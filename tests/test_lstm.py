@@ -23,7 +23,8 @@ def _torch_lstm(W, U, b):
 @pytest.mark.parametrize("m", [reference, native], ids=["numpy", "native"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("B,T,D,H,lengths", [(3, 7, 5, 9, None), (1, 1, 2, 3, None),
-                                             (4, 11, 3, 17, [11, 1, 5, 8]), (2, 40, 8, 64, None)])
+                                             (4, 11, 3, 17, [11, 1, 5, 8]), (2, 40, 8, 64, None),
+                                             (3, 6, 40, 20, [6, 2, 5])])
 def test_lstm_matches_torch(m, dtype, B, T, D, H, lengths):
     rng = np.random.default_rng(B * T + H)
     x = rng.standard_normal((B, T, D)).astype(dtype)
@@ -62,7 +63,8 @@ def test_lstm_matches_torch(m, dtype, B, T, D, H, lengths):
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("B,T,D,H,lengths", [(3, 7, 5, 9, None), (1, 1, 2, 3, None),
                                              (4, 11, 3, 40, [11, 1, 5, 8]),
-                                             (2, 30, 8, 160, [30, 17])])
+                                             (2, 30, 8, 160, [30, 17]),
+                                             (3, 6, 40, 20, [6, 2, 5])])
 def test_lstm_saved_gates(dtype, threads, B, T, D, H, lengths):
     """return_gates gives every step's [i | f | g | o] as the reference computes them, and
     lstm_backward(gates=...) gives what it gives when it recomputes them."""

@@ -154,7 +154,7 @@ SPECS = [
 _LSTM_CASES = [  # label, B, T, D, H, lengths
     ("electricity-like", 4, 24, 8, 64, None), ("T = 1", 2, 1, 3, 4, None),
     ("B = 1, odd H", 1, 6, 2, 33, None), ("lengths 1..T", 4, 9, 3, 20, [9, 1, 4, 9]),
-    ("long T = 200", 2, 200, 4, 16, None),
+    ("long T = 200", 2, 200, 4, 16, None), ("input wider than state", 3, 5, 24, 8, [5, 2, 4]),
 ]
 
 
