@@ -382,16 +382,16 @@ def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
     Returns (next_h, next_c, cache)."""
     x, prev_h, prev_c, Wx, Wh, b = _floats(x, prev_h, prev_c, Wx, Wh, b)
     order, W, U, bb = _lstm_weights(Wx, Wh, b)
-    hs, cs = ops.lstm_forward(x[:, None], prev_h, prev_c, W, U, bb)
-    return hs[:, 0], cs[:, 0], (x[:, None], prev_h, prev_c, W, U, bb, hs, cs, order)
+    hs, cs, gates = ops.lstm_forward(x[:, None], prev_h, prev_c, W, U, bb, return_gates=True)
+    return hs[:, 0], cs[:, 0], (x[:, None], prev_h, prev_c, W, U, bb, hs, cs, gates, order)
 
 
 def lstm_step_backward(dnext_h, dnext_c, cache):
     """Returns (dx, dprev_h, dprev_c, dWx, dWh, db)."""
-    x, h0, c0, W, U, bb, hs, cs, order = cache
+    x, h0, c0, W, U, bb, hs, cs, gates, order = cache
     dx, dh0, dc0, dW, dU, db = ops.lstm_backward(
         dnext_h[:, None].astype(x.dtype, copy=False), x, hs, cs, h0, c0, W, U, bb,
-        dc_last=dnext_c.astype(x.dtype, copy=False))
+        dc_last=dnext_c.astype(x.dtype, copy=False), gates=gates)
     return (dx[:, 0], dh0, dc0) + _lstm_grads(order, dW, dU, db)
 
 
@@ -400,15 +400,15 @@ def lstm_forward(x, h0, Wx, Wh, b):
     x, h0, Wx, Wh, b = _floats(x, h0, Wx, Wh, b)
     order, W, U, bb = _lstm_weights(Wx, Wh, b)
     c0 = np.zeros_like(h0)
-    hs, cs = ops.lstm_forward(x, h0, c0, W, U, bb)
-    return hs, (x, h0, c0, W, U, bb, hs, cs, order)
+    hs, cs, gates = ops.lstm_forward(x, h0, c0, W, U, bb, return_gates=True)
+    return hs, (x, h0, c0, W, U, bb, hs, cs, gates, order)
 
 
 def lstm_backward(dh, cache):
     """Returns (dx, dh0, dWx, dWh, db)."""
-    x, h0, c0, W, U, bb, hs, cs, order = cache
+    x, h0, c0, W, U, bb, hs, cs, gates, order = cache
     dx, dh0, _, dW, dU, db = ops.lstm_backward(dh.astype(x.dtype, copy=False), x, hs, cs, h0,
-                                               c0, W, U, bb)
+                                               c0, W, U, bb, gates=gates)
     return (dx, dh0) + _lstm_grads(order, dW, dU, db)
 
 
