@@ -113,6 +113,106 @@ def layers(repeat, names):
                       f"{amount / t / 1e9:.0f} {unit}/s | {ref} | {tor} | {roof} |", flush=True)
 
 
+STREAM_SHAPE = (64, 128, 56, 56)   # 25.7 M float32 values: 103 MB, far past the L3
+
+
+def stream_contenders(kind, threads):
+    """{name: fn} for the elementwise kernels the memory bounds — batch-norm inference,
+    dropout, dropout's backward — on STREAM_SHAPE: dlkern, the reference, PyTorch and the
+    roof (bench/stream.c: the same compulsory traffic into fresh outputs); and the bytes
+    each must move."""
+    import dlkern
+    from dlkern import native, reference
+    lib, ptr = stream_lib(), ctypes.c_void_p
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(STREAM_SHAPE, dtype=np.float32)
+    n, C = x.size, STREAM_SHAPE[1]
+    g, b, mean = (rng.standard_normal(C, dtype=np.float32) for _ in range(3))
+    var = rng.random(C, dtype=np.float32) + 0.5
+    _, mask = native.dropout(x, 0.25, 7)
+    out = {}
+    if kind == "bn_inference":
+        nbytes = 8 * n
+
+        def ours(m):
+            m.batch_norm_inference(x, g, b, mean, var)
+
+        def roof():
+            y = np.empty_like(x)
+            lib.scale(ptr(x.ctypes.data), ctypes.c_long(n), ctypes.c_float(1.5),
+                      ptr(y.ctypes.data))
+
+        def theirs(torch, tx):
+            torch.nn.functional.batch_norm(tx, *(torch.from_numpy(a) for a in (mean, var, g, b)),
+                                           training=False)
+    elif kind == "dropout":
+        nbytes = 9 * n
+
+        def ours(m):
+            m.dropout(x, 0.25, 7)
+
+        def roof():
+            y, msk = np.empty_like(x), np.empty(x.shape, np.bool_)
+            lib.scale_mask(ptr(x.ctypes.data), ctypes.c_long(n), ctypes.c_float(1.5),
+                           ptr(y.ctypes.data), ptr(msk.ctypes.data))
+
+        def theirs(torch, tx):
+            torch.nn.functional.dropout(tx, 0.25, training=True)
+    else:
+        nbytes = 9 * n
+
+        def ours(m):
+            m.dropout_backward(x, mask, 0.25)
+
+        def roof():
+            dx = np.empty_like(x)
+            lib.masked_scale(ptr(x.ctypes.data), ptr(mask.ctypes.data), ctypes.c_long(n),
+                             ctypes.c_float(1.5), ptr(dx.ctypes.data))
+
+        def theirs(torch, tx):   # what a dropout's backward is in torch: a masked scale
+            torch.ops.aten.native_dropout_backward(tx, tmask, 1 / 0.75)
+    for name, m in (("dlkern", native), ("reference", reference)):
+        def call(m=m):
+            with dlkern.threads(threads):
+                ours(m)
+        out[name] = call
+
+    def roof_call():
+        lib.omp_set_num_threads(threads)
+        roof()
+    out["roof"] = roof_call
+    try:
+        import torch
+    except ImportError:
+        return out, nbytes
+    tx, tmask = torch.from_numpy(x), torch.from_numpy(mask)
+
+    def tcall():
+        torch.set_num_threads(threads)
+        theirs(torch, tx)
+    out["torch"] = tcall
+    return out, nbytes
+
+
+def stream(repeat):
+    print(f"Shape {STREAM_SHAPE}, float32.\n")
+    print("| kernel | threads | dlkern ms | dlkern GB/s | roof GB/s | share of roof | "
+          "vs reference | vs torch |")
+    print("|---|---|---|---|---|---|---|---|")
+    for kind in ("bn_inference", "dropout", "dropout_backward"):
+        for threads in (1, 2):
+            runs = []
+            for _ in range(repeat):
+                contenders, nbytes = stream_contenders(kind, threads)
+                runs.append(interleaved(contenders, rounds=7, inner=3))
+            med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
+            t = med["dlkern"]
+            tor = f"{med['torch'] / t:.2f}x" if "torch" in med else "-"
+            print(f"| {kind} | {threads} | {t * 1e3:.2f} | {nbytes / t / 1e9:.1f} | "
+                  f"{nbytes / med['roof'] / 1e9:.1f} | {med['roof'] / t:.0%} | "
+                  f"{med['reference'] / t:.1f}x | {tor} |", flush=True)
+
+
 def training(repeat):
     print("| workload | threads | dlkern ms | vs NumPy backend | vs torch |")
     print("|---|---|---|---|---|")
@@ -129,7 +229,7 @@ def training(repeat):
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["optim", "layers", "training"])
+    ap.add_argument("what", choices=["optim", "layers", "training", "stream"])
     ap.add_argument("names", nargs="*", help="layer workloads (default: all)")
     ap.add_argument("--repeat", type=int, default=3, help="independent interleaved runs")
     ap.add_argument("--markdown", action="store_true",
@@ -149,5 +249,7 @@ if __name__ == "__main__":
         optim(args.repeat)
     elif args.what == "training":
         training(args.repeat)
+    elif args.what == "stream":
+        stream(args.repeat)
     else:
         layers(args.repeat, args.names or list(LAYER_WORKLOADS))

@@ -59,6 +59,33 @@ void pool_bwd(const float *restrict dy, const long *restrict idx, long m, float 
     for (long i = m; i < n; i++) dx[i] = 0.0f;
 }
 
+/* The compulsory traffic of the elementwise kernels, trivial arithmetic, into outputs
+ * the caller allocates: scale (batch-norm inference: x read, y written), scale_mask
+ * (dropout: x read, y and a byte mask written), masked_scale (dropout's backward: dy
+ * and the mask read, dx written). */
+void scale(const float *restrict x, long n, float s, float *restrict y)
+{
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < n; i++) y[i] = s * x[i];
+}
+
+void scale_mask(const float *restrict x, long n, float s, float *restrict y,
+                unsigned char *restrict mask)
+{
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < n; i++) {
+        y[i] = s * x[i];
+        mask[i] = 1;
+    }
+}
+
+void masked_scale(const float *restrict dy, const unsigned char *restrict mask, long n,
+                  float s, float *restrict dx)
+{
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < n; i++) dx[i] = mask[i] ? s * dy[i] : 0.0f;
+}
+
 #ifndef STREAM_LIB
 #define N 40000000L
 
