@@ -319,6 +319,7 @@ static int FN(dlk_lstm_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, co
 {
     const int64_t BT = B * Tn, G = 4 * H;
     const int nt = FN(lstm_threads_)(B, H, nthreads);
+    dlk_gemm_hold_one_thread();   /* GEMM_ONE may come first (a caller's BLAS limit) */
     /* D ≤ H: the input enters each step's product ([x_t | h_{t−1}] [U | W]ᵀ, K = D + H),
      * no (B, T, 4H) pass through memory; a wider input is projected for all steps at
      * once first (per step, [U | W] would no longer stay in cache) */
@@ -438,6 +439,7 @@ static int FN(dlk_lstm_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, c
 {
     const int64_t ld = Tn * H, BT = B * Tn, G = 4 * H, K = D + H;
     const int nt = FN(lstm_threads_)(B, H, nthreads);
+    dlk_gemm_hold_one_thread();   /* with gates, GEMM_ONE comes first */
     /* the permutation and dbacc (first: 8-byte alignment); A (B, T, 4H); xh (B, T, D + H)
      * = [x_t | h_{t−1}]; dhg, carry_h, carry_c (B, H); UW = [U | W] and b regrouped
      * (later [dU | dW] in that order) */

@@ -110,8 +110,9 @@ def test_sizes_whose_products_overflow_are_refused_before_any_allocation(backend
 
 
 @pytest.mark.parametrize("name", ["linear", "linear_backward", "conv2d", "conv2d_backward",
-                                  "rnn_forward", "rnn_backward",
-                                  "scaled_dot_product_attention",
+                                  "rnn_forward", "rnn_backward", "lstm_forward",
+                                  "lstm_forward gates", "lstm_backward",
+                                  "lstm_backward gates", "scaled_dot_product_attention",
                                   "scaled_dot_product_attention_backward"])
 def test_a_callers_blas_thread_limit_does_not_stack_on_dlkerns_threads(name):
     """threadpool_limits(n) sets every OpenBLAS in the process, dlkern's GEMM engine
@@ -119,7 +120,13 @@ def test_a_callers_blas_thread_limit_does_not_stack_on_dlkerns_threads(name):
     one (two levels of threads made linear 256×784→512 ten times slower)."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
     from dlkern._native import gemm
+    name, gates = name.split(" ")[0], name.endswith(" gates")
     args, kw = VALID[name]
+    if gates and name == "lstm_forward":      # the fused steps: no product over all steps
+        kw = dict(kw, return_gates=True)
+    elif gates:
+        forward_args = [args[1], *args[4:9]]            # x, h0, c0, W, U, b
+        kw = dict(kw, gates=native.lstm_forward(*forward_args, return_gates=True)[2])
     try:
         with threadpoolctl.threadpool_limits(2):
             gemm.set_blas_threads(2)          # where the limit did not find the engine
