@@ -214,12 +214,15 @@ def element_count(fn: str, what: str, shape) -> int:
     return n
 
 
-def conv_output_size(fn: str, size, kernel, stride, padding, axis):
-    """Seed section 3: floor((H + 2P − K) / S) + 1, checked to be >= 1."""
-    span = size + 2 * padding
+def conv_output_size(fn: str, size, kernel, stride, padding, axis, after=None):
+    """Seed section 3: floor((H + 2P − K) / S) + 1, checked to be >= 1 (with `after`,
+    the padding at the end when it differs from `padding` at the start)."""
+    after = padding if after is None else after
+    span = size + padding + after
     if kernel > span:
+        pad = f"2*{padding}" if after == padding else f"{padding} + {after}"
         raise ValueError(f"{fn}: kernel {axis} {kernel} is larger than the padded input "
-                         f"{axis} {size} + 2*{padding} = {span}")
+                         f"{axis} {size} + {pad} = {span}")
     return (span - kernel) // stride + 1
 
 
@@ -229,22 +232,48 @@ def shape_is(fn: str, name: str, x, shape, doc: str = ""):
         raise ValueError(f"{fn}: {name} must have shape {tuple(shape)}{extra}, got {x.shape}")
 
 
-def conv2d_args(fn, x, w, stride, padding):
+def conv2d_args(fn, x, w, stride, padding, dilation=1, groups=1):
+    """conv2d's geometry: ((S_h, S_w), (P_top, P_left), (D_h, D_w), groups, (H_out, W_out)).
+    padding is an int, an (h, w) pair, "valid" (none) or "same" (stride 1: the output has
+    the input's size; an even total is split as PyTorch splits it, the extra row and
+    column at the bottom and right)."""
     float_array(fn, "x", x, 4, "(B, C_in, H, W)")
-    float_array(fn, "w", w, 4, "(C_out, C_in, K_h, K_w)")
+    float_array(fn, "w", w, 4, "(C_out, C_in/groups, K_h, K_w)")
     same_dtype(fn, "w", w, "x", x)
-    if w.shape[1] != x.shape[1]:
-        raise ValueError(f"{fn}: w has {w.shape[1]} input channels, x has {x.shape[1]}")
     if min(w.shape) < 1:
         raise ValueError(f"{fn}: w must have no zero-sized dimension, got shape {w.shape}")
+    g = groups if type(groups) is int and groups == 1 else integer(fn, "groups", groups, low=1)
+    if x.shape[1] % g or w.shape[0] % g:
+        raise ValueError(f"{fn}: groups = {g} must divide the input channels "
+                         f"({x.shape[1]}) and the output channels ({w.shape[0]})")
+    if w.shape[1] * g != x.shape[1]:
+        raise ValueError(f"{fn}: w has {w.shape[1]} input channels per group, x has "
+                         f"{x.shape[1]} channels in {g} group(s) (w must be "
+                         f"(C_out, C_in/groups, K_h, K_w))")
     sh, sw = pair(fn, "stride", stride, 1)
-    ph, pw = pair(fn, "padding", padding, 0)
+    dh, dw = pair(fn, "dilation", dilation, 1)
     kh, kw = w.shape[2], w.shape[3]
-    ho = conv_output_size(fn, x.shape[2], kh, sh, ph, "height")
-    wo = conv_output_size(fn, x.shape[3], kw, sw, pw, "width")
+    eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1          # the dilated kernel's extent
+    if isinstance(padding, str):
+        if padding == "valid":
+            ph = pw = 0
+            pads = (0, 0, 0, 0)
+        elif padding == "same":
+            if (sh, sw) != (1, 1):
+                raise ValueError(f"{fn}: padding='same' needs stride 1, got stride {stride!r}")
+            ph, pw = (eh - 1) // 2, (ew - 1) // 2
+            pads = (ph, eh - 1 - ph, pw, ew - 1 - pw)
+        else:
+            raise ValueError(f"{fn}: padding must be an int, an (h, w) pair, 'valid' or "
+                             f"'same', got {padding!r}")
+    else:
+        ph, pw = pair(fn, "padding", padding, 0)
+        pads = (ph, ph, pw, pw)
+    ho = conv_output_size(fn, x.shape[2], eh, sh, pads[0], "height", pads[1])
+    wo = conv_output_size(fn, x.shape[3], ew, sw, pads[2], "width", pads[3])
     element_count(fn, "the output", (x.shape[0], w.shape[0], ho, wo))
     element_count(fn, "the column matrix", (x.shape[1] * kh * kw, x.shape[0] * ho * wo))
-    return (sh, sw), (ph, pw), (ho, wo)
+    return (sh, sw), (ph, pw), (dh, dw), g, (ho, wo)
 
 
 def bias(fn, b, n, ref, ref_name="x"):
@@ -510,12 +539,13 @@ def softmax_args(fn, x, axis):
     return int(axis) % x.ndim
 
 
-def conv2d_backward_args(fn, dy, x, w, stride, padding):
-    stride, padding, (ho, wo) = conv2d_args(fn, x, w, stride, padding)
+def conv2d_backward_args(fn, dy, x, w, stride, padding, dilation=1, groups=1):
+    geometry = conv2d_args(fn, x, w, stride, padding, dilation, groups)
+    ho, wo = geometry[-1]
     float_array(fn, "dy", dy, 4, "(B, C_out, H_out, W_out)")
     same_dtype(fn, "dy", dy, "x", x)
     shape_is(fn, "dy", dy, (x.shape[0], w.shape[0], ho, wo), "(B, C_out, H_out, W_out)")
-    return stride, padding, (ho, wo)
+    return geometry
 
 
 def col2im_args(fn, cols, x_shape, kernel_size, stride, padding):

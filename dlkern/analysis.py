@@ -2,6 +2,8 @@
 multiply-accumulate counts and receptive fields.  Integers are exact (Python ints).
 
 `summary(model, input_shape)` comes with the layer API (dlkern.nn)."""
+import numpy as np
+
 from . import _checks
 
 
@@ -20,38 +22,54 @@ def _positive(fn, name, value):
     return value
 
 
-def conv2d_output_shape(input_shape, out_channels, kernel_size, stride=1, padding=0):
-    """Seed section 3: (B, C_out, H_out, W_out) with H_out = ⌊(H + 2P_h − K_h)/S_h⌋ + 1
-    and W_out likewise; input_shape is (B, C_in, H, W) or (C_in, H, W) (then B = 1)."""
+def conv2d_output_shape(input_shape, out_channels, kernel_size, stride=1, padding=0,
+                        dilation=1):
+    """Seed section 3: (B, C_out, H_out, W_out) with H_out = ⌊(H + 2P_h − D_h(K_h − 1) −
+    1)/S_h⌋ + 1 and W_out likewise (D the dilation, 1 by default); padding may also be
+    "valid" (0) or "same" (stride 1: H_out = H); input_shape is (B, C_in, H, W) or
+    (C_in, H, W) (then B = 1)."""
     fn = "conv2d_output_shape"
-    B, _, H, W = _image_shape(fn, input_shape)
+    B, C, H, W = _image_shape(fn, input_shape)
     _positive(fn, "out_channels", out_channels)
     kh, kw = _checks.pair(fn, "kernel_size", kernel_size, 1)
-    sh, sw = _checks.pair(fn, "stride", stride, 1)
-    ph, pw = _checks.pair(fn, "padding", padding, 0)
-    ho = _checks.conv_output_size(fn, H, kh, sh, ph, "height")
-    wo = _checks.conv_output_size(fn, W, kw, sw, pw, "width")
+    # the one geometry check conv2d itself makes, on zero-stride stand-ins
+    x = np.broadcast_to(np.float32(0), (B, C, H, W))
+    w = np.broadcast_to(np.float32(0), (out_channels, C, kh, kw))
+    ho, wo = _checks.conv2d_args(fn, x, w, stride, padding, dilation)[-1]
     out = (B, out_channels, ho, wo)
     return out if len(input_shape) == 4 else out[1:]
 
 
-def conv2d_params(in_channels, out_channels, kernel_size, bias=True):
-    """Seed section 3: C_out · C_in · K_h · K_w + C_out (the last term only with a bias)."""
+def conv2d_params(in_channels, out_channels, kernel_size, bias=True, groups=1):
+    """Seed section 3: C_out · (C_in / groups) · K_h · K_w + C_out (the last term only
+    with a bias)."""
     fn = "conv2d_params"
     _positive(fn, "in_channels", in_channels)
     _positive(fn, "out_channels", out_channels)
     kh, kw = _checks.pair(fn, "kernel_size", kernel_size, 1)
-    return out_channels * in_channels * kh * kw + (out_channels if bias else 0)
+    g = _groups(fn, groups, in_channels, out_channels)
+    return out_channels * (in_channels // g) * kh * kw + (out_channels if bias else 0)
 
 
-def conv2d_macs(input_shape, out_channels, kernel_size, stride=1, padding=0):
-    """Seed section 3: B · C_out · H_out · W_out · C_in · K_h · K_w."""
+def _groups(fn, groups, in_channels, out_channels):
+    g = _checks.integer(fn, "groups", groups, low=1)
+    if in_channels % g or out_channels % g:
+        raise ValueError(f"{fn}: groups = {g} must divide the input channels "
+                         f"({in_channels}) and the output channels ({out_channels})")
+    return g
+
+
+def conv2d_macs(input_shape, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                groups=1):
+    """Seed section 3: B · C_out · H_out · W_out · (C_in / groups) · K_h · K_w."""
     fn = "conv2d_macs"
     B, C, _, _ = _image_shape(fn, input_shape)
-    shape = conv2d_output_shape(tuple(input_shape), out_channels, kernel_size, stride, padding)
+    shape = conv2d_output_shape(tuple(input_shape), out_channels, kernel_size, stride, padding,
+                                dilation)
     ho, wo = shape[-2:]
     kh, kw = _checks.pair(fn, "kernel_size", kernel_size, 1)
-    return B * out_channels * ho * wo * C * kh * kw
+    g = _groups(fn, groups, C, out_channels)
+    return B * out_channels * ho * wo * (C // g) * kh * kw
 
 
 def receptive_field(layers):
@@ -186,10 +204,12 @@ def _layer_shape(fn, name, layer, shape):
             raise ValueError(f"{fn}: {name} expects {layer.in_channels} channels, "
                              f"gets {shape[1]}")
         macs = conv2d_macs(shape, layer.out_channels, layer.kernel_size, layer.stride,
-                           layer.padding)
+                           layer.padding, layer.dilation, layer.groups)
         new = conv2d_output_shape(shape, layer.out_channels, layer.kernel_size,
-                                  layer.stride, layer.padding)
-        k, s = layer.kernel_size, _checks.pair(fn, "stride", layer.stride, 1)
+                                  layer.stride, layer.padding, layer.dilation)
+        d = _checks.pair(fn, "dilation", layer.dilation, 1)
+        k = tuple(dd * (kk - 1) + 1 for dd, kk in zip(d, layer.kernel_size))  # its extent
+        s = _checks.pair(fn, "stride", layer.stride, 1)
     elif isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
         if len(shape) != 4:
             raise ValueError(f"{fn}: {name} needs (B, C, H, W) input, gets {shape}")

@@ -31,11 +31,11 @@ def gelu(x, approximate='none') -> Any:
 def gelu_backward(dy, x, approximate='none') -> Any:
     """dx = dy · GELU'(x): exact, Φ(x) + x φ(x) with φ(x) = e^(−x²/2)/√(2π); tanh form,"""
 
-def conv2d(x, w, b=None, stride=1, padding=0) -> Any:
-    """Seed section 3: Z[b, o] = Σ_c K[o, c] ⋆ X[b, c] + b[o] with stride (S_h, S_w) and zero"""
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> Any:
+    """Seed section 3: Z[b, o] = Σ_c K[o, c] ⋆ X[b, c] + b[o] with stride (S_h, S_w),"""
 
-def conv2d_backward(dy, x, w, stride=1, padding=0) -> Any:
-    """Gradients of conv2d (seed section 10's chain rule through the matrix product):"""
+def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1) -> Any:
+    """Gradients of conv2d (seed section 10's chain rule through the matrix product of"""
 
 def im2col(x, kernel_size, stride=1, padding=0) -> Any:
     """The column matrix of seed section 3's convolution: shape (C·K_h·K_w, B·H_out·W_out),"""

@@ -12,8 +12,12 @@
 #define DLK_CONV_H
 #include "dlk.h"
 
+/* ph, pw pad the top and left; the bottom and right are padded as far as Ho and Wo
+ * reach (PyTorch's "same" with an even kernel pads one more there).  The kernel's taps
+ * are dil_h, dil_w apart; the channels fall into `groups` groups (w is (O, C/groups, kh,
+ * kw), output channel o sees input group o / (O/groups)). */
 typedef struct {
-    int64_t B, C, H, W, O, kh, kw, sh, sw, ph, pw, Ho, Wo;
+    int64_t B, C, H, W, O, kh, kw, sh, sw, ph, pw, Ho, Wo, dil_h, dil_w, groups;
 } dlk_conv_shape;
 
 enum { DLK_CONV_FORWARD = 0, DLK_CONV_DX = 1, DLK_CONV_DW = 2, DLK_CONV_PASSES = 3 };
@@ -43,7 +47,8 @@ const char *dlk_conv_impl_isa(int i);   /* "any" or the instruction set it needs
 int dlk_conv_plan_make(const dlk_conv_shape *s, int dtype, int64_t workspace, int nthreads,
                        unsigned passes, const int *force, dlk_conv_plan *plan);
 
-/* cols (C·kh·kw, B·Ho·Wo): rows (c, i, j), columns (b, oh, ow); zero padding. */
+/* cols (C·kh·kw, B·Ho·Wo): rows (c, i, j), columns (b, oh, ow); zero padding; dilation
+ * as the shape says (groups play no part). */
 int dlk_im2col(const dlk_conv_shape *s, int dtype, const void *x, void *cols, int nthreads);
 /* The adjoint: x (B, C, H, W) = Σ of the column entries copied from each pixel. */
 int dlk_col2im(const dlk_conv_shape *s, int dtype, const void *cols, void *x, int nthreads);

@@ -46,6 +46,10 @@ int dlk_conv_direct_avx512_fits(const dlk_conv_problem *p, int pass, dlk_conv_bl
         *why = "no AVX-512 here (or DLKERN_PORTABLE_LOOPS set)";
         return 0;
     }
+    if (!dlk_conv_plain(s)) {
+        *why = "dilation, groups or one-sided padding";
+        return 0;
+    }
     /* forward: rows for the threads at hand; dW: rows as for 2 threads whatever the
      * count, so that a lone sample makes 2 groups (the bits then do not depend on the
      * threads); dX: whole samples, rows as for 1 thread */

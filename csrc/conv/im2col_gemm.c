@@ -13,7 +13,7 @@
 #define SHIFT_MAX 1024
 #define SHIFTS_FIT(s, oh0, oh1)                                                       \
     ((s)->sh == 1 && (s)->sw == 1 && (s)->Wo == (s)->W && (s)->W < 64 &&              \
-     ((oh1) - (oh0)) * (s)->W <= SHIFT_MAX)
+     (s)->dil_h == 1 && (s)->dil_w == 1 && ((oh1) - (oh0)) * (s)->W <= SHIFT_MAX)
 
 int dlk_conv_im2col_gemm_fits(const dlk_conv_problem *p, int pass, dlk_conv_blocking *blk,
                               const char **why)

@@ -93,8 +93,8 @@ DLK_CLONES static void FN(col2im_shift_)(const dlk_conv_shape *s, const T *DLK_R
 }
 
 /* Columns of sample xb (C, H, W) for output rows [oh0, oh1): row r = (c, i, j) of the
- * block holds x[c, oh·sh − ph + i, ow·sw − pw + j] (0 in the padding) at column
- * (oh − oh0)·Wo + ow; rows are `ld` apart. */
+ * block holds x[c, oh·sh − ph + i·dil_h, ow·sw − pw + j·dil_w] (0 in the padding) at
+ * column (oh − oh0)·Wo + ow; rows are `ld` apart. */
 DLK_CLONES static void FN(im2col_rows_)(const dlk_conv_shape *s, const T *DLK_RESTRICT xb,
                                         int64_t oh0, int64_t oh1, T *DLK_RESTRICT cols,
                                         int64_t ld)
@@ -108,15 +108,15 @@ DLK_CLONES static void FN(im2col_rows_)(const dlk_conv_shape *s, const T *DLK_RE
         for (int64_t i = 0; i < s->kh; i++)
             for (int64_t j = 0; j < s->kw; j++) {
                 T *row = cols + ((c * s->kh + i) * s->kw + j) * ld;
-                /* ow range whose w = ow·sw − pw + j lies in [0, W) */
-                int64_t off = j - s->pw;
+                /* ow range whose w = ow·sw − pw + j·dil_w lies in [0, W) */
+                int64_t off = j * s->dil_w - s->pw;
                 int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
                 int64_t hi = W - 1 - off >= 0 ? (W - 1 - off) / sw + 1 : 0;
                 if (hi > Wo) hi = Wo;
                 if (lo > hi) lo = hi;
                 for (int64_t oh = oh0; oh < oh1; oh++) {
                     T *out = row + (oh - oh0) * Wo;
-                    int64_t h = oh * s->sh - s->ph + i;
+                    int64_t h = oh * s->sh - s->ph + i * s->dil_h;
                     if (h < 0 || h >= H) {
                         memset(out, 0, (size_t)Wo * sizeof(T));
                         continue;
@@ -148,12 +148,12 @@ DLK_CLONES static void FN(col2im_rows_)(const dlk_conv_shape *s, const T *DLK_RE
         for (int64_t i = 0; i < s->kh; i++)
             for (int64_t j = 0; j < s->kw; j++) {
                 const T *row = cols + ((c * s->kh + i) * s->kw + j) * ld;
-                int64_t off = j - s->pw;
+                int64_t off = j * s->dil_w - s->pw;
                 int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
                 int64_t hi = W - 1 - off >= 0 ? (W - 1 - off) / sw + 1 : 0;
                 if (hi > Wo) hi = Wo;
                 for (int64_t oh = oh0; oh < oh1; oh++) {
-                    int64_t h = oh * s->sh - s->ph + i;
+                    int64_t h = oh * s->sh - s->ph + i * s->dil_h;
                     if (h < 0 || h >= H) continue;
                     const T *in = row + (oh - oh0) * Wo;
                     T *out = dxb + (c * H + h) * W + off;
@@ -213,6 +213,44 @@ static int64_t FN(group_samples_)(const dlk_conv_shape *s, int64_t bytes)
 }
 
 
+/* The products of a block, one per group g (groups of O_g = O/groups output channels
+ * and K_g = K/groups rows of the columns, both contiguous):
+ *   out_g (O_g × n, rows ldo apart) = W_g · cols_g                    (forward)
+ *   dWᵀ_g (K_g × O_g) (+)= cols_g · dY_gᵀ, at dwt + g·K_g·O_g           (dW; beta 0 or 1)
+ *   dcols_g = W_gᵀ · dY_g                                              (dX) */
+static int FN(group_forward_)(const dlk_conv_shape *s, const T *w, const T *cols, int64_t ldc,
+                              int64_t n, T *out, int64_t ldo, int inner)
+{
+    const int64_t G = s->groups, Og = s->O / G, Kg = s->C / G * s->kh * s->kw;
+    int st = DLK_OK;
+    for (int64_t g = 0; g < G && st == DLK_OK; g++)
+        st = GEMM(0, 0, Og, n, Kg, (T)1, w + g * Og * Kg, Kg, cols + g * Kg * ldc, ldc, (T)0,
+                  out + g * Og * ldo, ldo, inner);
+    return st;
+}
+
+static int FN(group_dw_)(const dlk_conv_shape *s, const T *cols, int64_t ldc, const T *dyb,
+                         int64_t lddy, int64_t n, T beta, T *dwt, int inner)
+{
+    const int64_t G = s->groups, Og = s->O / G, Kg = s->C / G * s->kh * s->kw;
+    int st = DLK_OK;
+    for (int64_t g = 0; g < G && st == DLK_OK; g++)
+        st = GEMM(0, 1, Kg, Og, n, (T)1, cols + g * Kg * ldc, ldc, dyb + g * Og * lddy, lddy,
+                  beta, dwt + g * Kg * Og, Og, inner);
+    return st;
+}
+
+static int FN(group_dx_)(const dlk_conv_shape *s, const T *w, const T *dyb, int64_t lddy,
+                         int64_t n, T *dcols, int64_t ldc, int inner)
+{
+    const int64_t G = s->groups, Og = s->O / G, Kg = s->C / G * s->kh * s->kw;
+    int st = DLK_OK;
+    for (int64_t g = 0; g < G && st == DLK_OK; g++)
+        st = GEMM(1, 0, Kg, n, Og, (T)1, w + g * Og * Kg, Kg, dyb + g * Og * lddy, lddy, (T)0,
+                  dcols + g * Kg * ldc, ldc, inner);
+    return st;
+}
+
 /* The forward pass: items of nb whole samples (small images: one product for several
  * samples, its output scattered into y) or one sample's block of rows (large images:
  * the product writes straight into y). */
@@ -252,7 +290,7 @@ static int FN(im2col_forward_)(const dlk_conv_problem *p, const T *x, const T *w
                 for (int64_t j = 0; j < cnt; j++)
                     FN(im2col_rows_)(s, x + (b0 + j) * sample_in, 0, s->Ho, cols + j * plane,
                                      ldc);
-                st = GEMM(0, 0, s->O, n, K, (T)1, w, K, cols, ldc, (T)0, out, n, inner);
+                st = FN(group_forward_)(s, w, cols, ldc, n, out, n, inner);
                 for (int64_t j = 0; j < cnt; j++)
                     for (int64_t o = 0; o < s->O; o++) {
                         const T *src = out + o * n + j * plane;
@@ -265,7 +303,7 @@ static int FN(im2col_forward_)(const dlk_conv_problem *p, const T *x, const T *w
                 int64_t oh1 = oh0 + rows < s->Ho ? oh0 + rows : s->Ho, n = (oh1 - oh0) * s->Wo;
                 FN(im2col_rows_)(s, x + bi * sample_in, oh0, oh1, cols, ldc);
                 T *yb = y + bi * sample_out + oh0 * s->Wo;
-                st = GEMM(0, 0, s->O, n, K, (T)1, w, K, cols, ldc, (T)0, yb, plane, inner);
+                st = FN(group_forward_)(s, w, cols, ldc, n, yb, plane, inner);
                 if (b)
                     for (int64_t o = 0; o < s->O; o++) {
                         T bo = b[o], *yo = yb + o * plane;
@@ -291,7 +329,8 @@ static int FN(im2col_backward_)(const dlk_conv_problem *p, int with_dx, int with
                                 const dlk_stop_flag *stop)
 {
     const dlk_conv_shape *s = &p->s;
-    const int64_t K = s->C * s->kh * s->kw, plane = s->Ho * s->Wo, wsize = s->O * K;
+    const int64_t K = s->C * s->kh * s->kw, plane = s->Ho * s->Wo;
+    const int64_t Kg = K / s->groups, Og = s->O / s->groups, wsize = s->O * Kg;
     const int64_t sample_in = s->C * s->H * s->W, sample_out = s->O * plane;
     const int64_t nt = p->nthreads;
     const int nthreads = p->nthreads;
@@ -335,11 +374,10 @@ static int FN(im2col_backward_)(const dlk_conv_problem *p, int with_dx, int with
                                (size_t)plane * sizeof(T));
                 }
                 if (with_dw)
-                    st = GEMM(0, 1, K, s->O, n, (T)1, cols, ldc, dyt, n, first ? (T)0 : (T)1,
-                              dwg, s->O, inner);
+                    st = FN(group_dw_)(s, cols, ldc, dyt, n, n, first ? (T)0 : (T)1, dwg, inner);
                 first = 0;
                 if (st == DLK_OK && with_dx)
-                    st = GEMM(1, 0, K, n, s->O, (T)1, w, K, dyt, n, (T)0, dcols, ldc, inner);
+                    st = FN(group_dx_)(s, w, dyt, n, n, dcols, ldc, inner);
                 if (st != DLK_OK) status = st;
                 for (int64_t j = 0; j < cnt && with_dx; j++) {
                     T *dxb = dx + (b0 + j) * sample_in;
@@ -357,14 +395,13 @@ static int FN(im2col_backward_)(const dlk_conv_problem *p, int with_dx, int with
                     int st = DLK_OK;
                     if (with_dw) {              /* dW_gᵀ += cols · dY_blockᵀ */
                         FN(im2col_rows_)(s, x + bi * sample_in, oh0, oh1, cols, ldc);
-                        st = GEMM(0, 1, K, s->O, n, (T)1, cols, ldc, dyb, plane,
-                                  first ? (T)0 : (T)1, dwg, s->O, inner);
+                        st = FN(group_dw_)(s, cols, ldc, dyb, plane, n, first ? (T)0 : (T)1,
+                                           dwg, inner);
                     }
                     first = 0;
                     /* dcols = Wᵀ · dY_block, then added back into the pixels */
                     if (st == DLK_OK && with_dx)
-                        st = GEMM(1, 0, K, n, s->O, (T)1, w, K, dyb, plane, (T)0, dcols, ldc,
-                                  inner);
+                        st = FN(group_dx_)(s, w, dyb, plane, n, dcols, ldc, inner);
                     if (st != DLK_OK) status = st;
                     if (with_dx) FN(col2im_rows_)(s, dcols, ldc, oh0, oh1, dxb);
                 }
@@ -375,12 +412,13 @@ static int FN(im2col_backward_)(const dlk_conv_problem *p, int with_dx, int with
         dlk_scratch_give(ws);
         return DLK_EINTR;
     }
-    /* dW = Σ_g partial_g in order (the partials are dWᵀ, K × O: OpenBLAS runs that
-     * product 16% faster than O × K) */
+    /* dW = Σ_g partial_g in order (the partials are dWᵀ, a K_g × O_g block per group:
+     * OpenBLAS runs that product 16% faster than O × K) */
     int nt2 = dlk_threads_for(wsize, 4096, nthreads);
 #pragma omp parallel for num_threads(nt2) schedule(static) if (nt2 > 1)
     for (int64_t q = 0; q < (with_dw ? wsize : 0); q++) {
-        int64_t at = q % K * s->O + q / K;        /* partials hold dWᵀ */
+        const int64_t o = q / Kg, grp = o / Og;    /* partials hold dWᵀ, group by group */
+        int64_t at = grp * Kg * Og + q % Kg * Og + (o - grp * Og);
         T acc = G > 0 ? partial[at] : (T)0;
         for (int64_t g = 1; g < G; g++) acc += partial[g * wsize + at];
         dw[q] = acc;

@@ -99,8 +99,17 @@ static inline int64_t dlk_conv_spread(int64_t m, int64_t elsize)
 static inline dlk_conv_shape dlk_conv_dx_shape(const dlk_conv_shape *s)
 {
     dlk_conv_shape t = {s->B, s->O, s->Ho, s->Wo, s->C, 3, 3, 1, 1, 2 - s->ph, 2 - s->pw,
-                        s->H, s->W};
+                        s->H, s->W, 1, 1, 1};
     return t;
+}
+
+/* No dilation, one group and the padding the same on both sides: the problems the
+ * Winograd and direct loops are written for (im2col + GEMM takes the others). */
+static inline int dlk_conv_plain(const dlk_conv_shape *s)
+{
+    return s->dil_h == 1 && s->dil_w == 1 && s->groups == 1 &&
+           s->Ho == (s->H + 2 * s->ph - s->kh) / s->sh + 1 &&
+           s->Wo == (s->W + 2 * s->pw - s->kw) / s->sw + 1;
 }
 void *dlk_conv_flip3x3_f32(const dlk_conv_shape *s, const float *w);   /* malloc'd */
 void *dlk_conv_flip3x3_f64(const dlk_conv_shape *s, const double *w);
@@ -120,6 +129,10 @@ static inline int dlk_conv_winograd_shape(const dlk_conv_problem *p, int pass,
                                           dlk_conv_shape *t, const char **why)
 {
     const dlk_conv_shape *s = &p->s;
+    if (!dlk_conv_plain(s)) {
+        *why = "dilation, groups or one-sided padding";
+        return 0;
+    }
     if (!WINOGRAD_FITS(s)) {
         *why = "not 3x3 stride 1 with 16+ channels each way";
         return 0;

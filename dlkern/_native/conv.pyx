@@ -17,7 +17,7 @@ load_blas()
 
 cdef extern from "conv/conv.h" nogil:
     ctypedef struct dlk_conv_shape:
-        int64_t B, C, H, W, O, kh, kw, sh, sw, ph, pw, Ho, Wo
+        int64_t B, C, H, W, O, kh, kw, sh, sw, ph, pw, Ho, Wo, dil_h, dil_w, groups
     enum:
         DLK_CONV_FORWARD
         DLK_CONV_DX
@@ -119,7 +119,7 @@ cdef int _plan_or_raise(str fn, dlk_conv_shape *sh, int dtype, int64_t ws, int n
 
 
 def explain(x_shape, w_shape, stride=1, padding=0, dtype=np.float32, workspace=None,
-            threads=None, passes=PASSES):
+            threads=None, passes=PASSES, dilation=1, groups=1):
     """Which implementation each pass of a convolution takes, and why each one tried
     before it declined.
 
@@ -134,8 +134,8 @@ def explain(x_shape, w_shape, stride=1, padding=0, dtype=np.float32, workspace=N
     # zero-stride views: the shape checks need shapes and a dtype, not the arrays
     x = np.broadcast_to(np.zeros((), dt), tuple(x_shape))
     w = np.broadcast_to(np.zeros((), dt), tuple(w_shape))
-    s, p, o = _checks.conv2d_args(fn, x, w, stride, padding)
-    cdef dlk_conv_shape sh = _shape(x.shape, w.shape[0], w.shape[2:], s, p, o)
+    s, p, d, g, o = _checks.conv2d_args(fn, x, w, stride, padding, dilation, groups)
+    cdef dlk_conv_shape sh = _shape(x.shape, w.shape[0], w.shape[2:], s, p, o, d, g)
     cdef unsigned mask = 0
     for q in passes:
         if q not in PASSES:
@@ -150,10 +150,10 @@ def explain(x_shape, w_shape, stride=1, padding=0, dtype=np.float32, workspace=N
 
 cdef double _macs(const dlk_conv_shape *s):
     """Multiply-adds of the forward product."""
-    return <double>s.B * s.O * s.Ho * s.Wo * s.C * s.kh * s.kw
+    return <double>s.B * s.O * s.Ho * s.Wo * (s.C // s.groups) * s.kh * s.kw
 
 
-cdef dlk_conv_shape _shape(x_shape, int64_t O, k, s, p, o):
+cdef dlk_conv_shape _shape(x_shape, int64_t O, k, s, p, o, d=(1, 1), int64_t g=1):
     cdef dlk_conv_shape sh
     sh.B, sh.C, sh.H, sh.W = x_shape
     sh.O = O
@@ -161,6 +161,8 @@ cdef dlk_conv_shape _shape(x_shape, int64_t O, k, s, p, o):
     sh.sh, sh.sw = s
     sh.ph, sh.pw = p
     sh.Ho, sh.Wo = o
+    sh.dil_h, sh.dil_w = d
+    sh.groups = g
     return sh
 
 
@@ -198,16 +200,16 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
     return x
 
 
-def conv2d(x, w, b=None, stride=1, padding=0, *, impl=None):
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, impl=None):
     """dlkern.conv2d's native kernel.  impl (for tests and experiments): None, the plan
     chooses (see explain); or an implementation's name (implementations()), which must
     take the problem, else ValueError."""
     fn = "conv2d"
-    s, p, o = _checks.conv2d_args(fn, x, w, stride, padding)
+    s, p, d, g, o = _checks.conv2d_args(fn, x, w, stride, padding, dilation, groups)
     _checks.bias(fn, b, w.shape[0], x)
     cdef cnp.ndarray xc = contiguous(x), wc = contiguous(w)
     cdef cnp.ndarray bc = contiguous(b) if b is not None else None
-    cdef dlk_conv_shape sh = _shape(x.shape, w.shape[0], w.shape[2:], s, p, o)
+    cdef dlk_conv_shape sh = _shape(x.shape, w.shape[0], w.shape[2:], s, p, o, d, g)
     cdef cnp.ndarray y = np.empty((x.shape[0], w.shape[0]) + o, dtype=x.dtype)
     cdef void *bp = bc.data if bc is not None else NULL
     cdef int64_t ws = _backend.get_workspace_limit()
@@ -224,14 +226,15 @@ def conv2d(x, w, b=None, stride=1, padding=0, *, impl=None):
     return y
 
 
-def conv2d_backward(dy, x, w, stride=1, padding=0, *, impl=None):
+def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, *, impl=None):
     """dlkern.conv2d_backward's native kernel.  impl: as conv2d's, or a dict
     {"dx": name, "dw": name} forcing each pass."""
     fn = "conv2d_backward"
-    s, p, o = _checks.conv2d_backward_args(fn, dy, x, w, stride, padding)
+    s, p, d, g, o = _checks.conv2d_backward_args(fn, dy, x, w, stride, padding, dilation,
+                                                 groups)
     cdef cnp.ndarray dyc = contiguous(dy), xc = contiguous(x)
     cdef cnp.ndarray wc = contiguous(w)
-    cdef dlk_conv_shape sh = _shape(x.shape, w.shape[0], w.shape[2:], s, p, o)
+    cdef dlk_conv_shape sh = _shape(x.shape, w.shape[0], w.shape[2:], s, p, o, d, g)
     cdef cnp.ndarray dx = np.empty(x.shape, dtype=x.dtype)
     cdef cnp.ndarray dw = np.empty(w.shape, dtype=x.dtype)
     cdef cnp.ndarray db = np.empty(w.shape[0], dtype=x.dtype)

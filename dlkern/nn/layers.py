@@ -203,16 +203,22 @@ class Linear(Module):
 
 
 class Conv2d(Module):
-    """2-D convolution (seed section 3), He-initialised (it is usually followed by ReLU)."""
+    """2-D convolution (seed section 3), He-initialised (it is usually followed by ReLU);
+    weight (C_out, C_in/groups, K_h, K_w); padding an int, a pair, "valid" or "same";
+    dilation and groups as torch.nn.Conv2d (groups = C_in: a depthwise convolution)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 bias=True, dtype=np.float32, seed=None, init="he"):
+                 bias=True, dtype=np.float32, seed=None, init="he", dilation=1, groups=1):
         super().__init__()
         kh, kw = (kernel_size, kernel_size) if np.isscalar(kernel_size) else kernel_size
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv2d: groups = {groups} must divide in_channels "
+                             f"({in_channels}) and out_channels ({out_channels})")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = (kh, kw), stride, padding
-        self._param("weight", initialise((out_channels, in_channels, kh, kw), init, seed,
-                                         dtype))
+        self.dilation, self.groups = dilation, groups
+        self._param("weight", initialise((out_channels, in_channels // groups, kh, kw), init,
+                                         seed, dtype))
         if bias:
             self._param("bias", np.zeros(out_channels, dtype))
         self._x = None
@@ -220,20 +226,22 @@ class Conv2d(Module):
     def forward(self, x):
         self._x = x
         return ops.conv2d(x, self._params["weight"], self._params.get("bias"), self.stride,
-                          self.padding)
+                          self.padding, self.dilation, self.groups)
 
     def backward(self, dy):
         _needs_forward(self, self._x)
         dx, dw, db = ops.conv2d_backward(dy, self._x, self._params["weight"], self.stride,
-                                         self.padding)
+                                         self.padding, self.dilation, self.groups)
         self._grads["weight"][...] = dw
         if "bias" in self._params:
             self._grads["bias"][...] = db
         return dx
 
     def __repr__(self):
+        extra = "".join(f", {k}={v!r}" for k, v in (("dilation", self.dilation),
+                                                     ("groups", self.groups)) if v != 1)
         return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size="
-                f"{self.kernel_size}, stride={self.stride}, padding={self.padding})")
+                f"{self.kernel_size}, stride={self.stride}, padding={self.padding!r}{extra})")
 
 
 class MaxPool2d(Module):

@@ -37,6 +37,24 @@ def _conv2d_samples(rng, dtype):
     xn = rand(rng, dtype, 2, 3, 9, 18)[:, :, :, ::2]
     wn = rand(rng, dtype, 4, 3, 3, 6)[:, :, :, ::2]
     yield "non-contiguous x and w, no bias", lambda m: m.conv2d(xn, wn, None, 1, 1)
+    for label, xs, (o, kh, kw), s, p, d, g in _GEOMETRY_CASES:
+        x, w = rand(rng, dtype, *xs), rand(rng, dtype, o, xs[1] // g, kh, kw)
+        b = rand(rng, dtype, o)
+        yield label, lambda m, x=x, w=w, b=b, a=(s, p, d, g): m.conv2d(x, w, b, *a)
+
+
+# dilation, groups and the string paddings (label, x shape, (C_out, K_h, K_w), stride,
+# padding, dilation, groups)
+_GEOMETRY_CASES = [
+    ("dilation 2", (2, 4, 11, 10), (6, 3, 3), 1, 2, 2, 1),
+    ("dilation (1, 3), stride 2", (2, 3, 12, 13), (5, 3, 3), 2, (1, 2), (1, 3), 1),
+    ("groups 2", (2, 6, 9, 9), (4, 3, 3), 1, 1, 1, 2),
+    ("depthwise 3x3", (3, 8, 10, 10), (8, 3, 3), 1, 1, 1, 8),
+    ("depthwise x2, stride 2", (2, 4, 9, 9), (8, 3, 3), 2, 1, 1, 4),
+    ("same, even kernel", (2, 3, 8, 7), (4, 4, 2), 1, "same", 1, 1),
+    ("same, dilation 2, groups 3", (2, 6, 9, 9), (6, 3, 3), 1, "same", 2, 3),
+    ("valid 5x5", (2, 3, 9, 9), (4, 5, 5), 1, "valid", 1, 1),
+]
 
 
 def _out_shape(xs, o, kh, kw, s, p):
@@ -49,6 +67,11 @@ def _conv2d_backward_samples(rng, dtype):
         x, w = _conv_inputs(rng, dtype, xs, o, kh, kw)
         dy = rand(rng, dtype, *_out_shape(xs, o, kh, kw, s, p))
         yield label, lambda m, dy=dy, x=x, w=w, s=s, p=p: m.conv2d_backward(dy, x, w, s, p)
+    from .. import reference
+    for label, xs, (o, kh, kw), s, p, d, g in _GEOMETRY_CASES:
+        x, w = rand(rng, dtype, *xs), rand(rng, dtype, o, xs[1] // g, kh, kw)
+        dy = rand(rng, dtype, *reference.conv2d(x, w, None, s, p, d, g).shape)
+        yield label, lambda m, dy=dy, x=x, w=w, a=(s, p, d, g): m.conv2d_backward(dy, x, w, *a)
 
 
 def _im2col_samples(rng, dtype):
@@ -129,6 +152,12 @@ def _conv2d_backward_grad():
         yield Grad(f"{(B, C, H, W)} * {(O, kh, kw)} s{s} p{p}",
                    lambda x, w, b, s=s, p=p: R.conv2d(x, w, b, s, p), [x, w, b],
                    list(R.conv2d_backward(dy, x, w, s, p)), dy)
+    for label, xs, (O, kh, kw), s, p, d, g in _GEOMETRY_CASES:
+        x = rand(rng, float, *xs)
+        w, b = rand(rng, float, O, xs[1] // g, kh, kw), rand(rng, float, O)
+        dy = rand(rng, float, *R.conv2d(x, w, b, s, p, d, g).shape)
+        yield Grad(label, lambda x, w, b, a=(s, p, d, g): R.conv2d(x, w, b, *a), [x, w, b],
+                   list(R.conv2d_backward(dy, x, w, s, p, d, g)), dy)
 
 
 def _col2im_grad():
@@ -178,16 +207,18 @@ def _col2im_bench(rng, dtype):
         yield f"{xs} k{k} s{s}", (cols, xs, k), dict(stride=s, padding=p)
 
 
-def _torch_conv2d(torch, x, w, b=None, stride=1, padding=0):
+def _torch_conv2d(torch, x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     t = tensors(torch, x, w, b)
-    return lambda: torch.nn.functional.conv2d(*t, stride=stride, padding=padding)
+    return lambda: torch.nn.functional.conv2d(*t, stride=stride, padding=padding,
+                                              dilation=dilation, groups=groups)
 
 
-def _torch_conv2d_backward(torch, dy, x, w, stride=1, padding=0):
+def _torch_conv2d_backward(torch, dy, x, w, stride=1, padding=0, dilation=1, groups=1):
     tdy, tx, tw = tensors(torch, dy, x, w)
     g = torch.nn.grad
-    return lambda: (g.conv2d_input(tx.shape, tw, tdy, stride, padding),
-                    g.conv2d_weight(tx, tw.shape, tdy, stride, padding), tdy.sum((0, 2, 3)))
+    return lambda: (g.conv2d_input(tx.shape, tw, tdy, stride, padding, dilation, groups),
+                    g.conv2d_weight(tx, tw.shape, tdy, stride, padding, dilation, groups),
+                    tdy.sum((0, 2, 3)))
 
 
 def _torch_im2col(torch, x, k, stride=1, padding=0):
@@ -208,14 +239,20 @@ SPECS = [
                         {"stride": 1, "padding": 1}),
          errors=lambda: [
              ((ones(3, 8, 8), ones(4, 3, 3, 3)), {}, ValueError, r"conv2d: x must be 4-D \(B, C_in, H, W\), got shape \(3, 8, 8\)"),
-             ((ones(1, 3, 8, 8), ones(4, 2, 3, 3)), {}, ValueError, r"conv2d: w has 2 input channels, x has 3"),
+             ((ones(1, 3, 8, 8), ones(4, 2, 3, 3)), {}, ValueError, r"conv2d: w has 2 input channels per group, x has 3"),
              ((ones(1, 3, 8, 8), ones(4, 3, 3, 3)), {"stride": 0}, ValueError, r"conv2d: stride must be >= 1, got 0"),
              ((ones(1, 3, 8, 8), ones(4, 3, 3, 3)), {"padding": -1}, ValueError, r"conv2d: padding must be >= 0, got -1"),
              ((ones(1, 3, 4, 4), ones(4, 3, 7, 7)), {"padding": 1}, ValueError, r"conv2d: kernel height 7 is larger than the padded input height 4 \+ 2\*1 = 6"),
              ((np.ones((1, 3, 8, 8), np.int32), ones(4, 3, 3, 3)), {}, TypeError, r"conv2d: x must be float32 or float64, got int32"),
              ((ones(1, 3, 8, 8), ones(4, 3, 3, 3), ones(5)), {}, ValueError, r"conv2d: b must have shape \(4,\), got \(5,\)"),
              ((ones(1, 3, 8, 8), ones(4, 3, 3, 3)), {"stride": (1, 2, 3)}, ValueError, r"conv2d: stride must be an int or an \(h, w\) pair"),
-             ((ones(1, 3, 8, 8), ones(4, 3, 3, 3)), {"stride": 1.5}, TypeError, r"conv2d: stride must be an int or an \(h, w\) pair of ints")],
+             ((ones(1, 3, 8, 8), ones(4, 3, 3, 3)), {"stride": 1.5}, TypeError, r"conv2d: stride must be an int or an \(h, w\) pair of ints"),
+             ((ones(1, 6, 8, 8), ones(4, 3, 3, 3)), {"groups": 3}, ValueError, r"conv2d: groups = 3 must divide the input channels \(6\) and the output channels \(4\)"),
+             ((ones(1, 6, 8, 8), ones(6, 3, 3, 3)), {"groups": 0}, ValueError, r"conv2d: groups must be an integer >= 1, got 0"),
+             ((ones(1, 3, 8, 8), ones(4, 3, 3, 3)), {"dilation": 0}, ValueError, r"conv2d: dilation must be >= 1, got 0"),
+             ((ones(1, 3, 8, 8), ones(4, 3, 3, 3)), {"stride": 2, "padding": "same"}, ValueError, r"conv2d: padding='same' needs stride 1"),
+             ((ones(1, 3, 8, 8), ones(4, 3, 3, 3)), {"padding": "full"}, ValueError, r"conv2d: padding must be an int, an \(h, w\) pair, 'valid' or 'same', got 'full'"),
+             ((ones(1, 3, 4, 4), ones(4, 3, 3, 3)), {"dilation": 2}, ValueError, r"conv2d: kernel height 5 is larger than the padded input height 4")],
          grad="the gradient of conv2d: conv2d_backward's cases check it",
          fuzz=_conv_fuzz(backward=False), bench=_conv2d_bench, torch=_torch_conv2d),
     Spec("conv2d_backward", _conv2d_backward_samples,
