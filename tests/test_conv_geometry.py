@@ -94,3 +94,40 @@ def test_analysis_counts_groups_and_dilation():
     row = s.rows[-1]
     assert row.output_shape == (1, 8, 16, 16) and row.macs == 8 * 16 * 16 * 9
     assert row.receptive_field == (5, 5)
+
+
+DEPTHWISE = [c for c in GRID if c[9] == c[1] and c[6] == 1] + [
+    (2, 5, 7, 7, 5, 3, 1, 1, 1, 5), (1, 3, 13, 6, 9, (3, 5), 1, (1, 2), 1, 3),
+    (2, 4, 15, 15, 4, 5, 1, 2, 2, 4), (2, 6, 9, 9, 6, 2, 1, "same", 1, 6),
+    (1, 2, 1, 1, 2, 1, 1, 0, 1, 2), (2, 3, 6, 6, 6, 3, 1, 0, 1, 3)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", DEPTHWISE, ids=[str(c) for c in DEPTHWISE])
+def test_depthwise_loops_match_im2col_gemm_and_the_reference(dtype, case):
+    """The depthwise plan (chosen for groups = C_in) against im2col + GEMM forced and the
+    reference, at 1 and 3 threads (the same bits)."""
+    from dlkern._native import conv
+    B, C, H, W, O, K, s, p, d, g = case
+    kh, kw = (K, K) if isinstance(K, int) else K
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((B, C, H, W)).astype(dtype)
+    w = rng.standard_normal((O, 1, kh, kw)).astype(dtype)
+    b = rng.standard_normal(O).astype(dtype)
+    a = dict(stride=s, padding=p, dilation=d, groups=g)
+    assert conv.explain(x.shape, w.shape, dtype=dtype, **a)["forward"]["impl"] == "depthwise"
+    y = conv.conv2d(x, w, b, **a)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    got = [y, *conv.conv2d_backward(dy, x, w, **a)]
+    gemm = [conv.conv2d(x, w, b, **a, impl="im2col_gemm"),
+            *conv.conv2d_backward(dy, x, w, **a, impl="im2col_gemm")]
+    ref = [reference.conv2d(x, w, b, **a), *reference.conv2d_backward(dy, x, w, **a)]
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    for name, u, v, r in zip(["y", "dx", "dw", "db"], got, gemm, ref):
+        np.testing.assert_allclose(u, r, atol=tol * max(1, np.abs(r).max()), err_msg=name)
+        np.testing.assert_allclose(u, v, atol=tol * max(1, np.abs(r).max()), err_msg=name)
+    for nt in (1, 3):
+        with dlkern.threads(nt):
+            again = [conv.conv2d(x, w, b, **a), *conv.conv2d_backward(dy, x, w, **a)]
+        for u, v in zip(got, again):
+            np.testing.assert_array_equal(u, v)

@@ -55,6 +55,7 @@ typedef struct {
 DLK_CONV_DECLARE(winograd_f4x4)
 DLK_CONV_DECLARE(winograd_f2x2)
 DLK_CONV_DECLARE(direct_avx512)
+DLK_CONV_DECLARE(depthwise)
 DLK_CONV_DECLARE(im2col_gemm)
 
 /* db = Σ over samples and pixels of dY, per channel, in double (im2col_gemm.c), for the

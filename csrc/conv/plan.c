@@ -5,7 +5,8 @@
  * (dlkern._native.conv.explain shows it).  The order is the measured preference: the
  * Winograd transforms where a 3×3 stride-1 problem has the channels for them (F(4×4)
  * before F(2×2) on wide rows), the direct AVX-512 loop where little input feeds each
- * output, and im2col + GEMM, which takes anything, last.  Why each threshold has its
+ * output, the depthwise loops for groups = channels, and im2col + GEMM, which takes
+ * anything, last.  Why each threshold has its
  * value is written beside it, in the implementation's own file. */
 #include "conv/internal.h"
 
@@ -16,6 +17,8 @@ static const dlk_conv_impl IMPLS[] = {
      {dlk_conv_winograd_f2x2_run_f32, dlk_conv_winograd_f2x2_run_f64}},
     {"direct_avx512", "avx512", 1, dlk_conv_direct_avx512_fits,
      {dlk_conv_direct_avx512_run_f32, dlk_conv_direct_avx512_run_f64}},
+    {"depthwise", "any", 0, dlk_conv_depthwise_fits,
+     {dlk_conv_depthwise_run_f32, dlk_conv_depthwise_run_f64}},
     {"im2col_gemm", "any", 0, dlk_conv_im2col_gemm_fits,
      {dlk_conv_im2col_gemm_run_f32, dlk_conv_im2col_gemm_run_f64}},
 };
