@@ -168,6 +168,20 @@ def pool_sizes(name):
     return d["B"] * d["C"] * d["H"] * d["W"], d["B"] * d["C"] * ho * ho
 
 
+def _torch_recurrent(torch, kind, cache, D, H, W, U, bias):
+    """torch.nn.RNN or LSTM ("RNN", "LSTM") with dlkern's weights (its second bias 0),
+    made once into `cache`."""
+    if kind not in cache:
+        m = getattr(torch.nn, kind)(D, H, batch_first=True)
+        with torch.no_grad():
+            m.weight_hh_l0.copy_(torch.from_numpy(W))
+            m.weight_ih_l0.copy_(torch.from_numpy(U))
+            m.bias_ih_l0.copy_(torch.from_numpy(bias))
+            m.bias_hh_l0.zero_()
+        cache[kind] = m
+    return cache[kind]
+
+
 def layer_contenders(name, mode, threads, with_torch=True, with_reference=True):
     """{name: fn} running workload `name` ("fwd" or "fwd+bwd") in float32 for dlkern
     native, the NumPy reference and PyTorch's CPU kernel (autograd for the backward)."""
@@ -232,18 +246,11 @@ def layer_contenders(name, mode, threads, with_torch=True, with_reference=True):
             if mode == "fwd+bwd":
                 m.rnn_backward(hs, x, hs, h0, W, U)
 
-        rnn_cache = {}
+        cache = {}
 
         def theirs(torch, F, t):
-            if "rnn" not in rnn_cache:
-                rnn = torch.nn.RNN(D, H, batch_first=True)
-                with torch.no_grad():
-                    rnn.weight_hh_l0.copy_(torch.from_numpy(W))
-                    rnn.weight_ih_l0.copy_(torch.from_numpy(U))
-                    rnn.bias_ih_l0.copy_(torch.from_numpy(bias))
-                    rnn.bias_hh_l0.zero_()
-                rnn_cache["rnn"] = rnn
-            hs, _ = rnn_cache["rnn"](t(x), t(h0[None]))
+            rnn = _torch_recurrent(torch, "RNN", cache, D, H, W, U, bias)
+            hs, _ = rnn(t(x), t(h0[None]))
             if mode == "fwd+bwd":
                 hs.backward(hs.detach())
     elif kind == "lstm":
@@ -259,18 +266,11 @@ def layer_contenders(name, mode, threads, with_torch=True, with_reference=True):
             else:
                 m.lstm_forward(x, h0, c0, W, U, bias)
 
-        lstm_cache = {}
+        cache = {}
 
         def theirs(torch, F, t):
-            if "lstm" not in lstm_cache:
-                lstm = torch.nn.LSTM(D, H, batch_first=True)
-                with torch.no_grad():
-                    lstm.weight_hh_l0.copy_(torch.from_numpy(W))
-                    lstm.weight_ih_l0.copy_(torch.from_numpy(U))
-                    lstm.bias_ih_l0.copy_(torch.from_numpy(bias))
-                    lstm.bias_hh_l0.zero_()
-                lstm_cache["lstm"] = lstm
-            hs, _ = lstm_cache["lstm"](t(x), (t(h0[None]), t(c0[None])))
+            lstm = _torch_recurrent(torch, "LSTM", cache, D, H, W, U, bias)
+            hs, _ = lstm(t(x), (t(h0[None]), t(c0[None])))
             if mode == "fwd+bwd":
                 hs.backward(hs.detach())
     elif kind == "attn":
