@@ -11,12 +11,13 @@
 /* BH independent heads; q (BH, Tq, dk), k (BH, Tk, dk), v (BH, Tk, dv), contiguous.
  * mask: NULL, or uint8 (·, Tq, Tk) with head h's matrix at mask + h · mask_stride
  * (stride 0: one matrix for every head); nonzero = attend.  causal: query i sees keys
- * j <= i.  out (BH, Tq, dv), lse (BH, Tq): log Σ exp of the visible scaled scores;
+ * j <= i + causal_offset (0: the diagonal top-left; Tk − Tq: bottom-right).  out (BH, Tq, dv), lse (BH, Tq): log Σ exp of the visible scaled scores;
  * a query that sees no key gets out 0 and lse −inf. */
 typedef struct {
     int64_t BH, Tq, Tk, dk, dv;
     double scale;
     int causal;
+    int64_t causal_offset;
     const uint8_t *mask;
     int64_t mask_stride;
 } dlk_attention_shape;

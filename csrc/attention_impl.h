@@ -12,9 +12,9 @@ static void FN(apply_mask_)(const dlk_attention_shape *s, int64_t h, int64_t q0,
     const uint8_t *m = s->mask ? s->mask + h * s->mask_stride : NULL;
     for (int64_t r = 0; r < nq; r++) {
         T *row = S + r * BK;
-        int64_t qi = q0 + r;
+        int64_t qi = q0 + r, last = qi + s->causal_offset;   /* causal: keys <= last */
         if (s->causal)
-            for (int64_t c = qi - k0 + 1 > 0 ? qi - k0 + 1 : 0; c < nk; c++)
+            for (int64_t c = last - k0 + 1 > 0 ? last - k0 + 1 : 0; c < nk; c++)
                 row[c] = -(T)INFINITY;
         if (m) {
             const uint8_t *mr = m + qi * s->Tk + k0;
@@ -24,11 +24,12 @@ static void FN(apply_mask_)(const dlk_attention_shape *s, int64_t h, int64_t q0,
     }
 }
 
-/* Does any query of [q0, q0+nq) see any key of [k0, ...)?  (causal: k0 <= last query) */
+/* Does any query of [q0, q0+nq) see any key of [k0, ...)?  (causal: k0 <= the last
+ * query's last key) */
 static inline int FN(block_visible_)(const dlk_attention_shape *s, int64_t q0, int64_t nq,
                                      int64_t k0)
 {
-    return !s->causal || k0 <= q0 + nq - 1;
+    return !s->causal || k0 <= q0 + nq - 1 + s->causal_offset;
 }
 
 /* P[r, c] = exp(S[r, c] − ref[r]); 0 for masked entries and for rows whose ref is −inf. */

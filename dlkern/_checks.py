@@ -649,9 +649,13 @@ def lstm_backward_args(fn, dhs, x, hs, cs, h0, c0, W, U, b, lengths, dc_last, ga
     return lengths
 
 
-def attention_args(fn, q, k, v, causal, scale, mask):
-    """Shapes, dtypes, the scale (default 1/√d_k) and the mask broadcast to
-    (..., T_q, T_k) (or None)."""
+CAUSAL_VARIANTS = ("upper_left", "lower_right")
+
+
+def attention_args(fn, q, k, v, causal, scale, mask, causal_variant="upper_left"):
+    """Shapes, dtypes, the scale (default 1/√d_k), the mask broadcast to (..., T_q, T_k)
+    (or None) and the causal offset: query i sees keys j ≤ i + offset (0 upper-left,
+    T_k − T_q lower-right; None when not causal)."""
     for name, a in (("q", q), ("k", k), ("v", v)):
         float_array(fn, name, a)
         if a.ndim < 2:
@@ -671,6 +675,11 @@ def attention_args(fn, q, k, v, causal, scale, mask):
         raise ValueError(f"{fn}: v has T_k = {v.shape[-2]}, k has T_k = {k.shape[-2]}")
     if not isinstance(causal, (bool, np.bool_)):
         raise TypeError(f"{fn}: causal must be a bool, got {type(causal).__name__}")
+    if causal_variant not in CAUSAL_VARIANTS:
+        raise ValueError(f"{fn}: causal_variant must be 'upper_left' or 'lower_right', got "
+                         f"{causal_variant!r}")
+    offset = None if not causal else (0 if causal_variant == "upper_left"
+                                      else k.shape[-2] - q.shape[-2])
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else real(fn, "scale", scale)
     if mask is not None:
         if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_:
@@ -681,18 +690,19 @@ def attention_args(fn, q, k, v, causal, scale, mask):
         except ValueError:
             raise ValueError(f"{fn}: mask of shape {mask.shape} does not broadcast to "
                              f"{target} (..., T_q, T_k)") from None
-    return scale, mask
+    return scale, mask, offset
 
 
-def attention_backward_args(fn, dout, q, k, v, out, lse, causal, scale, mask):
-    scale, mask = attention_args(fn, q, k, v, causal, scale, mask)
+def attention_backward_args(fn, dout, q, k, v, out, lse, causal, scale, mask,
+                            causal_variant="upper_left"):
+    scale, mask, offset = attention_args(fn, q, k, v, causal, scale, mask, causal_variant)
     out_shape = q.shape[:-1] + (v.shape[-1],)
     for name, a, shape in (("dout", dout, out_shape), ("out", out, out_shape),
                            ("lse", lse, q.shape[:-1])):
         float_array(fn, name, a)
         same_dtype(fn, name, a, "q", q)
         shape_is(fn, name, a, shape)
-    return scale, mask
+    return scale, mask, offset
 
 
 def loss_pair(fn, a_name, a, b_name, b):

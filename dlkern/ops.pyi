@@ -82,10 +82,10 @@ def lstm_forward(x, h0, c0, W, U, b, lengths=None, return_gates=False) -> Any:
 def lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lengths=None, dc_last=None, gates=None) -> Any:
     """Backprop through time of lstm_forward, the gates taken from `gates` (lstm_forward's"""
 
-def scaled_dot_product_attention(q, k, v, causal=False, scale=None, mask=None) -> Any:
+def scaled_dot_product_attention(q, k, v, causal=False, scale=None, mask=None, causal_variant='upper_left') -> Any:
     """Z = softmax(scale · Q Kᵀ) V over the visible keys (seed section 5); q (..., T_q, d_k),"""
 
-def scaled_dot_product_attention_backward(dout, q, k, v, out, lse, causal=False, scale=None, mask=None) -> Any:
+def scaled_dot_product_attention_backward(dout, q, k, v, out, lse, causal=False, scale=None, mask=None, causal_variant='upper_left') -> Any:
     """With P recomputed from q, k and lse (no stored attention matrix):"""
 
 def sgd_step(p, g, lr, weight_decay=0.0) -> Any:

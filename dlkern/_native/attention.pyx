@@ -19,6 +19,7 @@ cdef extern from "attention.h" nogil:
         int64_t BH, Tq, Tk, dk, dv
         double scale
         int causal
+        int64_t causal_offset
         const uint8_t *mask
         int64_t mask_stride
     int dlk_attention(int dtype, const dlk_attention_shape *s, const void *q, const void *k,
@@ -35,7 +36,7 @@ cdef double _macs(const dlk_attention_shape *s):
     return <double>s.BH * s.Tq * s.Tk * (s.dk + s.dv)
 
 
-cdef dlk_attention_shape _shape(q, k, v, causal, double scale, mask, list keep):
+cdef dlk_attention_shape _shape(q, k, v, offset, double scale, mask, list keep):
     """The C description of the call; the mask as uint8, one (T_q, T_k) matrix shared
     by every head when it does not vary over the leading dimensions."""
     cdef dlk_attention_shape s
@@ -46,7 +47,8 @@ cdef dlk_attention_shape _shape(q, k, v, causal, double scale, mask, list keep):
     s.Tk = int(k.shape[k.ndim - 2])
     s.dv = int(v.shape[v.ndim - 1])
     s.scale = scale
-    s.causal = bool(causal)
+    s.causal = offset is not None
+    s.causal_offset = offset if offset is not None else 0
     s.mask = NULL
     s.mask_stride = 0
     cdef cnp.ndarray m
@@ -62,11 +64,12 @@ cdef dlk_attention_shape _shape(q, k, v, causal, double scale, mask, list keep):
     return s
 
 
-def scaled_dot_product_attention(q, k, v, causal=False, scale=None, mask=None):
+def scaled_dot_product_attention(q, k, v, causal=False, scale=None, mask=None,
+                                 causal_variant="upper_left"):
     fn = "scaled_dot_product_attention"
-    sc, mask = _checks.attention_args(fn, q, k, v, causal, scale, mask)
+    sc, mask, offset = _checks.attention_args(fn, q, k, v, causal, scale, mask, causal_variant)
     cdef list keep = []
-    cdef dlk_attention_shape s = _shape(q, k, v, causal, sc, mask, keep)
+    cdef dlk_attention_shape s = _shape(q, k, v, offset, sc, mask, keep)
     cdef cnp.ndarray qc = contiguous(q), kc = contiguous(k)
     cdef cnp.ndarray vc = contiguous(v)
     cdef cnp.ndarray out = np.empty(q.shape[:-1] + (v.shape[-1],), dtype=q.dtype)
@@ -83,12 +86,12 @@ def scaled_dot_product_attention(q, k, v, causal=False, scale=None, mask=None):
 
 
 def scaled_dot_product_attention_backward(dout, q, k, v, out, lse, causal=False, scale=None,
-                                          mask=None):
+                                          mask=None, causal_variant="upper_left"):
     fn = "scaled_dot_product_attention_backward"
-    sc, mask = _checks.attention_backward_args(fn, dout, q, k, v, out, lse, causal, scale,
-                                               mask)
+    sc, mask, offset = _checks.attention_backward_args(fn, dout, q, k, v, out, lse, causal,
+                                                       scale, mask, causal_variant)
     cdef list keep = []
-    cdef dlk_attention_shape s = _shape(q, k, v, causal, sc, mask, keep)
+    cdef dlk_attention_shape s = _shape(q, k, v, offset, sc, mask, keep)
     cdef cnp.ndarray qc = contiguous(q), kc = contiguous(k)
     cdef cnp.ndarray vc = contiguous(v), dc = contiguous(dout)
     cdef cnp.ndarray oc = contiguous(out), lc = contiguous(lse)

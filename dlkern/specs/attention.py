@@ -43,6 +43,15 @@ def _forward_samples(rng, dtype):
     q, k, v, _ = _inputs(rng, dtype, (2,), 20, 20, 8, 8, None)
     yield "non-contiguous q, scale 0.3", lambda m: m.scaled_dot_product_attention(
         np.swapaxes(np.swapaxes(q, 0, 1).copy(), 0, 1), k, v, False, 0.3)
+    for label, tq, tk in _LOWER_RIGHT:
+        q, k, v, mask = _inputs(rng, dtype, (2,), tq, tk, 16, 8, None)
+        yield label, lambda m, a=(q, k, v, True): m.scaled_dot_product_attention(
+            *a, causal_variant="lower_right")
+
+
+# causal_variant="lower_right": decode steps against a cache, and more queries than keys
+_LOWER_RIGHT = [("lower-right, decode T_q 1", 1, 150), ("lower-right, T_q 5 of 90", 5, 90),
+                ("lower-right, T_q > T_k", 40, 24)]
 
 
 def _backward_samples(rng, dtype):
@@ -53,6 +62,13 @@ def _backward_samples(rng, dtype):
         dout = rand(rng, dtype, *out.shape)
         yield label, lambda m, a=(dout, q, k, v, out, lse, causal, None, mask): \
             m.scaled_dot_product_attention_backward(*a)
+    for label, tq, tk in _LOWER_RIGHT:
+        q, k, v, _ = _inputs(rng, dtype, (2,), tq, tk, 16, 8, None)
+        out, lse = reference.scaled_dot_product_attention(q, k, v, True,
+                                                          causal_variant="lower_right")
+        dout = rand(rng, dtype, *out.shape)
+        yield label, lambda m, a=(dout, q, k, v, out, lse, True): \
+            m.scaled_dot_product_attention_backward(*a, causal_variant="lower_right")
 
 
 def _fuzz(backward):
