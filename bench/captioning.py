@@ -19,7 +19,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import dlkern  # noqa: E402
-from dlkern.benchmark import cpu_model, interleaved  # noqa: E402
+from dlkern.benchmark import cpu_model, interleaved_runs  # noqa: E402
 from dlkern.compat import cs231n as C  # noqa: E402
 
 
@@ -118,13 +118,7 @@ def main():
     a = ap.parse_args()
     print(f"captioning step ({a.cell}, N 128 T 16 V 1004 W 256 H 512), {a.threads} threads,"
           f" {cpu_model()}")
-    for r in range(a.repeat):
-        t = interleaved(contenders(cell=a.cell, threads=a.threads), rounds=a.rounds)
-        line = "  ".join(f"{k} {v * 1e3:.1f} ms" for k, v in t.items())
-        ratios = f"native vs numpy {t['numpy'] / t['native']:.2f}x"
-        if "torch" in t:
-            ratios += f", vs torch {t['torch'] / t['native']:.2f}x"
-        print(f"run {r + 1}: {line}; {ratios}")
+    interleaved_runs(lambda: contenders(cell=a.cell, threads=a.threads), a.repeat, a.rounds)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,18 @@ def interleaved(contenders, rounds=7, inner=3, warmup=1, pause=0.1, warm=0.02):
     return {name: float(np.median(ts)) for name, ts in samples.items()}
 
 
+def interleaved_runs(make, repeat=3, rounds=7, file=None):
+    """Prints `repeat` independent interleaved runs of the contenders `make()` returns
+    ({name: fn}, "native" among them): each one's median time and every other's time
+    over native's, a line a run."""
+    for r in range(repeat):
+        t = interleaved(make(), rounds=rounds)
+        line = "  ".join(f"{k} {v * 1e3:.1f} ms" for k, v in t.items())
+        ratios = ", ".join(f"vs {k} {v / t['native']:.2f}x" for k, v in t.items()
+                           if k != "native")
+        print(f"run {r + 1}: {line}; native {ratios}", file=file)
+
+
 def adam_workload(name, dtype=np.float32, seed=0):
     """The WORKLOADS.md optimizer shapes: "adam_10m" (one array of 10,000,000) and
     "adam_many" (200 arrays of 50,000).  Returns (params, grads, m, v) as lists."""
