@@ -57,7 +57,7 @@ def interleaved(contenders, rounds=7, inner=3, warmup=1, pause=0.1, warm=0.02):
     return {name: float(np.median(ts)) for name, ts in samples.items()}
 
 
-def interleaved_runs(make, repeat=3, rounds=7, file=None):
+def interleaved_runs(make, repeat=3, rounds=7):
     """Prints `repeat` independent interleaved runs of the contenders `make()` returns
     ({name: fn}, "native" among them): each one's median time and every other's time
     over native's, a line a run."""
@@ -66,7 +66,7 @@ def interleaved_runs(make, repeat=3, rounds=7, file=None):
         line = "  ".join(f"{k} {v * 1e3:.1f} ms" for k, v in t.items())
         ratios = ", ".join(f"vs {k} {v / t['native']:.2f}x" for k, v in t.items()
                            if k != "native")
-        print(f"run {r + 1}: {line}; native {ratios}", file=file)
+        print(f"run {r + 1}: {line}; native {ratios}")
 
 
 def adam_workload(name, dtype=np.float32, seed=0):

@@ -24,17 +24,18 @@ echo "+ wheel: $(basename "$wheel"), $(du -k "$wheel" | cut -f1) KiB"
 
 # The test venv sees only its own bin/ on PATH: no cc, gcc, clang or ld to fall back on.
 python3 -m venv "$work/venv"
-nocc="$work/venv/bin"
-PATH="$nocc" "$nocc/python" -c "
+nocc() { PATH="$work/venv/bin" "$work/venv/bin/$1" "${@:2}"; }
+nocc python -c "
 import shutil, sys
 found = [c for c in ('cc', 'gcc', 'clang', 'c++', 'ld') if shutil.which(c)]
 sys.exit(f'a compiler is reachable: {found}' if found else 0)"
 start=$(date +%s)
-PATH="$nocc" "$nocc/pip" install --quiet "$wheel"
+nocc pip install --quiet "$wheel"
 echo "+ installed the wheel without a compiler in $(( $(date +%s) - start )) s"
-PATH="$nocc" "$nocc/pip" install --quiet "$wheel[test]"
-# run from outside the checkout so that `import dlkern` is the installed wheel's
-(cd "$work" && PATH="$nocc" "$nocc/dlkern" check | tail -1 &&
- PATH="$nocc" "$nocc/python" -c "import dlkern, sys; \
+nocc pip install --quiet "$wheel[test]"
+# from outside the checkout, so that `import dlkern` is the installed wheel's;
+# `dlkern check` exits 1 on any FAIL (pipefail keeps that through tail)
+(cd "$work" && nocc dlkern check | tail -1 &&
+ nocc python -c "import dlkern, sys; \
     sys.exit(0 if 'site-packages' in dlkern.__file__ else 'dlkern not from the wheel')")
-PATH="$nocc" "$nocc/pytest" -q -p no:cacheprovider tests
+nocc pytest -q -p no:cacheprovider tests
