@@ -32,25 +32,27 @@
 
 /* The dtype-tagged entries of rnn.h. */
 int dlk_rnn_forward(int dtype, int64_t B, int64_t Tn, int64_t D, int64_t H, const void *x,
-                    const void *h0, const void *W, const void *U, const void *b,
-                    const int64_t *lengths, int relu, void *hs, const dlk_stop_flag *stop,
-                    int nthreads)
+                    const void *h0, const void *W, int tw, const void *U, int tu,
+                    const void *b, const int64_t *lengths, int relu, void *hs,
+                    const dlk_stop_flag *stop, int nthreads)
 {
-    return dtype == DLK_F64 ? dlk_rnn_forward_f64(B, Tn, D, H, x, h0, W, U, b, lengths, relu,
-                                                  hs, stop, nthreads)
-                            : dlk_rnn_forward_f32(B, Tn, D, H, x, h0, W, U, b, lengths, relu,
-                                                  hs, stop, nthreads);
+    return dtype == DLK_F64 ? dlk_rnn_forward_f64(B, Tn, D, H, x, h0, W, tw, U, tu, b, lengths,
+                                                  relu, hs, stop, nthreads)
+                            : dlk_rnn_forward_f32(B, Tn, D, H, x, h0, W, tw, U, tu, b, lengths,
+                                                  relu, hs, stop, nthreads);
 }
 
 int dlk_rnn_backward(int dtype, int64_t B, int64_t Tn, int64_t D, int64_t H, const void *dhs,
-                     const void *x, const void *hs, const void *h0, const void *W,
-                     const void *U, const int64_t *lengths, int relu, void *dx, void *dh0,
-                     void *dW, void *dU, void *db, const dlk_stop_flag *stop, int nthreads)
+                     const void *x, const void *hs, const void *h0, const void *W, int tw,
+                     const void *U, int tu, const int64_t *lengths, int relu, void *dx,
+                     void *dh0, void *dW, void *dU, void *db, const dlk_stop_flag *stop,
+                     int nthreads)
 {
-    return dtype == DLK_F64 ? dlk_rnn_backward_f64(B, Tn, D, H, dhs, x, hs, h0, W, U, lengths,
-                                                   relu, dx, dh0, dW, dU, db, stop, nthreads)
-                            : dlk_rnn_backward_f32(B, Tn, D, H, dhs, x, hs, h0, W, U, lengths,
-                                                   relu, dx, dh0, dW, dU, db, stop, nthreads);
+    return dtype == DLK_F64
+        ? dlk_rnn_backward_f64(B, Tn, D, H, dhs, x, hs, h0, W, tw, U, tu, lengths, relu, dx,
+                               dh0, dW, dU, db, stop, nthreads)
+        : dlk_rnn_backward_f32(B, Tn, D, H, dhs, x, hs, h0, W, tw, U, tu, lengths, relu, dx,
+                               dh0, dW, dU, db, stop, nthreads);
 }
 
 int dlk_lstm_forward(int dtype, int64_t B, int64_t Tn, int64_t D, int64_t H, const void *x,

@@ -36,7 +36,7 @@ DLK_CLONES static void FN(activate_)(T *DLK_RESTRICT a, const T *DLK_RESTRICT b,
 /* Steps [s0, s1) of the forward recursion in one parallel region: each thread owns a
  * slice of the state units; a barrier per step publishes h_t before anyone reads it. */
 static void FN(forward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *h0, const T *W,
-                               const T *b, const int64_t *lengths, int relu, T *hs,
+                               int tw, const T *b, const int64_t *lengths, int relu, T *hs,
                                int64_t s0, int64_t s1, int nt)
 {
     const int64_t ld = Tn * H;              /* hs[:, t] is B rows, ld apart */
@@ -50,7 +50,8 @@ static void FN(forward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *h0, co
             int64_t lprev = s == 0 ? H : ld;
             T *cur = hs + s * H;
             /* a_t[:, n0:n1] = h_{t−1} W[n0:n1]ᵀ + (x_t Uᵀ)[:, n0:n1] */
-            GEMM_ONE(0, 1, B, n1 - n0, H, (T)1, prev, lprev, W + n0 * H, H, (T)1, cur + n0, ld);
+            GEMM_ONE(0, !tw, B, n1 - n0, H, (T)1, prev, lprev, tw ? W + n0 : W + n0 * H, H,
+                     (T)1, cur + n0, ld);
             for (int64_t i = 0; i < B; i++) {
                 T *a = cur + i * ld;
                 const T *hp = prev + i * lprev;
@@ -66,7 +67,8 @@ static void FN(forward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *h0, co
 }
 
 static int FN(dlk_rnn_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *x,
-                                const T *h0, const T *W, const T *U, const T *b,
+                                const T *h0, const T *W, int tw, const T *U, int tu,
+                                const T *b,
                                 const int64_t *lengths, int relu, T *hs,
                                 const dlk_stop_flag *stop, int nthreads)
 {
@@ -76,8 +78,8 @@ static int FN(dlk_rnn_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, con
     for (int64_t r0 = 0; r0 < rows; r0 += block) {
         if (DLK_STOPPED(stop)) return DLK_EINTR;
         int64_t n = rows - r0 < block ? rows - r0 : block;
-        int st = GEMM(0, 1, n, H, D, (T)1, x + r0 * D, D, U, D, (T)0, hs + r0 * H, H,
-                          nthreads);
+        int st = GEMM(0, !tu, n, H, D, (T)1, x + r0 * D, D, U, tu ? H : D, (T)0,
+                      hs + r0 * H, H, nthreads);
         if (st != DLK_OK) return st;
     }
     int nt = dlk_threads_for(B * H * H, RNN_GRAIN, nthreads);
@@ -86,7 +88,7 @@ static int FN(dlk_rnn_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, con
     const int64_t chunk = stop ? STOP_STEPS : Tn;
     for (int64_t s0 = 0; s0 < Tn; s0 += chunk) {
         if (DLK_STOPPED(stop)) return DLK_EINTR;
-        FN(forward_steps_)(B, Tn, H, h0, W, b, lengths, relu, hs, s0,
+        FN(forward_steps_)(B, Tn, H, h0, W, tw, b, lengths, relu, hs, s0,
                            s0 + chunk < Tn ? s0 + chunk : Tn, nt);
     }
     return DLK_OK;
@@ -95,7 +97,7 @@ static int FN(dlk_rnn_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, con
 /* Steps s1 − 1 down to s0 of BPTT in one parallel region (columns as forward_steps_):
  * δ_t into delta, the carried gradient into carry (g: scratch). */
 static void FN(backward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *dhs, const T *hs,
-                                const T *W, const int64_t *lengths, int relu, T *delta,
+                                const T *W, int tw, const int64_t *lengths, int relu, T *delta,
                                 T *g, T *carry, int64_t s0, int64_t s1, int nt)
 {
     const int64_t ld = Tn * H;
@@ -119,8 +121,8 @@ static void FN(backward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *dhs, 
             }
 #pragma omp barrier
             /* carry[:, n0:n1] = δ_t W[:, n0:n1] (frozen rows: g) */
-            GEMM_ONE(0, 0, B, n1 - n0, H, (T)1, delta + s * H, ld, W + n0, H, (T)0, carry + n0,
-                     H);
+            GEMM_ONE(0, tw, B, n1 - n0, H, (T)1, delta + s * H, ld, tw ? W + n0 * H : W + n0, H,
+                     (T)0, carry + n0, H);
             for (int64_t i = 0; i < B; i++)
                 if (s >= lengths[i])
                     for (int64_t j = n0; j < n1; j++) carry[i * H + j] = g[i * H + j];
@@ -132,8 +134,8 @@ static void FN(backward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *dhs, 
 }
 
 static int FN(dlk_rnn_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *dhs,
-                                 const T *x, const T *hs, const T *h0, const T *W, const T *U,
-                                 const int64_t *lengths, int relu, T *dx, T *dh0, T *dW, T *dU,
+                                 const T *x, const T *hs, const T *h0, const T *W, int tw,
+                                 const T *U, int tu, const int64_t *lengths, int relu, T *dx, T *dh0, T *dW, T *dU,
                                  T *db, const dlk_stop_flag *stop, int nthreads)
 {
     const int64_t ld = Tn * H, BT = B * Tn;
@@ -151,7 +153,7 @@ static int FN(dlk_rnn_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, co
             dlk_scratch_give(delta);
             return DLK_EINTR;
         }
-        FN(backward_steps_)(B, Tn, H, dhs, hs, W, lengths, relu, delta, g, carry,
+        FN(backward_steps_)(B, Tn, H, dhs, hs, W, tw, lengths, relu, delta, g, carry,
                             s1 - chunk > 0 ? s1 - chunk : 0, s1, nt);
     }
     memcpy(dh0, carry, (size_t)(B * H) * sizeof(T));
@@ -160,11 +162,14 @@ static int FN(dlk_rnn_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, co
         memcpy(hprev + i * ld, h0 + i * H, (size_t)H * sizeof(T));
         memcpy(hprev + i * ld + H, hs + i * ld, (size_t)((Tn - 1) * H) * sizeof(T));
     }
-    int st = GEMM(1, 0, H, H, BT, (T)1, delta, H, hprev, H, (T)0, dW, H, nthreads);
+    /* dW and dU come out in the layout W and U came in (tw, tu: stored transposed) */
+    int st = tw ? GEMM(1, 0, H, H, BT, (T)1, hprev, H, delta, H, (T)0, dW, H, nthreads)
+                : GEMM(1, 0, H, H, BT, (T)1, delta, H, hprev, H, (T)0, dW, H, nthreads);
     if (st == DLK_OK)
-        st = GEMM(1, 0, H, D, BT, (T)1, delta, H, x, D, (T)0, dU, D, nthreads);
+        st = tu ? GEMM(1, 0, D, H, BT, (T)1, x, D, delta, H, (T)0, dU, H, nthreads)
+                : GEMM(1, 0, H, D, BT, (T)1, delta, H, x, D, (T)0, dU, D, nthreads);
     if (st == DLK_OK)
-        st = GEMM(0, 0, BT, D, H, (T)1, delta, H, U, D, (T)0, dx, D, nthreads);
+        st = GEMM(0, tu, BT, D, H, (T)1, delta, H, U, tu ? H : D, (T)0, dx, D, nthreads);
     /* db: Σ over samples and steps, per unit, in double and in order */
     if (st == DLK_OK) FN(column_sums_)(delta, BT, H, H, NULL, db, RNN_GRAIN, nthreads);
     dlk_scratch_give(delta);

@@ -46,6 +46,20 @@ cdef inline cnp.ndarray contiguous(cnp.ndarray a):
     return cnp.PyArray_GETCONTIGUOUS(a)
 
 
+cdef inline cnp.ndarray stored(cnp.ndarray a, int *transposed):
+    """The C-contiguous storage of a 2-D array: a itself (transposed = 0), or, when a is
+    the transposed view of a C-contiguous array (NumPy code's (in, out) weights passed
+    as w.T), that array, read with the other transpose flag (transposed = 1); else a
+    C-contiguous copy."""
+    transposed[0] = 0
+    if cnp.PyArray_IS_C_CONTIGUOUS(a):
+        return a
+    if cnp.PyArray_NDIM(a) == 2 and cnp.PyArray_IS_F_CONTIGUOUS(a):
+        transposed[0] = 1
+        return a.T
+    return cnp.PyArray_GETCONTIGUOUS(a)
+
+
 cdef inline cnp.ndarray empty_like(cnp.ndarray a):
     """An uninitialised C-contiguous array of a's shape and dtype."""
     return cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.PyArray_TYPE(a), 0)

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _checks, _backend
 from .common cimport (check_status, dtype_tag, dlk_stop_flag, watch_sigint, unwatch_sigint,
-                      contiguous)
+                      contiguous, stored)
 from .gemm cimport load_blas
 
 from .runtime cimport bind_runtime
@@ -16,14 +16,14 @@ load_blas()
 
 cdef extern from "rnn.h" nogil:
     int dlk_rnn_forward(int dtype, int64_t B, int64_t T, int64_t D, int64_t H, const void *x,
-                        const void *h0, const void *W, const void *U, const void *b,
-                        const int64_t *lengths, int relu, void *hs, const dlk_stop_flag *stop,
-                        int nthreads)
+                        const void *h0, const void *W, int tw, const void *U, int tu,
+                        const void *b, const int64_t *lengths, int relu, void *hs,
+                        const dlk_stop_flag *stop, int nthreads)
     int dlk_rnn_backward(int dtype, int64_t B, int64_t T, int64_t D, int64_t H, const void *dhs,
                          const void *x, const void *hs, const void *h0, const void *W,
-                         const void *U, const int64_t *lengths, int relu, void *dx, void *dh0,
-                         void *dW, void *dU, void *db, const dlk_stop_flag *stop,
-                         int nthreads)
+                         int tw, const void *U, int tu, const int64_t *lengths, int relu,
+                         void *dx, void *dh0, void *dW, void *dU, void *db,
+                         const dlk_stop_flag *stop, int nthreads)
     int dlk_lstm_forward(int dtype, int64_t B, int64_t T, int64_t D, int64_t H, const void *x,
                          const void *h0, const void *c0, const void *W, const void *U,
                          const void *b, const int64_t *lengths, void *hs, void *cs,
@@ -39,8 +39,9 @@ cdef extern from "rnn.h" nogil:
 def rnn_forward(x, h0, W, U, b, nonlinearity="tanh", lengths=None):
     fn = "rnn_forward"
     lens = _checks.rnn_args(fn, x, h0, W, U, b, nonlinearity, lengths)
+    cdef int tw, tu
     cdef cnp.ndarray xc = contiguous(x), h0c = contiguous(h0)
-    cdef cnp.ndarray Wc = contiguous(W), Uc = contiguous(U)
+    cdef cnp.ndarray Wc = stored(W, &tw), Uc = stored(U, &tu)
     cdef cnp.ndarray bc = contiguous(b) if b is not None else None
     cdef cnp.ndarray lc = np.ascontiguousarray(lens, dtype=np.int64)
     cdef int64_t B = x.shape[0], T = x.shape[1], D = x.shape[2], H = h0.shape[1]
@@ -51,8 +52,8 @@ def rnn_forward(x, h0, W, U, b, nonlinearity="tanh", lengths=None):
     cdef int dt = dtype_tag(xc)
     cdef const dlk_stop_flag *stop = watch_sigint(<double>B * T * H * (H + D))
     with nogil:
-        status = dlk_rnn_forward(dt, B, T, D, H, xc.data, h0c.data, Wc.data, Uc.data, bp,
-                                 <int64_t *>lc.data, relu, hs.data, stop, nt)
+        status = dlk_rnn_forward(dt, B, T, D, H, xc.data, h0c.data, Wc.data, tw, Uc.data, tu,
+                                 bp, <int64_t *>lc.data, relu, hs.data, stop, nt)
     unwatch_sigint(stop)
     check_status(status, fn)
     return hs
@@ -62,14 +63,16 @@ def rnn_backward(dhs, x, hs, h0, W, U, nonlinearity="tanh", lengths=None):
     fn = "rnn_backward"
     lens = _checks.rnn_backward_args(fn, dhs, x, hs, h0, W, U, nonlinearity, lengths)
     cdef cnp.ndarray dc = contiguous(dhs), xc = contiguous(x)
+    cdef int tw, tu
     cdef cnp.ndarray hc = contiguous(hs), h0c = contiguous(h0)
-    cdef cnp.ndarray Wc = contiguous(W), Uc = contiguous(U)
+    cdef cnp.ndarray Wc = stored(W, &tw), Uc = stored(U, &tu)
     cdef cnp.ndarray lc = np.ascontiguousarray(lens, dtype=np.int64)
     cdef int64_t B = x.shape[0], T = x.shape[1], D = x.shape[2], H = h0.shape[1]
     cdef cnp.ndarray dx = np.empty((B, T, D), dtype=x.dtype)
     cdef cnp.ndarray dh0 = np.empty((B, H), dtype=x.dtype)
+    # dW and dU are stored as W and U are: a transposed weight gets a transposed gradient
     cdef cnp.ndarray dW = np.empty((H, H), dtype=x.dtype)
-    cdef cnp.ndarray dU = np.empty((H, D), dtype=x.dtype)
+    cdef cnp.ndarray dU = np.empty((D, H) if tu else (H, D), dtype=x.dtype)
     cdef cnp.ndarray db = np.empty(H, dtype=x.dtype)
     cdef int relu = nonlinearity == "relu"
     cdef int status, nt = _backend.get_num_threads()
@@ -77,11 +80,11 @@ def rnn_backward(dhs, x, hs, h0, W, U, nonlinearity="tanh", lengths=None):
     cdef const dlk_stop_flag *stop = watch_sigint(2.0 * B * T * H * (H + D))
     with nogil:
         status = dlk_rnn_backward(dt, B, T, D, H, dc.data, xc.data, hc.data, h0c.data,
-                                  Wc.data, Uc.data, <int64_t *>lc.data, relu, dx.data,
+                                  Wc.data, tw, Uc.data, tu, <int64_t *>lc.data, relu, dx.data,
                                   dh0.data, dW.data, dU.data, db.data, stop, nt)
     unwatch_sigint(stop)
     check_status(status, fn)
-    return dx, dh0, dW, dU, db
+    return dx, dh0, dW.T if tw else dW, dU.T if tu else dU, db
 
 
 def lstm_forward(x, h0, c0, W, U, b, lengths=None, return_gates=False):

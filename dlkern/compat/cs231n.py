@@ -327,7 +327,8 @@ def temporal_softmax_loss(x, y, mask, verbose=False):
     scale = kept / N                       # dlkern's mean is over the kept rows
     if verbose:
         print("dx_flat: ", dx.shape)
-    return loss * scale, (dx * x.dtype.type(scale)).reshape(N, T, V)
+    dx *= x.dtype.type(scale)              # in place: a second (N·T, V) array costs more
+    return loss * scale, dx.reshape(N, T, V)
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):
