@@ -73,38 +73,54 @@ int dlk_has_avx512(void)
     return has;
 }
 
-/* A scratch buffer starts with its capacity, one 64-byte line before the pointer. */
-#define SCRATCH_SLOTS 4
+/* A block starts with its capacity, one 64-byte line before the pointer. */
+#define SCRATCH_SLOTS 32
 #define SCRATCH_HEAD 64
 static _Atomic(char *) scratch_slot[SCRATCH_SLOTS];
 
 static size_t scratch_capacity(char *block) { return *(size_t *)block; }
 
+/* A kept block serves a request it fits without wasting more than half of itself
+ * (or 1 MB): a 64 MB block does not go to hold a 300 KB array. */
+static int scratch_fits(size_t capacity, size_t bytes)
+{
+    return capacity >= bytes && capacity - bytes <= bytes + ((size_t)1 << 20);
+}
+
 void *dlk_scratch_take(size_t bytes)
 {
-    char *fit = NULL;
-    for (int i = 0; i < SCRATCH_SLOTS && !fit; i++) {
-        char *b = atomic_exchange(&scratch_slot[i], NULL);
-        if (b && scratch_capacity(b) >= bytes)
-            fit = b;
-        else if (b)
-            free(b);                   /* too small for what the calls now ask */
+    /* the smallest kept block that fits; taken by exchange, so that a concurrent
+     * taker who got there first sends this one looking again */
+    for (int tries = 0; tries < 4; tries++) {
+        int best = -1;
+        size_t best_cap = 0;
+        for (int i = 0; i < SCRATCH_SLOTS; i++) {
+            char *b = atomic_load(&scratch_slot[i]);
+            if (b && scratch_fits(scratch_capacity(b), bytes) &&
+                (best < 0 || scratch_capacity(b) < best_cap)) {
+                best = i;
+                best_cap = scratch_capacity(b);
+            }
+        }
+        if (best < 0) break;
+        char *b = atomic_exchange(&scratch_slot[best], NULL);
+        if (b && scratch_fits(scratch_capacity(b), bytes)) return b + SCRATCH_HEAD;
+        if (b) dlk_scratch_give(b + SCRATCH_HEAD);     /* swapped meanwhile: put it back */
     }
-    if (!fit) {
-        size_t total = (bytes + SCRATCH_HEAD + 63) & ~(size_t)63;
-        if (total < bytes) return NULL;
-        fit = aligned_alloc(64, total);
-        if (!fit) return NULL;
-        *(size_t *)fit = total - SCRATCH_HEAD;
-    }
-    return fit + SCRATCH_HEAD;
+    size_t total = (bytes + SCRATCH_HEAD + 63) & ~(size_t)63;
+    if (total < bytes) return NULL;
+    char *fresh = aligned_alloc(64, total);
+    if (!fresh) return NULL;
+    *(size_t *)fresh = total - SCRATCH_HEAD;
+    return fresh + SCRATCH_HEAD;
 }
 
 void dlk_scratch_give(void *p)
 {
     if (!p) return;
     char *b = (char *)p - SCRATCH_HEAD;
-    if (scratch_capacity(b) > DLK_SCRATCH_KEEP) {
+    size_t cap = scratch_capacity(b);
+    if (cap > DLK_SCRATCH_KEEP || dlk_scratch_held() + cap > DLK_SCRATCH_HELD) {
         free(b);
         return;
     }
@@ -112,7 +128,18 @@ void dlk_scratch_give(void *p)
         char *expected = NULL;
         if (atomic_compare_exchange_strong(&scratch_slot[i], &expected, b)) return;
     }
-    free(atomic_exchange(&scratch_slot[0], b));     /* all full: the newest stays */
+    /* all full: it takes the place of the smallest kept block, if smaller than itself */
+    int small = 0;
+    for (int i = 1; i < SCRATCH_SLOTS; i++) {
+        char *x = atomic_load(&scratch_slot[i]), *y = atomic_load(&scratch_slot[small]);
+        if (!x || (y && scratch_capacity(x) < scratch_capacity(y))) small = i;
+    }
+    char *y = atomic_load(&scratch_slot[small]);
+    if (y && scratch_capacity(y) >= cap) {
+        free(b);
+        return;
+    }
+    free(atomic_exchange(&scratch_slot[small], b));
 }
 
 

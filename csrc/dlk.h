@@ -84,13 +84,16 @@ static inline void dlk_slice(int64_t n, int t, int nthr, int64_t *lo, int64_t *h
                      to = (hi) < a##_base + (n)[a] ? (hi) - a##_base : (n)[a];        \
              from < to; from = to)
 
-/* Scratch memory kept between calls.  glibc maps buffers over its mmap threshold
- * (128 KB to start with) afresh on every malloc, and the kernel then zeroes each page on
- * first touch: a 64-sample 8×8 convolution took 135-150 µs instead of 19 µs.  A few
- * freed buffers (up to DLK_SCRATCH_KEEP bytes each) wait in slots for the next call;
- * dlk_scratch_take hands out a slot's buffer when it is large enough, else a new one,
- * 64-byte aligned; concurrent calls each get their own.  NULL when out of memory. */
+/* Scratch memory kept between calls, and the memory of large output arrays (the
+ * bindings' dlkern._native.common.output).  glibc maps buffers over its mmap threshold
+ * afresh, or gives the top of its heap back to the system, and the kernel then zeroes
+ * each page on first touch: a 64-sample 8×8 convolution took 135-150 µs instead of
+ * 19 µs, and a captioning-RNN training step spent 15% of its time in page faults.
+ * Freed blocks (up to DLK_SCRATCH_KEEP bytes each, DLK_SCRATCH_HELD in all) wait in
+ * slots; dlk_scratch_take hands out the smallest that fits (scratch_fits), else a new
+ * one, 64-byte aligned; concurrent calls each get their own.  NULL when out of memory. */
 #define DLK_SCRATCH_KEEP ((size_t)64 << 20)
+#define DLK_SCRATCH_HELD ((size_t)256 << 20)
 void *dlk_scratch_take(size_t bytes);
 void dlk_scratch_give(void *p);
 size_t dlk_scratch_held(void);     /* bytes waiting in the slots (dlk.c only) */

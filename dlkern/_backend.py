@@ -191,9 +191,10 @@ def threads(n: int):
 def set_workspace_limit(megabytes: float) -> None:
     """Scratch memory a native kernel may use in all (convolution's column buffers);
     default 32 MB, or $DLKERN_WORKSPACE_MB.  Larger can be faster; memory use beyond
-    the arrays themselves stays within it whatever the batch size.  The kernels keep
-    up to four freed scratch buffers for the next calls instead of returning them to
-    the system, since fresh pages cost more than small kernels take."""
+    the arrays themselves stays within it whatever the batch size.  Freed scratch
+    buffers, and the memory of freed results of 256 KB or more, wait (up to 256 MB in
+    all) for the next calls instead of going back to the system, since fresh pages
+    cost more than small kernels take (csrc/dlk.h)."""
     global _workspace
     if isinstance(megabytes, bool) or not isinstance(megabytes, (int, float)) \
             or not megabytes > 0:

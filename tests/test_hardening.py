@@ -161,3 +161,30 @@ def test_one_scratch_cache_serves_every_family():
     assert held[0] == 0
     assert held[1] > 0, "the convolution's scratch is not in common's cache"
     assert held[2] >= held[1]
+
+
+def test_large_results_live_in_blocks_the_next_call_reuses():
+    """A native result of 256 KB or more takes its memory from the scratch cache; when
+    the result and its views are gone the block waits there and the next result of that
+    size gets it (no fresh pages to fault in); a view keeps the block alive."""
+    code = textwrap.dedent("""
+        import numpy as np, dlkern
+        from dlkern._native import common
+        x = np.random.default_rng(0).standard_normal((1000, 1000)).astype(np.float32)
+        want = np.maximum(x, 0)
+        y = dlkern.relu(x)
+        assert y.flags.c_contiguous and y.flags.writeable and y.base is not None
+        address, held = y.ctypes.data, common.scratch_held()
+        view = y[10:20]
+        del y
+        assert common.scratch_held() == held, "freed while a view still reads it"
+        assert np.array_equal(view, want[10:20])
+        del view
+        assert common.scratch_held() >= held + x.nbytes
+        z = dlkern.relu(x)
+        assert z.ctypes.data == address and np.array_equal(z, want)
+        small = dlkern.relu(x[:10])
+        assert small.base is None and small.flags.owndata
+        print("ok")
+    """)
+    assert run_python(code).strip() == "ok"

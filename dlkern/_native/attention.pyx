@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _checks, _backend
 from .common cimport (check_status, dtype_tag, dlk_stop_flag, watch_sigint, unwatch_sigint,
-                      contiguous)
+                      contiguous, output)
 from .gemm cimport load_blas
 
 from .runtime cimport bind_runtime
@@ -72,8 +72,8 @@ def scaled_dot_product_attention(q, k, v, causal=False, scale=None, mask=None,
     cdef dlk_attention_shape s = _shape(q, k, v, offset, sc, mask, keep)
     cdef cnp.ndarray qc = contiguous(q), kc = contiguous(k)
     cdef cnp.ndarray vc = contiguous(v)
-    cdef cnp.ndarray out = np.empty(q.shape[:-1] + (v.shape[-1],), dtype=q.dtype)
-    cdef cnp.ndarray lse = np.empty(q.shape[:-1], dtype=q.dtype)
+    cdef cnp.ndarray out = output(q.shape[:-1] + (v.shape[-1],), q.dtype)
+    cdef cnp.ndarray lse = output(q.shape[:-1], q.dtype)
     cdef int status, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(qc)
     cdef const dlk_stop_flag *stop = watch_sigint(_macs(&s))
@@ -95,9 +95,9 @@ def scaled_dot_product_attention_backward(dout, q, k, v, out, lse, causal=False,
     cdef cnp.ndarray qc = contiguous(q), kc = contiguous(k)
     cdef cnp.ndarray vc = contiguous(v), dc = contiguous(dout)
     cdef cnp.ndarray oc = contiguous(out), lc = contiguous(lse)
-    cdef cnp.ndarray dq = np.empty(q.shape, dtype=q.dtype)
-    cdef cnp.ndarray dk = np.empty(k.shape, dtype=q.dtype)
-    cdef cnp.ndarray dv = np.empty(v.shape, dtype=q.dtype)
+    cdef cnp.ndarray dq = output(q.shape, q.dtype)
+    cdef cnp.ndarray dk = output(k.shape, q.dtype)
+    cdef cnp.ndarray dv = output(v.shape, q.dtype)
     cdef int status, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(qc)
     cdef const dlk_stop_flag *stop = watch_sigint(2.5 * _macs(&s))

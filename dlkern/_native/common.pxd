@@ -19,6 +19,10 @@ cdef extern from "dlk.h" nogil:
 cdef int check_status(int status, str fn) except -1
 cdef const dlk_stop_flag *watch_sigint(double work)
 cdef void unwatch_sigint(const dlk_stop_flag *stop) noexcept
+cdef cnp.ndarray output(object shape, object dtype)
+# Bytes from which output() takes its memory from the scratch cache.
+cdef enum:
+    OUTPUT_POOLED = 256 * 1024
 
 
 cdef inline int dtype_tag(cnp.ndarray a) noexcept:
@@ -61,5 +65,8 @@ cdef inline cnp.ndarray stored(cnp.ndarray a, int *transposed):
 
 
 cdef inline cnp.ndarray empty_like(cnp.ndarray a):
-    """An uninitialised C-contiguous array of a's shape and dtype."""
+    """An uninitialised C-contiguous array of a's shape and dtype (output's memory when
+    large)."""
+    if cnp.PyArray_NBYTES(a) >= OUTPUT_POOLED:
+        return output((<object>a).shape, (<object>a).dtype)
     return cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.PyArray_TYPE(a), 0)

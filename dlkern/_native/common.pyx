@@ -2,8 +2,12 @@
 dlkern.info() reports."""
 import threading
 
+cimport numpy as cnp
+import numpy as np
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.pycapsule cimport PyCapsule_New
+
+cnp.import_array()
 
 cdef extern from "dlk.h" nogil:
     dlk_stop_flag dlk_sigint_seen
@@ -13,6 +17,8 @@ cdef extern from "dlk.h" nogil:
         pass
     const dlk_runtime *dlk_runtime_get()
     size_t dlk_scratch_held()
+    void *dlk_scratch_take(size_t bytes)
+    void dlk_scratch_give(void *p)
 
 # The runtime's table (csrc/dlk.h) for the other extensions (runtime.pxd binds it).
 RUNTIME = PyCapsule_New(<void *>dlk_runtime_get(), b"dlkern._native.common.RUNTIME", NULL)
@@ -51,6 +57,40 @@ cdef int check_status(int status, str fn) except -1:
         raise RuntimeError(f"{fn}: no BLAS is loaded (dlkern._native.gemm failed to load)")
     raise ValueError(f"{fn}: the native kernel rejected its arguments (status {status}); "
                      "please report this with the call that caused it")
+
+
+cdef class _Block:
+    """The memory of an output array: a block of the scratch cache, given back to the
+    cache (csrc/dlk.c) when the array and every view of it are gone."""
+    cdef void *data
+
+    def __dealloc__(self):
+        dlk_scratch_give(self.data)
+
+
+cdef cnp.ndarray output(object shape, object dtype):
+    """np.empty(shape, dtype) for a kernel's result: from OUTPUT_POOLED bytes up, in a
+    block of the scratch cache that a freed result left there, so that a training step
+    does not fault in fresh pages for every large result (the arrays own no data:
+    their base is the block)."""
+    cdef cnp.dtype d = np.dtype(dtype)
+    dims = tuple(shape) if isinstance(shape, tuple) else (shape,)
+    n = d.itemsize
+    for k in dims:
+        n *= k
+    if n < OUTPUT_POOLED or len(dims) > 32:
+        return np.empty(dims, d)
+    cdef _Block block = _Block.__new__(_Block)
+    block.data = dlk_scratch_take(n)
+    if block.data == NULL:
+        raise MemoryError(f"cannot allocate {n} bytes for a result")
+    cdef cnp.npy_intp c_dims[32]
+    cdef int i, nd = len(dims)
+    for i in range(nd):
+        c_dims[i] = dims[i]
+    cdef cnp.ndarray a = cnp.PyArray_SimpleNewFromData(nd, c_dims, d.type_num, block.data)
+    cnp.set_array_base(a, block)
+    return a
 
 
 def openmp_enabled():

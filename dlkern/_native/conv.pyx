@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import _checks, _backend
 from .common cimport (DLK_OK, check_status, dlk_stop_flag, watch_sigint, unwatch_sigint,
-                      contiguous)
+                      contiguous, output)
 from .gemm cimport load_blas
 
 from .runtime cimport bind_runtime
@@ -177,8 +177,8 @@ def im2col(x, kernel_size, stride=1, padding=0):
     k, s, p, o = _checks.im2col_args(fn, x.shape, kernel_size, stride, padding)
     cdef cnp.ndarray xc = contiguous(x)
     cdef dlk_conv_shape sh = _shape(x.shape, 0, k, s, p, o)
-    cdef cnp.ndarray cols = np.empty((x.shape[1] * k[0] * k[1], x.shape[0] * o[0] * o[1]),
-                                     dtype=x.dtype)
+    cdef cnp.ndarray cols = output((x.shape[1] * k[0] * k[1], x.shape[0] * o[0] * o[1]),
+                                   x.dtype)
     cdef int status, nt = _backend.get_num_threads(), dt = _dtype(xc)
     with nogil:
         status = dlk_im2col(&sh, dt, xc.data, cols.data, nt)
@@ -192,7 +192,7 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
                                               padding)
     cdef cnp.ndarray cc = contiguous(cols)
     cdef dlk_conv_shape sh = _shape(x_shape, 0, k, s, p, o)
-    cdef cnp.ndarray x = np.empty(x_shape, dtype=cols.dtype)
+    cdef cnp.ndarray x = output(x_shape, cols.dtype)
     cdef int status, nt = _backend.get_num_threads(), dt = _dtype(cc)
     with nogil:
         status = dlk_col2im(&sh, dt, cc.data, x.data, nt)
@@ -210,7 +210,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, impl=None
     cdef cnp.ndarray xc = contiguous(x), wc = contiguous(w)
     cdef cnp.ndarray bc = contiguous(b) if b is not None else None
     cdef dlk_conv_shape sh = _shape(x.shape, w.shape[0], w.shape[2:], s, p, o, d, g)
-    cdef cnp.ndarray y = np.empty((x.shape[0], w.shape[0]) + o, dtype=x.dtype)
+    cdef cnp.ndarray y = output((x.shape[0], w.shape[0]) + o, x.dtype)
     cdef void *bp = bc.data if bc is not None else NULL
     cdef int64_t ws = _backend.get_workspace_limit()
     cdef int status, nt = _backend.get_num_threads(), dt = _dtype(xc)
@@ -235,9 +235,9 @@ def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, *, impl
     cdef cnp.ndarray dyc = contiguous(dy), xc = contiguous(x)
     cdef cnp.ndarray wc = contiguous(w)
     cdef dlk_conv_shape sh = _shape(x.shape, w.shape[0], w.shape[2:], s, p, o, d, g)
-    cdef cnp.ndarray dx = np.empty(x.shape, dtype=x.dtype)
-    cdef cnp.ndarray dw = np.empty(w.shape, dtype=x.dtype)
-    cdef cnp.ndarray db = np.empty(w.shape[0], dtype=x.dtype)
+    cdef cnp.ndarray dx = output(x.shape, x.dtype)
+    cdef cnp.ndarray dw = output(w.shape, x.dtype)
+    cdef cnp.ndarray db = output(w.shape[0], x.dtype)
     cdef int64_t ws = _backend.get_workspace_limit()
     cdef int status, nt = _backend.get_num_threads(), dt = _dtype(xc)
     cdef int force[3]

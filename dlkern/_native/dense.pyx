@@ -5,7 +5,7 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status, dtype_tag, native_float, contiguous, empty_like
+from .common cimport check_status, dtype_tag, native_float, contiguous, empty_like, output
 from .gemm cimport load_blas
 
 from .runtime cimport bind_runtime
@@ -110,7 +110,7 @@ def softmax(x, axis=-1):
     # rows along the last axis: move `axis` there, and back afterwards
     cdef bint last = axis == x.ndim - 1
     cdef cnp.ndarray xc = np.ascontiguousarray(x if last else np.moveaxis(x, axis, -1))
-    cdef cnp.ndarray y = np.empty_like(xc)
+    cdef cnp.ndarray y = empty_like(xc)
     cdef int64_t L = xc.shape[xc.ndim - 1]
     cdef int64_t rows = xc.size // L if L else 0
     cdef int status = 0, nt = _backend.get_num_threads()
@@ -185,7 +185,7 @@ def linear(x, w, b=None, weight_layout="out_in"):
     cdef cnp.ndarray xc = _operand(x, &ldx, &tx), wc = _operand(w, &ldw, &tw)
     cdef cnp.ndarray bc = contiguous(b) if b is not None else None
     cdef int64_t B = x.shape[0], I = x.shape[1], O = w.shape[0]
-    cdef cnp.ndarray y = np.empty((B, O), dtype=x.dtype)
+    cdef cnp.ndarray y = output((B, O), x.dtype)
     cdef void *bp = bc.data if bc is not None else NULL
     cdef int status = 0, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(xc)
@@ -207,9 +207,9 @@ def linear_backward(dy, x, w, weight_layout="out_in"):
         dyc, tdy, lddy = np.ascontiguousarray(dy), 0, max(dy.shape[1], 1)
     cdef cnp.ndarray xc = _operand(x, &ldx, &tx), wc = _operand(w, &ldw, &tw)
     cdef int64_t B = x.shape[0], I = x.shape[1], O = w.shape[0]
-    cdef cnp.ndarray dx = np.empty((B, I), dtype=x.dtype)
-    cdef cnp.ndarray dw = np.empty((I, O) if in_out else (O, I), dtype=x.dtype)
-    cdef cnp.ndarray db = np.empty(O, dtype=x.dtype)
+    cdef cnp.ndarray dx = output((B, I), x.dtype)
+    cdef cnp.ndarray dw = output((I, O) if in_out else (O, I), x.dtype)
+    cdef cnp.ndarray db = output(O, x.dtype)
     cdef int status = 0, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(xc)
     with nogil:

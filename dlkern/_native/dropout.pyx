@@ -5,7 +5,7 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status, dtype_tag, contiguous, empty_like
+from .common cimport check_status, dtype_tag, contiguous, empty_like, output
 
 from .runtime cimport bind_runtime
 cnp.import_array()
@@ -22,7 +22,7 @@ def dropout(x, p, seed):
     p, seed = _checks.dropout_args("dropout", x, p, seed)
     cdef cnp.ndarray xc = contiguous(x)
     cdef cnp.ndarray y = empty_like(xc)
-    cdef cnp.ndarray mask = np.empty(x.shape, dtype=np.bool_)
+    cdef cnp.ndarray mask = output(x.shape, np.bool_)
     cdef int64_t n = xc.size
     cdef uint64_t s = seed, thr = _checks.dropout_threshold(p)
     cdef double scale = 0.0 if p == 1 else 1.0 / (1.0 - p)

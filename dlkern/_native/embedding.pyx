@@ -5,7 +5,7 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status, dtype_tag, contiguous, DLK_EINVAL
+from .common cimport check_status, dtype_tag, contiguous, output, DLK_EINVAL
 
 from .runtime cimport bind_runtime
 cnp.import_array()
@@ -31,7 +31,7 @@ def embedding(ids, table):
     _checks.embedding_args("embedding", ids, table, check_range=False)
     cdef cnp.ndarray ic = _ids64(ids), tc = contiguous(table)
     cdef int64_t n = ic.size, D = table.shape[1], V = table.shape[0]
-    cdef cnp.ndarray out = np.empty(ids.shape + (D,), dtype=table.dtype)
+    cdef cnp.ndarray out = output(ids.shape + (D,), table.dtype)
     cdef int status, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(tc)
     with nogil:
@@ -47,7 +47,7 @@ def embedding_backward(dout, ids, num_embeddings):
                                                      num_embeddings, check_range=False)
     cdef cnp.ndarray ic = _ids64(ids), gc = contiguous(dout)
     cdef int64_t n = ic.size, D = dout.shape[dout.ndim - 1]
-    cdef cnp.ndarray dtable = np.empty((V, D), dtype=dout.dtype)
+    cdef cnp.ndarray dtable = output((V, D), dout.dtype)
     cdef int status, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(gc)
     with nogil:

@@ -5,7 +5,7 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status, dtype_tag, contiguous
+from .common cimport check_status, dtype_tag, contiguous, output
 
 from .runtime cimport bind_runtime
 cnp.import_array()
@@ -29,7 +29,7 @@ cdef extern from "losses.h" nogil:
 cdef _elementwise(str fn, int kind, str a_name, a, y):
     cdef int64_t B = _checks.loss_pair(fn, a_name, a, "y", y)
     cdef cnp.ndarray ac = contiguous(a), yc = contiguous(y)
-    cdef cnp.ndarray g = np.empty(a.shape, dtype=a.dtype)
+    cdef cnp.ndarray g = output(a.shape, a.dtype)
     cdef int64_t n = ac.size
     cdef double loss = 0
     cdef int status, nt = _backend.get_num_threads()
@@ -57,7 +57,7 @@ def cross_entropy(logits, labels, ignore_index=None):
     B, C, ignore = _checks.cross_entropy_args(fn, logits, labels, ignore_index)
     cdef cnp.ndarray zc = contiguous(logits)
     cdef cnp.ndarray lc = np.ascontiguousarray(labels, dtype=np.int64)
-    cdef cnp.ndarray g = np.empty(logits.shape, dtype=logits.dtype)
+    cdef cnp.ndarray g = output(logits.shape, logits.dtype)
     cdef int64_t b = B, c = C, ig = ignore if ignore is not None else 0
     cdef int has_ignore = ignore is not None
     cdef double loss = 0
@@ -75,7 +75,7 @@ def sequence_mse(y_hat, y, lengths):
     N, T = _checks.sequence_mse_args(fn, y_hat, y, lengths)
     cdef cnp.ndarray ac = contiguous(y_hat), yc = contiguous(y)
     cdef cnp.ndarray lc = np.ascontiguousarray(lengths, dtype=np.int64)
-    cdef cnp.ndarray g = np.empty(y_hat.shape, dtype=y_hat.dtype)
+    cdef cnp.ndarray g = output(y_hat.shape, y_hat.dtype)
     cdef int64_t n = N, t = T, d = y_hat.shape[2]
     cdef double loss = 0
     cdef int status, nt = _backend.get_num_threads()

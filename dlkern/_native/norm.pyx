@@ -5,7 +5,7 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status, dtype_tag, contiguous, empty_like
+from .common cimport check_status, dtype_tag, contiguous, empty_like, output
 
 from .runtime cimport bind_runtime
 cnp.import_array()
@@ -42,7 +42,7 @@ def batch_norm2d(x, gamma, beta, eps=1e-5):
     cdef cnp.ndarray xc = contiguous(x)
     cdef cnp.ndarray g = contiguous(gamma), bt = contiguous(beta)
     cdef int64_t B = x.shape[0], C = x.shape[1], HW = plane(x)
-    cdef cnp.ndarray y = np.empty(x.shape, dtype=x.dtype)
+    cdef cnp.ndarray y = output(x.shape, x.dtype)
     cdef cnp.ndarray mean = np.empty(C, dtype=x.dtype), invstd = np.empty(C, dtype=x.dtype)
     cdef double e = eps
     cdef int status, nt = _backend.get_num_threads()
@@ -61,7 +61,7 @@ def batch_norm2d_backward(dy, x, gamma, mean, invstd):
     cdef cnp.ndarray g = contiguous(gamma), m = contiguous(mean)
     cdef cnp.ndarray s = contiguous(invstd)
     cdef int64_t B = x.shape[0], C = x.shape[1], HW = plane(x)
-    cdef cnp.ndarray dx = np.empty(x.shape, dtype=x.dtype)
+    cdef cnp.ndarray dx = output(x.shape, x.dtype)
     cdef cnp.ndarray dgamma = np.empty(C, dtype=x.dtype), dbeta = np.empty(C, dtype=x.dtype)
     cdef int status, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(xc)
@@ -95,8 +95,8 @@ def layer_norm(x, gamma, beta, eps=1e-5):
     cdef cnp.ndarray xc = contiguous(x), g = contiguous(gamma), bt = contiguous(beta)
     cdef int64_t D = x.shape[-1], R = x.size // D
     cdef cnp.ndarray y = empty_like(xc)
-    cdef cnp.ndarray mean = np.empty(x.shape[:-1], dtype=x.dtype)
-    cdef cnp.ndarray invstd = np.empty(x.shape[:-1], dtype=x.dtype)
+    cdef cnp.ndarray mean = output(x.shape[:-1], x.dtype)
+    cdef cnp.ndarray invstd = output(x.shape[:-1], x.dtype)
     cdef double e = eps
     cdef int status, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(xc)

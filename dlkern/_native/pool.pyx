@@ -5,7 +5,7 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status, dtype_tag, DLK_EINVAL, contiguous
+from .common cimport check_status, dtype_tag, DLK_EINVAL, contiguous, output
 
 from .runtime cimport bind_runtime
 cnp.import_array()
@@ -42,8 +42,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     cdef cnp.ndarray xc = contiguous(x)
     B, C, H, W = x.shape
     cdef dlk_pool_shape sh = _shape(B, C, H, W, k, s, p, o)
-    cdef cnp.ndarray y = np.empty((B, C) + o, dtype=x.dtype)
-    cdef cnp.ndarray idx = np.empty((B, C) + o, dtype=np.int64)
+    cdef cnp.ndarray y = output((B, C) + o, x.dtype)
+    cdef cnp.ndarray idx = output((B, C) + o, np.int64)
     cdef int status, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(xc)
     with nogil:
@@ -58,7 +58,7 @@ def max_pool2d_backward(dy, indices, x_shape):
     cdef cnp.ndarray dyc = contiguous(dy)
     cdef cnp.ndarray ic = contiguous(indices)
     cdef dlk_pool_shape sh = _shape(B, C, H, W, (1, 1), (1, 1), (0, 0), dy.shape[2:])
-    cdef cnp.ndarray dx = np.empty((B, C, H, W), dtype=dy.dtype)
+    cdef cnp.ndarray dx = output((B, C, H, W), dy.dtype)
     cdef int status, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(dyc)
     with nogil:
@@ -77,7 +77,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True):
     cdef cnp.ndarray xc = contiguous(x)
     B, C, H, W = x.shape
     cdef dlk_pool_shape sh = _shape(B, C, H, W, k, s, p, o)
-    cdef cnp.ndarray y = np.empty((B, C) + o, dtype=x.dtype)
+    cdef cnp.ndarray y = output((B, C) + o, x.dtype)
     cdef int status, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(xc)
     with nogil:
@@ -96,7 +96,7 @@ def avg_pool2d_backward(dy, x_shape, kernel_size, stride=None, padding=0,
     _checks.shape_is(fn, "dy", dy, (B, C) + o, "(B, C, H_out, W_out)")
     cdef cnp.ndarray dyc = contiguous(dy)
     cdef dlk_pool_shape sh = _shape(B, C, H, W, k, s, p, o)
-    cdef cnp.ndarray dx = np.empty((B, C, H, W), dtype=dy.dtype)
+    cdef cnp.ndarray dx = output((B, C, H, W), dy.dtype)
     cdef int status, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(dyc)
     with nogil:

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _checks, _backend
 from .common cimport (check_status, dtype_tag, dlk_stop_flag, watch_sigint, unwatch_sigint,
-                      contiguous, stored)
+                      contiguous, output, stored)
 from .gemm cimport load_blas
 
 from .runtime cimport bind_runtime
@@ -45,7 +45,7 @@ def rnn_forward(x, h0, W, U, b, nonlinearity="tanh", lengths=None):
     cdef cnp.ndarray bc = contiguous(b) if b is not None else None
     cdef cnp.ndarray lc = np.ascontiguousarray(lens, dtype=np.int64)
     cdef int64_t B = x.shape[0], T = x.shape[1], D = x.shape[2], H = h0.shape[1]
-    cdef cnp.ndarray hs = np.empty((B, T, H), dtype=x.dtype)
+    cdef cnp.ndarray hs = output((B, T, H), x.dtype)
     cdef void *bp = bc.data if bc is not None else NULL
     cdef int relu = nonlinearity == "relu"
     cdef int status, nt = _backend.get_num_threads()
@@ -68,12 +68,12 @@ def rnn_backward(dhs, x, hs, h0, W, U, nonlinearity="tanh", lengths=None):
     cdef cnp.ndarray Wc = stored(W, &tw), Uc = stored(U, &tu)
     cdef cnp.ndarray lc = np.ascontiguousarray(lens, dtype=np.int64)
     cdef int64_t B = x.shape[0], T = x.shape[1], D = x.shape[2], H = h0.shape[1]
-    cdef cnp.ndarray dx = np.empty((B, T, D), dtype=x.dtype)
-    cdef cnp.ndarray dh0 = np.empty((B, H), dtype=x.dtype)
+    cdef cnp.ndarray dx = output((B, T, D), x.dtype)
+    cdef cnp.ndarray dh0 = output((B, H), x.dtype)
     # dW and dU are stored as W and U are: a transposed weight gets a transposed gradient
-    cdef cnp.ndarray dW = np.empty((H, H), dtype=x.dtype)
-    cdef cnp.ndarray dU = np.empty((D, H) if tu else (H, D), dtype=x.dtype)
-    cdef cnp.ndarray db = np.empty(H, dtype=x.dtype)
+    cdef cnp.ndarray dW = output((H, H), x.dtype)
+    cdef cnp.ndarray dU = output((D, H) if tu else (H, D), x.dtype)
+    cdef cnp.ndarray db = output(H, x.dtype)
     cdef int relu = nonlinearity == "relu"
     cdef int status, nt = _backend.get_num_threads()
     cdef int dt = dtype_tag(xc)
@@ -95,9 +95,9 @@ def lstm_forward(x, h0, c0, W, U, b, lengths=None, return_gates=False):
     cdef cnp.ndarray bc = contiguous(b) if b is not None else None
     cdef cnp.ndarray lc = np.ascontiguousarray(lens, dtype=np.int64)
     cdef int64_t B = x.shape[0], T = x.shape[1], D = x.shape[2], H = h0.shape[1]
-    cdef cnp.ndarray hs = np.empty((B, T, H), dtype=x.dtype)
-    cdef cnp.ndarray cs = np.empty((B, T, H), dtype=x.dtype)
-    cdef cnp.ndarray gates = np.empty((B, T, 4 * H), dtype=x.dtype) if return_gates else None
+    cdef cnp.ndarray hs = output((B, T, H), x.dtype)
+    cdef cnp.ndarray cs = output((B, T, H), x.dtype)
+    cdef cnp.ndarray gates = output((B, T, 4 * H), x.dtype) if return_gates else None
     cdef void *gp = gates.data if gates is not None else NULL
     cdef void *bp = bc.data if bc is not None else NULL
     cdef int status, nt = _backend.get_num_threads()
@@ -126,12 +126,12 @@ def lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lengths=None, dc_last=None, g
     cdef void *gp = gc.data if gc is not None else NULL
     cdef cnp.ndarray lc = np.ascontiguousarray(lens, dtype=np.int64)
     cdef int64_t B = x.shape[0], T = x.shape[1], D = x.shape[2], H = h0.shape[1]
-    cdef cnp.ndarray dx = np.empty((B, T, D), dtype=x.dtype)
-    cdef cnp.ndarray dh0 = np.empty((B, H), dtype=x.dtype)
-    cdef cnp.ndarray dc0 = np.empty((B, H), dtype=x.dtype)
-    cdef cnp.ndarray dW = np.empty((4 * H, H), dtype=x.dtype)
-    cdef cnp.ndarray dU = np.empty((4 * H, D), dtype=x.dtype)
-    cdef cnp.ndarray db = np.empty(4 * H, dtype=x.dtype)
+    cdef cnp.ndarray dx = output((B, T, D), x.dtype)
+    cdef cnp.ndarray dh0 = output((B, H), x.dtype)
+    cdef cnp.ndarray dc0 = output((B, H), x.dtype)
+    cdef cnp.ndarray dW = output((4 * H, H), x.dtype)
+    cdef cnp.ndarray dU = output((4 * H, D), x.dtype)
+    cdef cnp.ndarray db = output(4 * H, x.dtype)
     cdef void *bp = bc.data if bc is not None else NULL
     cdef void *dlp = dlc.data if dlc is not None else NULL
     cdef int status, nt = _backend.get_num_threads()
