@@ -1,6 +1,8 @@
 """One training step of a CS231n-shaped captioning network, written on the assignments'
-API (dlkern.compat.cs231n), on dlkern's native backend against its NumPy backend, and
-the same network in PyTorch (eager), interleaved:
+API: on dlkern.compat.cs231n with dlkern's native backend ("native") and with its NumPy
+backend ("numpy"), on the assignments' layers in plain NumPy (bench/cs231n_numpy.py,
+"numpy layers": the model before patch()), and the same network in PyTorch (eager),
+interleaved:
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/captioning.py [--cell lstm]
 
@@ -15,12 +17,16 @@ import os
 import sys
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import dlkern  # noqa: E402
-from dlkern.benchmark import cpu_model, interleaved_runs  # noqa: E402
+from dlkern.benchmark import add_run_arguments, cpu_model, interleaved_runs  # noqa: E402
 from dlkern.compat import cs231n as C  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(__file__))
+import cs231n_numpy  # noqa: E402
 
 
 def params(rng, V, W, H, F, cell, dtype=np.float32):
@@ -37,8 +43,9 @@ def params(rng, V, W, H, F, cell, dtype=np.float32):
     }
 
 
-def loss(p, features, captions, cell):
-    """CaptioningRNN.loss: (loss, grads) — the assignment's forward and backward."""
+def loss(p, features, captions, cell, C=C):
+    """CaptioningRNN.loss: (loss, grads) — the assignment's forward and backward, on the
+    layers of module C (dlkern.compat.cs231n, or cs231n_numpy)."""
     cin, cout = captions[:, :-1], captions[:, 1:]
     mask = cout != 0
     h0, c_proj = C.affine_forward(features, p["W_proj"], p["b_proj"])
@@ -96,6 +103,11 @@ def contenders(N=128, T=16, V=1004, W=256, H=512, F=512, cell="lstm", threads=2,
             with dlkern.use_backend(backend), dlkern.threads(threads):
                 loss(p, features, captions, cell)
         out[backend] = call
+
+    def layers():
+        with threadpool_limits(threads):        # NumPy's BLAS at the same thread count
+            loss(p, features, captions, cell, cs231n_numpy)
+    out["numpy layers"] = layers
     if with_torch:
         try:
             import torch
@@ -112,13 +124,13 @@ def contenders(N=128, T=16, V=1004, W=256, H=512, F=512, cell="lstm", threads=2,
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cell", choices=["lstm", "rnn"], default="lstm")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--repeat", type=int, default=3, help="independent interleaved runs")
+    ap.add_argument("--N", type=int, default=128)
+    add_run_arguments(ap)
     a = ap.parse_args()
-    print(f"captioning step ({a.cell}, N 128 T 16 V 1004 W 256 H 512), {a.threads} threads,"
+    print(f"captioning step ({a.cell}, N {a.N} T 16 V 1004 W 256 H 512), {a.threads} threads,"
           f" {cpu_model()}")
-    interleaved_runs(lambda: contenders(cell=a.cell, threads=a.threads), a.repeat, a.rounds)
+    interleaved_runs(lambda: contenders(N=a.N, cell=a.cell, threads=a.threads), a.repeat,
+                     a.rounds)
 
 
 if __name__ == "__main__":

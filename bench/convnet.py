@@ -16,7 +16,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import dlkern  # noqa: E402
-from dlkern.benchmark import cpu_model, interleaved_runs  # noqa: E402
+from dlkern.benchmark import add_run_arguments, cpu_model, interleaved_runs  # noqa: E402
 from dlkern.compat import cs231n as C  # noqa: E402
 
 
@@ -66,9 +66,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     ap.add_argument("--N", type=int, default=50)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--repeat", type=int, default=3, help="independent interleaved runs")
+    add_run_arguments(ap)
     a = ap.parse_args()
     print(f"three-layer conv net step (N {a.N}, 3x32x32, {a.dtype}), {a.threads} threads,"
           f" {cpu_model()}")

@@ -135,8 +135,9 @@ static void FN(backward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *dhs, 
 
 static int FN(dlk_rnn_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *dhs,
                                  const T *x, const T *hs, const T *h0, const T *W, int tw,
-                                 const T *U, int tu, const int64_t *lengths, int relu, T *dx, T *dh0, T *dW, T *dU,
-                                 T *db, const dlk_stop_flag *stop, int nthreads)
+                                 const T *U, int tu, const int64_t *lengths, int relu, T *dx,
+                                 T *dh0, T *dW, T *dU, T *db, const dlk_stop_flag *stop,
+                                 int nthreads)
 {
     const int64_t ld = Tn * H, BT = B * Tn;
     /* delta (B, T, H) for the products after the loop, hprev (B, T, H) = h_{t−1},

@@ -57,6 +57,13 @@ def interleaved(contenders, rounds=7, inner=3, warmup=1, pause=0.1, warm=0.02):
     return {name: float(np.median(ts)) for name, ts in samples.items()}
 
 
+def add_run_arguments(parser, rounds=7):
+    """The options of a script built on interleaved_runs: --threads, --rounds, --repeat."""
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--repeat", type=int, default=3, help="independent interleaved runs")
+
+
 def interleaved_runs(make, repeat=3, rounds=7):
     """Prints `repeat` independent interleaved runs of the contenders `make()` returns
     ({name: fn}, "native" among them): each one's median time and every other's time

@@ -1,5 +1,7 @@
 """Shared test helpers: the per-dtype tolerance table, PyTorch as an optional oracle,
 and the two backends as a fixture."""
+import importlib.util
+import os
 import subprocess
 import sys
 import tempfile
@@ -42,6 +44,15 @@ def backend_module(name):
 def assert_close(actual, expected, dtype, scale=1.0):
     tol = TOL[np.dtype(dtype).type]
     np.testing.assert_allclose(actual, expected, rtol=tol["rtol"], atol=tol["atol"] * scale)
+
+
+def bench_module(name):
+    """bench/<name>.py, imported (bench/ is not a package)."""
+    path = os.path.join(os.path.dirname(__file__), "..", "bench", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_python(code, env=None):

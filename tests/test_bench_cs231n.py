@@ -1,27 +1,15 @@
 """bench/captioning.py and bench/convnet.py measure what they say: each step gives the
-same loss and gradients on both backends, and the captioning step's PyTorch twin the
-same loss."""
-import importlib.util
-import os
-
+same loss and gradients on both backends and on the assignments' layers in plain NumPy
+(bench/cs231n_numpy.py), and the captioning step's PyTorch twin the same loss."""
 import numpy as np
 import pytest
 
 import dlkern
-from conftest import needs_torch, torch
+from conftest import bench_module, needs_torch, torch
 
-
-
-def _bench(name):
-    path = os.path.join(os.path.dirname(__file__), "..", "bench", f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cap = _bench("captioning")
-convnet = _bench("convnet")
+cap = bench_module("captioning")
+convnet = bench_module("convnet")
+layers = bench_module("cs231n_numpy")
 
 
 def _problem(cell):
@@ -45,6 +33,23 @@ def test_captioning_step_agrees_on_both_backends(cell):
     for k in p:
         assert gn[k].shape == p[k].shape
         np.testing.assert_allclose(gn[k], gr[k], atol=1e-5, err_msg=k)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("cell", ["lstm", "rnn"])
+def test_captioning_step_on_plain_numpy_layers_agrees(cell, dtype):
+    """The plain-NumPy layers the bench compares with compute what compat computes."""
+    p, features, captions = _problem(cell)
+    p = {k: v.astype(dtype) for k, v in p.items()}
+    lc, gc = cap.loss(p, features.astype(dtype), captions, cell)
+    ln, gn = cap.loss(p, features.astype(dtype), captions, cell, layers)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert abs(ln - lc) <= tol * abs(lc) and ln > 0
+    assert set(gn) == set(p)
+    for k in p:
+        assert gn[k].shape == p[k].shape and gn[k].dtype == dtype, k
+        assert np.abs(gn[k]).max() > 0, k
+        np.testing.assert_allclose(gn[k], gc[k], rtol=tol, atol=tol, err_msg=k)
 
 
 @needs_torch

@@ -11,6 +11,9 @@ import pytest
 
 from dlkern import reference
 from dlkern.compat import cs231n as C
+from conftest import bench_module
+
+cs231n_numpy = bench_module("cs231n_numpy")   # the assignments' layers in plain NumPy
 
 RNG = np.random.default_rng(231)
 
@@ -39,10 +42,6 @@ def close(a, b, tol=1e-8):
     np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
 
 
-def sigmoid(a):
-    return 1 / (1 + np.exp(-a))
-
-
 # ---- the NumPy side, from the assignments' conventions ---------------------------------
 
 def np_affine(x, w, b):
@@ -57,26 +56,6 @@ def np_batchnorm_train(x, gamma, beta, bn):
         beta.reshape(s)
     m = bn["momentum"]
     return out, m * bn["running_mean"] + (1 - m) * mu, m * bn["running_var"] + (1 - m) * var
-
-
-def np_lstm_step(x, h, c, Wx, Wh, b):
-    H = h.shape[1]
-    a = x @ Wx + h @ Wh + b
-    i, f, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), sigmoid(a[:, 2 * H:3 * H])
-    g = np.tanh(a[:, 3 * H:])
-    c = f * c + i * g
-    return o * np.tanh(c), c
-
-
-def np_temporal_softmax_loss(x, y, mask):
-    N, T, V = x.shape
-    xf, yf, mf = x.reshape(N * T, V), y.reshape(-1), mask.reshape(-1)
-    p = np.exp(xf - xf.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
-    loss = -np.sum(mf * np.log(p[np.arange(N * T), yf])) / N
-    dx = p.copy()
-    dx[np.arange(N * T), yf] -= 1
-    return loss, (dx / N * mf[:, None]).reshape(N, T, V)
 
 
 def np_svm_loss(x, y):
@@ -190,7 +169,7 @@ def test_losses():
     x, y = rand(N, T, V), RNG.integers(0, V, (N, T))
     mask = RNG.random((N, T)) > 0.4
     loss, dx = C.temporal_softmax_loss(x, y, mask)
-    want, wdx = np_temporal_softmax_loss(x, y, mask)
+    want, wdx = cs231n_numpy.temporal_softmax_loss(x, y, mask)
     close(loss, want)
     close(dx, wdx)
 
@@ -214,7 +193,7 @@ def test_sequence_layers_follow_the_assignments_layouts():
 
     Wx4, Wh4, b4, c0 = rand(D, 4 * H) * 0.5, rand(H, 4 * H) * 0.5, rand(4 * H), rand(N, H)
     nh, nc, cache = C.lstm_step_forward(x, h0, c0, Wx4, Wh4, b4)
-    wh, wc = np_lstm_step(x, h0, c0, Wx4, Wh4, b4)
+    wh, wc, _ = cs231n_numpy.lstm_step_forward(x, h0, c0, Wx4, Wh4, b4)
     close(nh, wh)
     close(nc, wc)
     dnh, dnc = rand(N, H), rand(N, H)
@@ -228,7 +207,7 @@ def test_sequence_layers_follow_the_assignments_layouts():
     hs, cache = C.lstm_forward(xs, h0, Wx4, Wh4, b4)
     h, c = h0, np.zeros_like(h0)
     for t in range(T):
-        h, c = np_lstm_step(xs[:, t], h, c, Wx4, Wh4, b4)
+        h, c, _ = cs231n_numpy.lstm_step_forward(xs[:, t], h, c, Wx4, Wh4, b4)
         close(hs[:, t], h)
     grads = C.lstm_backward(dh, cache)
     close(grads[2], num_grad(lambda: C.lstm_forward(xs, h0, Wx4, Wh4, b4)[0], Wx4, dh), 1e-6)

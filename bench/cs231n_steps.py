@@ -1,0 +1,76 @@
+"""The CS231n training steps of bench/captioning.py and bench/convnet.py as one results
+page: each configuration's contenders interleaved, `--repeat` independent runs, the
+range of each ratio over the runs.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/cs231n_steps.py \\
+        --markdown > docs/BENCHMARKS-cs231n.md
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
+
+from dlkern.benchmark import interleaved, stamp  # noqa: E402
+import captioning  # noqa: E402
+import convnet  # noqa: E402
+
+# (step, N, dtype, make contenders); N 25 is the batch of the captioning assignment's
+# solver, 50 the conv net's
+CONFIGS = [
+    ("captioning RNN", 25, "float32", lambda t: captioning.contenders(25, cell="rnn", threads=t)),
+    ("captioning RNN", 128, "float32", lambda t: captioning.contenders(128, cell="rnn", threads=t)),
+    ("captioning LSTM", 25, "float32", lambda t: captioning.contenders(25, cell="lstm", threads=t)),
+    ("captioning LSTM", 128, "float32",
+     lambda t: captioning.contenders(128, cell="lstm", threads=t)),
+    ("three-layer conv net", 50, "float32", lambda t: convnet.contenders(50, np.float32, t)),
+    ("three-layer conv net", 50, "float64", lambda t: convnet.contenders(50, np.float64, t)),
+]
+PEERS = ["numpy", "numpy layers", "torch"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=3, help="independent interleaved runs")
+    ap.add_argument("--markdown", action="store_true", help="title and stamp first")
+    a = ap.parse_args()
+    if a.markdown:
+        print("# Benchmarks: CS231n training steps on dlkern.compat.cs231n\n")
+        print(stamp("python bench/cs231n_steps.py " + " ".join(sys.argv[1:])) + "\n")
+        print("Generated; do not edit.  One training step (forward, loss, every gradient) "
+              "of a model written on the CS231n assignments' API, with dlkern.compat.cs231n "
+              "on dlkern's native backend (\"native\") against: the same on dlkern's NumPy "
+              "backend (\"numpy backend\"); the assignments' layers in plain NumPy "
+              "(bench/cs231n_numpy.py, \"numpy layers\": the model before `patch()`; "
+              "captioning only); PyTorch eager (captioning only).  Each cell: the range "
+              f"over {a.repeat} independent interleaved runs of the median of {a.rounds} "
+              "rounds; ratios are peer time / native time (above 1, dlkern is faster).  "
+              "The captioning step is N × 16 steps, vocabulary 1,004, word vectors 256, "
+              "hidden 512, image features 512.\n")
+    print(f"| step | N | dtype | threads | native ms | vs numpy backend | vs numpy layers "
+          f"| vs torch |")
+    print("|---|---|---|---|---|---|---|---|")
+    for step, N, dtype, make in CONFIGS:
+        runs = [interleaved(make(a.threads), rounds=a.rounds) for _ in range(a.repeat)]
+
+        def span(values, fmt):
+            lo, hi = min(values), max(values)
+            return fmt.format(lo) if f"{lo:.2f}" == f"{hi:.2f}" else \
+                (fmt + "–" + fmt).format(lo, hi)
+        cells = [span([r["native"] * 1e3 for r in runs], "{:.1f}")]
+        for peer in PEERS:
+            if all(peer in r for r in runs):
+                cells.append(span([r[peer] / r["native"] for r in runs], "{:.2f}") + "×")
+            else:
+                cells.append("-")
+        print(f"| {step} | {N} | {dtype} | {a.threads} | " + " | ".join(cells) + " |",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
