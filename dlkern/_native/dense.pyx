@@ -32,8 +32,17 @@ cdef extern from "dense.h" nogil:
                             int nthreads)
 
 
+# Element-wise calls this small run on one thread in the kernel whatever the count
+# (csrc/dense.c: DENSE_GRAIN / 8 and up are split); the binding then neither asks for the
+# count nor lets the GIL go, whose two calls cost more than the loop here.
+cdef enum:
+    ONE_THREAD_ELEMENTS = 4096
+
+
 ctypedef int (*unary_fn)(int dtype, int64_t n, const void *x, void *y,
                          int nthreads) noexcept nogil
+ctypedef int (*binary_fn)(int dtype, int64_t n, const void *dy, const void *x, void *dx,
+                          int nthreads) noexcept nogil
 
 
 cdef _unary(str fn, x, unary_fn f):
@@ -43,12 +52,32 @@ cdef _unary(str fn, x, unary_fn f):
     cdef cnp.ndarray xc = contiguous(x)
     cdef cnp.ndarray y = empty_like(xc)
     cdef int64_t n = xc.size
-    cdef int status, nt = _backend.get_num_threads()
-    cdef int dt = dtype_tag(xc)
-    with nogil:
-        status = f(dt, n, xc.data, y.data, nt)
+    cdef int status, dt = dtype_tag(xc), nt
+    if n <= ONE_THREAD_ELEMENTS:       # one thread, the GIL kept: see ONE_THREAD_ELEMENTS
+        status = f(dt, n, xc.data, y.data, 1)
+    else:
+        nt = _backend.get_num_threads()
+        with nogil:
+            status = f(dt, n, xc.data, y.data, nt)
     check_status(status, fn)
     return y
+
+
+cdef _binary(str fn, dy, x, binary_fn f):
+    """dx = f(dy, x) element-wise for the C entry f (a backward pass)."""
+    _checks.same_shape_pair(fn, "dy", dy, "x", x)
+    cdef cnp.ndarray dyc = contiguous(dy), xc = contiguous(x)
+    cdef cnp.ndarray dx = empty_like(xc)
+    cdef int64_t n = xc.size
+    cdef int status, dt = dtype_tag(xc), nt
+    if n <= ONE_THREAD_ELEMENTS:
+        status = f(dt, n, dyc.data, xc.data, dx.data, 1)
+    else:
+        nt = _backend.get_num_threads()
+        with nogil:
+            status = f(dt, n, dyc.data, xc.data, dx.data, nt)
+    check_status(status, fn)
+    return dx
 
 
 def relu(x):
@@ -63,46 +92,36 @@ def tanh(x):
     return _unary("tanh", x, dlk_tanh)
 
 
+cdef int _gelu_exact(int dtype, int64_t n, const void *x, void *y, int nthreads) noexcept nogil:
+    return dlk_gelu(dtype, 0, n, x, y, nthreads)
+
+
+cdef int _gelu_tanh(int dtype, int64_t n, const void *x, void *y, int nthreads) noexcept nogil:
+    return dlk_gelu(dtype, 1, n, x, y, nthreads)
+
+
+cdef int _gelu_bwd_exact(int dtype, int64_t n, const void *dy, const void *x, void *dx,
+                         int nthreads) noexcept nogil:
+    return dlk_gelu_backward(dtype, 0, n, dy, x, dx, nthreads)
+
+
+cdef int _gelu_bwd_tanh(int dtype, int64_t n, const void *dy, const void *x, void *dx,
+                        int nthreads) noexcept nogil:
+    return dlk_gelu_backward(dtype, 1, n, dy, x, dx, nthreads)
+
+
 def gelu(x, approximate="none"):
     cdef int tanh_form = _checks.gelu_approximate("gelu", approximate)
-    if not native_float(x):
-        _checks.float_array("gelu", "x", x)
-    cdef cnp.ndarray xc = contiguous(x)
-    cdef cnp.ndarray y = empty_like(xc)
-    cdef int64_t n = xc.size
-    cdef int status, nt = _backend.get_num_threads()
-    cdef int dt = dtype_tag(xc)
-    with nogil:
-        status = dlk_gelu(dt, tanh_form, n, xc.data, y.data, nt)
-    check_status(status, "gelu")
-    return y
+    return _unary("gelu", x, _gelu_tanh if tanh_form else _gelu_exact)
 
 
 def gelu_backward(dy, x, approximate="none"):
     cdef int tanh_form = _checks.gelu_approximate("gelu_backward", approximate)
-    _checks.same_shape_pair("gelu_backward", "dy", dy, "x", x)
-    cdef cnp.ndarray dyc = contiguous(dy), xc = contiguous(x)
-    cdef cnp.ndarray dx = empty_like(xc)
-    cdef int64_t n = xc.size
-    cdef int status, nt = _backend.get_num_threads()
-    cdef int dt = dtype_tag(xc)
-    with nogil:
-        status = dlk_gelu_backward(dt, tanh_form, n, dyc.data, xc.data, dx.data, nt)
-    check_status(status, "gelu_backward")
-    return dx
+    return _binary("gelu_backward", dy, x, _gelu_bwd_tanh if tanh_form else _gelu_bwd_exact)
 
 
 def relu_backward(dy, x):
-    _checks.same_shape_pair("relu_backward", "dy", dy, "x", x)
-    cdef cnp.ndarray dyc = contiguous(dy), xc = contiguous(x)
-    cdef cnp.ndarray dx = empty_like(xc)
-    cdef int64_t n = xc.size
-    cdef int status, nt = _backend.get_num_threads()
-    cdef int dt = dtype_tag(xc)
-    with nogil:
-        status = dlk_relu_backward(dt, n, dyc.data, xc.data, dx.data, nt)
-    check_status(status, "relu_backward")
-    return dx
+    return _binary("relu_backward", dy, x, dlk_relu_backward)
 
 
 def softmax(x, axis=-1):
