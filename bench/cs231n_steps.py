@@ -18,17 +18,26 @@ from dlkern.benchmark import interleaved, stamp  # noqa: E402
 import captioning  # noqa: E402
 import convnet  # noqa: E402
 
-# (step, N, dtype, make contenders); N 25 is the batch of the captioning assignment's
-# solver, 50 the conv net's
-CONFIGS = [
-    ("captioning RNN", 25, "float32", lambda t: captioning.contenders(25, cell="rnn", threads=t)),
-    ("captioning RNN", 128, "float32", lambda t: captioning.contenders(128, cell="rnn", threads=t)),
-    ("captioning LSTM", 25, "float32", lambda t: captioning.contenders(25, cell="lstm", threads=t)),
-    ("captioning LSTM", 128, "float32",
-     lambda t: captioning.contenders(128, cell="lstm", threads=t)),
-    ("three-layer conv net", 50, "float32", lambda t: convnet.contenders(50, np.float32, t)),
-    ("three-layer conv net", 50, "float64", lambda t: convnet.contenders(50, np.float64, t)),
-]
+
+
+def captioning_flops(N, cell, T=16, V=1004, W=256, H=512, F=512):
+    """Multiply-adds ×2 of the step's products: forward, and two products each backward."""
+    g = 4 if cell == "lstm" else 1
+    return 3 * 2 * (N * T * (g * H * (W + H) + H * V) + N * F * H)
+
+
+def convnet_flops(N, C=3, HW=32, F=32, K=7, hidden=100, classes=10):
+    return 3 * 2 * N * (HW * HW * F * C * K * K + F * (HW // 2) ** 2 * hidden +
+                        hidden * classes)
+
+
+# (step, N, dtype, make contenders, flops); N 25 is the batch of the captioning
+# assignment's solver, 50 the conv net's
+CONFIGS = [(f"captioning {cell.upper()}", N, "float32",
+            lambda t, N=N, cell=cell: captioning.contenders(N, cell=cell, threads=t),
+            captioning_flops(N, cell)) for cell in ("rnn", "lstm") for N in (25, 128)] + [
+    ("three-layer conv net", 50, dt, lambda t, dt=dt: convnet.contenders(50, np.dtype(dt).type, t),
+     convnet_flops(50)) for dt in ("float32", "float64")]
 PEERS = ["numpy", "numpy layers", "torch"]
 
 
@@ -51,18 +60,21 @@ def main():
               f"over {a.repeat} independent interleaved runs of the median of {a.rounds} "
               "rounds; ratios are peer time / native time (above 1, dlkern is faster).  "
               "The captioning step is N × 16 steps, vocabulary 1,004, word vectors 256, "
-              "hidden 512, image features 512.\n")
-    print(f"| step | N | dtype | threads | native ms | vs numpy backend | vs numpy layers "
-          f"| vs torch |")
-    print("|---|---|---|---|---|---|---|---|")
-    for step, N, dtype, make in CONFIGS:
+              "hidden 512, image features 512.  \"native GFLOP/s\": the step's products "
+              "(forward and backward) over native's median time, to set against the "
+              "machine's FMA peak.\n")
+    print("| step | N | dtype | threads | native ms | native GFLOP/s | vs numpy backend "
+          "| vs numpy layers | vs torch |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for step, N, dtype, make, flops in CONFIGS:
         runs = [interleaved(make(a.threads), rounds=a.rounds) for _ in range(a.repeat)]
 
         def span(values, fmt):
             lo, hi = min(values), max(values)
             return fmt.format(lo) if f"{lo:.2f}" == f"{hi:.2f}" else \
                 (fmt + "–" + fmt).format(lo, hi)
-        cells = [span([r["native"] * 1e3 for r in runs], "{:.1f}")]
+        cells = [span([r["native"] * 1e3 for r in runs], "{:.1f}"),
+                 span([flops / r["native"] / 1e9 for r in runs], "{:.0f}")]
         for peer in PEERS:
             if all(peer in r for r in runs):
                 cells.append(span([r[peer] / r["native"] for r in runs], "{:.2f}") + "×")
