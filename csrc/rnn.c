@@ -56,26 +56,26 @@ int dlk_rnn_backward(int dtype, int64_t B, int64_t Tn, int64_t D, int64_t H, con
 }
 
 int dlk_lstm_forward(int dtype, int64_t B, int64_t Tn, int64_t D, int64_t H, const void *x,
-                     const void *h0, const void *c0, const void *W, const void *U,
-                     const void *b, const int64_t *lengths, void *hs, void *cs, void *gates,
-                     const dlk_stop_flag *stop, int nthreads)
+                     const void *h0, const void *c0, const void *W, int tw, const void *U,
+                     int tu, const void *b, const int64_t *lengths, void *hs, void *cs,
+                     void *gates, const dlk_stop_flag *stop, int nthreads)
 {
-    return dtype == DLK_F64 ? dlk_lstm_forward_f64(B, Tn, D, H, x, h0, c0, W, U, b, lengths,
-                                                   hs, cs, gates, stop, nthreads)
-                            : dlk_lstm_forward_f32(B, Tn, D, H, x, h0, c0, W, U, b, lengths,
-                                                   hs, cs, gates, stop, nthreads);
+    return dtype == DLK_F64 ? dlk_lstm_forward_f64(B, Tn, D, H, x, h0, c0, W, tw, U, tu, b,
+                                                   lengths, hs, cs, gates, stop, nthreads)
+                            : dlk_lstm_forward_f32(B, Tn, D, H, x, h0, c0, W, tw, U, tu, b,
+                                                   lengths, hs, cs, gates, stop, nthreads);
 }
 
 int dlk_lstm_backward(int dtype, int64_t B, int64_t Tn, int64_t D, int64_t H, const void *dhs,
                       const void *x, const void *hs, const void *cs, const void *h0,
-                      const void *c0, const void *W, const void *U, const void *b,
-                      const void *gates, const int64_t *lengths, const void *dc_last,
-                      void *dx, void *dh0, void *dc0, void *dW, void *dU, void *db,
-                      const dlk_stop_flag *stop, int nthreads)
+                      const void *c0, const void *W, int tw, const void *U, int tu,
+                      const void *b, const void *gates, const int64_t *lengths,
+                      const void *dc_last, void *dx, void *dh0, void *dc0, void *dW,
+                      void *dU, void *db, const dlk_stop_flag *stop, int nthreads)
 {
     return dtype == DLK_F64
-        ? dlk_lstm_backward_f64(B, Tn, D, H, dhs, x, hs, cs, h0, c0, W, U, b, gates, lengths,
-                                dc_last, dx, dh0, dc0, dW, dU, db, stop, nthreads)
-        : dlk_lstm_backward_f32(B, Tn, D, H, dhs, x, hs, cs, h0, c0, W, U, b, gates, lengths,
-                                dc_last, dx, dh0, dc0, dW, dU, db, stop, nthreads);
+        ? dlk_lstm_backward_f64(B, Tn, D, H, dhs, x, hs, cs, h0, c0, W, tw, U, tu, b, gates,
+                                lengths, dc_last, dx, dh0, dc0, dW, dU, db, stop, nthreads)
+        : dlk_lstm_backward_f32(B, Tn, D, H, dhs, x, hs, cs, h0, c0, W, tw, U, tu, b, gates,
+                                lengths, dc_last, dx, dh0, dc0, dW, dU, db, stop, nthreads);
 }

@@ -23,20 +23,19 @@ int dlk_rnn_backward(int dtype, int64_t B, int64_t Tn, int64_t D, int64_t H, con
                      void *dh0, void *dW, void *dU, void *db, const dlk_stop_flag *stop,
                      int nthreads);
 /* LSTM, gates stacked (i, f, g, o): W (4H, H), U (4H, D), b (4H) or NULL; hs, cs out
- * (B, T, H); gates out (B, T, 4H), every step's gate values, or NULL.  Workspace:
- * (B, T, 4H). */
+ * (B, T, H); gates out (B, T, 4H), every step's gate values, or NULL.  tw, tu: W, U
+ * stored transposed, as for the RNN.  Workspace: (B, T, 4H). */
 int dlk_lstm_forward(int dtype, int64_t B, int64_t Tn, int64_t D, int64_t H, const void *x,
-                     const void *h0, const void *c0, const void *W, const void *U,
-                     const void *b, const int64_t *lengths, void *hs, void *cs, void *gates,
-                     const dlk_stop_flag *stop, int nthreads);
-/* Gradients from dhs (B, T, H) and dc_last (B, H) or NULL: dx, dh0, dc0, dW, dU, db;
- * gates: the forward's, or NULL to recompute them.  Workspace: (B, T, 5H + D) and
- * three (B, H). */
+                     const void *h0, const void *c0, const void *W, int tw, const void *U,
+                     int tu, const void *b, const int64_t *lengths, void *hs, void *cs,
+                     void *gates, const dlk_stop_flag *stop, int nthreads);
+/* Gradients from dhs (B, T, H) and dc_last (B, H) or NULL: dx, dh0, dc0, dW, dU, db,
+ * dW and dU stored as W and U are; gates: the forward's, or NULL to recompute them.
+ * Workspace: (B, T, 5H + D) and three (B, H). */
 int dlk_lstm_backward(int dtype, int64_t B, int64_t Tn, int64_t D, int64_t H, const void *dhs,
                       const void *x, const void *hs, const void *cs, const void *h0,
-                      const void *c0, const void *W, const void *U, const void *b,
-                      const void *gates, const int64_t *lengths, const void *dc_last,
-                      void *dx, void *dh0,
-                      void *dc0, void *dW, void *dU, void *db, const dlk_stop_flag *stop,
-                      int nthreads);
+                      const void *c0, const void *W, int tw, const void *U, int tu,
+                      const void *b, const void *gates, const int64_t *lengths,
+                      const void *dc_last, void *dx, void *dh0, void *dc0, void *dW,
+                      void *dU, void *db, const dlk_stop_flag *stop, int nthreads);
 #endif

@@ -197,11 +197,35 @@ static void FN(lstm_perm_)(int64_t H, int nt, int64_t *perm)
     }
 }
 
-/* rows (of n values) regrouped into rows of ld: dst[c][0:n] = src[perm[c]], or back:
- * dst[perm[c]] = src[c][0:n]; a missing src (no bias) regroups zeros */
+/* The G rows (of n values) of a stacked matrix regrouped into rows of ld: dst[c][0:n] =
+ * row perm[c], or back: row perm[c] = src[c][0:n].  The stacked matrix (src, or dst
+ * back) is stored row-major, or with tr as its transpose (n rows of G: element (r, k)
+ * at k·G + r), then copied in small tiles: with G a power of two the strided side's
+ * lines share cache sets (a 2048 × 512 float transpose, AMD EPYC Zen 3: 3.9 ms element
+ * by element, 1.3-1.6 ms in tiles of 8-16).  A missing src (no bias) regroups zeros. */
 static void FN(lstm_rows_)(T *dst, const T *src, const int64_t *perm, int64_t G, int64_t n,
-                           int64_t ld, int back)
+                           int64_t ld, int back, int tr)
 {
+    if (tr && (back || src)) {
+        /* tiles of up to 16 rows that perm keeps in order (a gate's units of one
+         * thread) by 8 columns */
+        for (int64_t c0 = 0; c0 < G;) {
+            int64_t c1 = c0 + 1;
+            while (c1 < G && c1 - c0 < 16 && perm[c1] == perm[c0] + (c1 - c0)) c1++;
+            const int64_t r0 = perm[c0], w = c1 - c0;
+            for (int64_t k0 = 0; k0 < n; k0 += 8) {
+                const int64_t k1 = k0 + 8 < n ? k0 + 8 : n;
+                for (int64_t c = 0; c < w; c++) {
+                    T *d = back ? dst + r0 + c : dst + (c0 + c) * ld;
+                    const T *q = back ? src + (c0 + c) * ld : src + r0 + c;
+                    if (back) for (int64_t k = k0; k < k1; k++) d[k * G] = q[k];
+                    else for (int64_t k = k0; k < k1; k++) d[k] = q[k * G];
+                }
+            }
+            c0 = c1;
+        }
+        return;
+    }
     for (int64_t c = 0; c < G; c++) {
         if (back) memcpy(dst + perm[c] * n, src + c * ld, (size_t)n * sizeof(T));
         else if (src) memcpy(dst + c * ld, src + perm[c] * n, (size_t)n * sizeof(T));
@@ -319,7 +343,8 @@ static int FN(lstm_threads_)(int64_t B, int64_t H, int nthreads)
 }
 
 static int FN(dlk_lstm_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *x,
-                                 const T *h0, const T *c0, const T *W, const T *U, const T *b,
+                                 const T *h0, const T *c0, const T *W, int tw, const T *U,
+                                 int tu, const T *b,
                                  const int64_t *lengths, T *hs, T *cs, T *gates,
                                  const dlk_stop_flag *stop, int nthreads)
 {
@@ -343,10 +368,14 @@ static int FN(dlk_lstm_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, co
     if (!perm) return DLK_ENOMEM;
     T *UWt = (T *)(perm + G), *bp = UWt + K * G, *A = bp + G, *xh = fuse ? A + B * G : NULL;
     FN(lstm_perm_)(H, nt, perm);
-    for (int64_t k = 0; k < K; k++)   /* row by row: written G apart it took 4% */
-        for (int64_t c = 0; c < G; c++)
-            UWt[k * G + c] = k < D ? U[perm[c] * D + k] : W[perm[c] * H + k - D];
-    FN(lstm_rows_)(bp, b, perm, G, 1, 1, 0);
+    for (int64_t k = 0; k < K; k++) {   /* row by row: written G apart it took 4% */
+        T *row = UWt + k * G;
+        if (k < D && tu) for (int64_t c = 0; c < G; c++) row[c] = U[k * G + perm[c]];
+        else if (k < D) for (int64_t c = 0; c < G; c++) row[c] = U[perm[c] * D + k];
+        else if (tw) for (int64_t c = 0; c < G; c++) row[c] = W[(k - D) * G + perm[c]];
+        else for (int64_t c = 0; c < G; c++) row[c] = W[perm[c] * H + k - D];
+    }
+    FN(lstm_rows_)(bp, b, perm, G, 1, 1, 0, 0);
     int st = DLK_OK;
     if (fuse) {
         for (int64_t i = 0; i < B; i++) {
@@ -441,8 +470,8 @@ static void FN(lstm_backward_steps_)(int64_t B, int64_t Tn, int64_t D, int64_t H
 
 static int FN(dlk_lstm_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *dhs,
                                   const T *x, const T *hs, const T *cs, const T *h0,
-                                  const T *c0, const T *W, const T *U, const T *b,
-                                  const T *gates, const int64_t *lengths, const T *dc_last,
+                                  const T *c0, const T *W, int tw, const T *U, int tu,
+                                  const T *b, const T *gates, const int64_t *lengths, const T *dc_last,
                                   T *dx, T *dh0, T *dc0, T *dW, T *dU, T *db,
                                   const dlk_stop_flag *stop, int nthreads)
 {
@@ -461,9 +490,9 @@ static int FN(dlk_lstm_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, c
     T *carry_h = dhg + B * H, *carry_c = carry_h + B * H, *UW = carry_c + B * H;
     T *bp = UW + G * K;
     FN(lstm_perm_)(H, nt, perm);
-    FN(lstm_rows_)(UW, U, perm, G, D, K, 0);
-    FN(lstm_rows_)(UW + D, W, perm, G, H, K, 0);
-    FN(lstm_rows_)(bp, b, perm, G, 1, 1, 0);
+    FN(lstm_rows_)(UW, U, perm, G, D, K, 0, tu);
+    FN(lstm_rows_)(UW + D, W, perm, G, H, K, 0, tw);
+    FN(lstm_rows_)(bp, b, perm, G, 1, 1, 0, 0);
     for (int64_t r = 0; r < BT; r++) {
         const int64_t i = r / Tn, s = r % Tn;
         memcpy(xh + r * K, x + r * D, (size_t)D * sizeof(T));
@@ -493,8 +522,8 @@ static int FN(dlk_lstm_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, c
     }
     if (st == DLK_OK) st = GEMM(1, 0, G, K, BT, (T)1, A, G, xh, K, (T)0, UW, K, nthreads);
     if (st == DLK_OK) {
-        FN(lstm_rows_)(dU, UW, perm, G, D, K, 1);
-        FN(lstm_rows_)(dW, UW + D, perm, G, H, K, 1);
+        FN(lstm_rows_)(dU, UW, perm, G, D, K, 1, tu);   /* in U's and W's layout */
+        FN(lstm_rows_)(dW, UW + D, perm, G, H, K, 1, tw);
         for (int64_t c = 0; c < G; c++) db[perm[c]] = (T)dbacc[c];
     }
     dlk_scratch_give(perm);

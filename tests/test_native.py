@@ -146,30 +146,37 @@ def test_linear_reads_strided_operands_in_place_or_copies_them(dtype, shape):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("lengths", [None, np.array([5, 2, 3])])
-def test_rnn_takes_weights_in_any_layout(dtype, lengths):
-    """rnn_forward and rnn_backward read W and U in place when they are transposed views
-    of C-contiguous arrays (NumPy code's (in, out) weights passed as Wh.T) and copy other
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_recurrences_take_weights_in_any_layout(cell, dtype, lengths):
+    """rnn_* and lstm_* read W and U in place when they are transposed views of
+    C-contiguous arrays (NumPy code's (in, out) weights passed as Wh.T) and copy other
     layouts; the results are the reference's, and dW and dU come back in W's and U's own
     layout (a transposed weight gets a transposed gradient)."""
     B, T, D, H = 3, 5, 7, 20                 # H > 16: two threads each own some units
+    g = 4 if cell == "lstm" else 1
     rng = np.random.default_rng(5)
     tol = 1e-4 if dtype == np.float32 else 1e-11
     x = rng.standard_normal((B, T, D)).astype(dtype)
     h0 = rng.standard_normal((B, H)).astype(dtype)
-    b = rng.standard_normal(H).astype(dtype)
+    c0 = rng.standard_normal((B, H)).astype(dtype)
+    b = rng.standard_normal(g * H).astype(dtype)
     dhs = rng.standard_normal((B, T, H)).astype(dtype)
-    for lw, W in _layouts(rng, dtype, H, H):
+
+    def run(m, W, U):
+        if cell == "rnn":
+            hs = m.rnn_forward(x, h0, W, U, b, lengths=lengths)
+            return [hs] + list(m.rnn_backward(dhs, x, hs, h0, W, U, lengths=lengths))
+        hs, cs = m.lstm_forward(x, h0, c0, W, U, b, lengths=lengths)
+        return [hs, cs] + list(m.lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b,
+                                               lengths=lengths))
+    for lw, W in _layouts(rng, dtype, g * H, H):
         W *= dtype(0.3)                      # in place: the layout stays
-        for lu, U in _layouts(rng, dtype, H, D)[::2]:
-            hs_ref = reference.rnn_forward(x, h0, np.ascontiguousarray(W),
-                                           np.ascontiguousarray(U), b, lengths=lengths)
-            want = reference.rnn_backward(dhs, x, hs_ref, h0, np.ascontiguousarray(W),
-                                          np.ascontiguousarray(U), lengths=lengths)
+        for lu, U in _layouts(rng, dtype, g * H, D)[::2]:
+            want = run(reference, np.ascontiguousarray(W), np.ascontiguousarray(U))
             for nt in (1, 2):
                 with dlkern.threads(nt):
-                    hs = native.rnn_forward(x, h0, W, U, b, lengths=lengths)
-                    got = native.rnn_backward(dhs, x, hs, h0, W, U, lengths=lengths)
-                assert compare(hs, hs_ref)[1] <= tol, (lw, lu, nt)
-                assert compare(list(got), list(want))[1] <= tol, (lw, lu, nt)
-                assert got[2].flags.f_contiguous == (lw == "transposed view"), lw
-                assert got[3].flags.f_contiguous == (lu == "transposed view"), lu
+                    got = run(native, W, U)
+                assert compare(got, want)[1] <= tol, (lw, lu, nt)
+                dW, dU = got[-3], got[-2]
+                assert dW.flags.f_contiguous == (lw == "transposed view"), lw
+                assert dU.flags.f_contiguous == (lu == "transposed view"), lu

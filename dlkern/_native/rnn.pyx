@@ -25,15 +25,17 @@ cdef extern from "rnn.h" nogil:
                          void *dx, void *dh0, void *dW, void *dU, void *db,
                          const dlk_stop_flag *stop, int nthreads)
     int dlk_lstm_forward(int dtype, int64_t B, int64_t T, int64_t D, int64_t H, const void *x,
-                         const void *h0, const void *c0, const void *W, const void *U,
-                         const void *b, const int64_t *lengths, void *hs, void *cs,
-                         void *gates, const dlk_stop_flag *stop, int nthreads)
+                         const void *h0, const void *c0, const void *W, int tw,
+                         const void *U, int tu, const void *b, const int64_t *lengths,
+                         void *hs, void *cs, void *gates, const dlk_stop_flag *stop,
+                         int nthreads)
     int dlk_lstm_backward(int dtype, int64_t B, int64_t T, int64_t D, int64_t H,
                           const void *dhs, const void *x, const void *hs, const void *cs,
-                          const void *h0, const void *c0, const void *W, const void *U,
-                          const void *b, const void *gates, const int64_t *lengths,
-                          const void *dc_last, void *dx, void *dh0, void *dc0, void *dW, void *dU, void *db,
-                          const dlk_stop_flag *stop, int nthreads)
+                          const void *h0, const void *c0, const void *W, int tw,
+                          const void *U, int tu, const void *b, const void *gates,
+                          const int64_t *lengths, const void *dc_last, void *dx, void *dh0,
+                          void *dc0, void *dW, void *dU, void *db, const dlk_stop_flag *stop,
+                          int nthreads)
 
 
 def rnn_forward(x, h0, W, U, b, nonlinearity="tanh", lengths=None):
@@ -90,8 +92,9 @@ def rnn_backward(dhs, x, hs, h0, W, U, nonlinearity="tanh", lengths=None):
 def lstm_forward(x, h0, c0, W, U, b, lengths=None, return_gates=False):
     fn = "lstm_forward"
     lens = _checks.lstm_args(fn, x, h0, c0, W, U, b, lengths)
+    cdef int tw, tu
     cdef cnp.ndarray xc = contiguous(x), h0c = contiguous(h0), c0c = contiguous(c0)
-    cdef cnp.ndarray Wc = contiguous(W), Uc = contiguous(U)
+    cdef cnp.ndarray Wc = stored(W, &tw), Uc = stored(U, &tu)
     cdef cnp.ndarray bc = contiguous(b) if b is not None else None
     cdef cnp.ndarray lc = np.ascontiguousarray(lens, dtype=np.int64)
     cdef int64_t B = x.shape[0], T = x.shape[1], D = x.shape[2], H = h0.shape[1]
@@ -104,8 +107,8 @@ def lstm_forward(x, h0, c0, W, U, b, lengths=None, return_gates=False):
     cdef int dt = dtype_tag(xc)
     cdef const dlk_stop_flag *stop = watch_sigint(4.0 * B * T * H * (H + D))
     with nogil:
-        status = dlk_lstm_forward(dt, B, T, D, H, xc.data, h0c.data, c0c.data, Wc.data,
-                                  Uc.data, bp, <int64_t *>lc.data, hs.data, cs.data, gp, stop,
+        status = dlk_lstm_forward(dt, B, T, D, H, xc.data, h0c.data, c0c.data, Wc.data, tw,
+                                  Uc.data, tu, bp, <int64_t *>lc.data, hs.data, cs.data, gp, stop,
                                   nt)
     unwatch_sigint(stop)
     check_status(status, fn)
@@ -118,8 +121,9 @@ def lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lengths=None, dc_last=None, g
                                       gates)
     cdef cnp.ndarray dc = contiguous(dhs), xc = contiguous(x)
     cdef cnp.ndarray hc = contiguous(hs), cc = contiguous(cs)
+    cdef int tw, tu
     cdef cnp.ndarray h0c = contiguous(h0), c0c = contiguous(c0)
-    cdef cnp.ndarray Wc = contiguous(W), Uc = contiguous(U)
+    cdef cnp.ndarray Wc = stored(W, &tw), Uc = stored(U, &tu)
     cdef cnp.ndarray bc = contiguous(b) if b is not None else None
     cdef cnp.ndarray dlc = contiguous(dc_last) if dc_last is not None else None
     cdef cnp.ndarray gc = contiguous(gates) if gates is not None else None
@@ -129,8 +133,8 @@ def lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lengths=None, dc_last=None, g
     cdef cnp.ndarray dx = output((B, T, D), x.dtype)
     cdef cnp.ndarray dh0 = output((B, H), x.dtype)
     cdef cnp.ndarray dc0 = output((B, H), x.dtype)
-    cdef cnp.ndarray dW = output((4 * H, H), x.dtype)
-    cdef cnp.ndarray dU = output((4 * H, D), x.dtype)
+    cdef cnp.ndarray dW = output((H, 4 * H) if tw else (4 * H, H), x.dtype)
+    cdef cnp.ndarray dU = output((D, 4 * H) if tu else (4 * H, D), x.dtype)
     cdef cnp.ndarray db = output(4 * H, x.dtype)
     cdef void *bp = bc.data if bc is not None else NULL
     cdef void *dlp = dlc.data if dlc is not None else NULL
@@ -139,9 +143,9 @@ def lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lengths=None, dc_last=None, g
     cdef const dlk_stop_flag *stop = watch_sigint(8.0 * B * T * H * (H + D))
     with nogil:
         status = dlk_lstm_backward(dt, B, T, D, H, dc.data, xc.data, hc.data, cc.data,
-                                   h0c.data, c0c.data, Wc.data, Uc.data, bp, gp,
+                                   h0c.data, c0c.data, Wc.data, tw, Uc.data, tu, bp, gp,
                                    <int64_t *>lc.data, dlp, dx.data, dh0.data, dc0.data,
                                    dW.data, dU.data, db.data, stop, nt)
     unwatch_sigint(stop)
     check_status(status, fn)
-    return dx, dh0, dc0, dW, dU, db
+    return dx, dh0, dc0, dW.T if tw else dW, dU.T if tu else dU, db

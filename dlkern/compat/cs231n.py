@@ -361,56 +361,58 @@ def rnn_backward(dh, cache):
     return dx, dh0, dU.T, dW.T, db
 
 
-def _gate_order(H):
-    """Rows of dlkern's (i, f, g, o) stack, as indices into the assignments' (i, f, o, g)."""
-    return np.r_[0:2 * H, 3 * H:4 * H, 2 * H:3 * H]
+def _swap_og(a):
+    """The last axis's gate blocks (i, f, o, g) as (i, f, g, o), or back: the one swap
+    both ways (block copies, not a gather)."""
+    H = a.shape[-1] // 4
+    return np.concatenate([a[..., :2 * H], a[..., 3 * H:], a[..., 2 * H:3 * H]], axis=-1)
 
 
 def _lstm_weights(Wx, Wh, b):
-    order = _gate_order(Wh.shape[0])
-    return order, Wh.T[order], Wx.T[order], b[order]
+    """dlkern's W (4H, H), U (4H, D), b: transposed views of the reordered Wh, Wx, which
+    the kernels read in place."""
+    return _swap_og(Wh).T, _swap_og(Wx).T, _swap_og(b)
 
 
-def _lstm_grads(order, dW, dU, db):
-    """dWx, dWh, db back in the assignments' layout."""
-    dWx, dWh, dbb = np.empty_like(dU.T), np.empty_like(dW.T), np.empty_like(db)
-    dWx[:, order], dWh[:, order], dbb[order] = dU.T, dW.T, db
-    return dWx, dWh, dbb
+def _lstm_grads(dW, dU, db):
+    """dWx, dWh, db back in the assignments' layout (dW, dU come transposed, as W, U
+    went in)."""
+    return _swap_og(dU.T), _swap_og(dW.T), _swap_og(db)
 
 
 def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
     """One LSTM step, gates (i, f, o, g) from x·Wx + prev_h·Wh + b.
     Returns (next_h, next_c, cache)."""
     x, prev_h, prev_c, Wx, Wh, b = _floats(x, prev_h, prev_c, Wx, Wh, b)
-    order, W, U, bb = _lstm_weights(Wx, Wh, b)
+    W, U, bb = _lstm_weights(Wx, Wh, b)
     hs, cs, gates = ops.lstm_forward(x[:, None], prev_h, prev_c, W, U, bb, return_gates=True)
-    return hs[:, 0], cs[:, 0], (x[:, None], prev_h, prev_c, W, U, bb, hs, cs, gates, order)
+    return hs[:, 0], cs[:, 0], (x[:, None], prev_h, prev_c, W, U, bb, hs, cs, gates)
 
 
 def lstm_step_backward(dnext_h, dnext_c, cache):
     """Returns (dx, dprev_h, dprev_c, dWx, dWh, db)."""
-    x, h0, c0, W, U, bb, hs, cs, gates, order = cache
+    x, h0, c0, W, U, bb, hs, cs, gates = cache
     dx, dh0, dc0, dW, dU, db = ops.lstm_backward(
         dnext_h[:, None].astype(x.dtype, copy=False), x, hs, cs, h0, c0, W, U, bb,
         dc_last=dnext_c.astype(x.dtype, copy=False), gates=gates)
-    return (dx[:, 0], dh0, dc0) + _lstm_grads(order, dW, dU, db)
+    return (dx[:, 0], dh0, dc0) + _lstm_grads(dW, dU, db)
 
 
 def lstm_forward(x, h0, Wx, Wh, b):
     """The LSTM over x (N, T, D) from h0 and c0 = 0.  Returns (h (N, T, H), cache)."""
     x, h0, Wx, Wh, b = _floats(x, h0, Wx, Wh, b)
-    order, W, U, bb = _lstm_weights(Wx, Wh, b)
+    W, U, bb = _lstm_weights(Wx, Wh, b)
     c0 = np.zeros_like(h0)
     hs, cs, gates = ops.lstm_forward(x, h0, c0, W, U, bb, return_gates=True)
-    return hs, (x, h0, c0, W, U, bb, hs, cs, gates, order)
+    return hs, (x, h0, c0, W, U, bb, hs, cs, gates)
 
 
 def lstm_backward(dh, cache):
     """Returns (dx, dh0, dWx, dWh, db)."""
-    x, h0, c0, W, U, bb, hs, cs, gates, order = cache
+    x, h0, c0, W, U, bb, hs, cs, gates = cache
     dx, dh0, _, dW, dU, db = ops.lstm_backward(dh.astype(x.dtype, copy=False), x, hs, cs, h0,
                                                c0, W, U, bb, gates=gates)
-    return (dx, dh0) + _lstm_grads(order, dW, dU, db)
+    return (dx, dh0) + _lstm_grads(dW, dU, db)
 
 
 # ---- update rules -------------------------------------------------------------------
