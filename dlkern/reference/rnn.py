@@ -52,8 +52,8 @@ def rnn_backward(dhs, x, hs, h0, W, U, nonlinearity="tanh", lengths=None):
     B, T, D = x.shape
     H = h0.shape[1]
     dx = np.zeros_like(x)
-    dW = np.zeros_like(W)
-    dU = np.zeros_like(U)
+    dW = np.zeros(W.shape, x.dtype)     # C order whatever W's: summed into step by step
+    dU = np.zeros(U.shape, x.dtype)
     db = np.zeros(H, dtype=x.dtype)
     carry = np.zeros_like(h0)
     for t in reversed(range(T)):
@@ -135,7 +135,9 @@ def lstm_backward(dhs, x, hs, cs, h0, c0, W, U, b, lengths=None, dc_last=None, g
     B, T, D = x.shape
     H = h0.shape[1]
     dx = np.zeros_like(x)
-    dW, dU = np.zeros_like(W), np.zeros_like(U)
+    # C order whatever W's: summed into step by step (into an F-ordered transposed view
+    # of NumPy code's weights, the float32 B25 T16 H512 backward took 349 ms, not 73)
+    dW, dU = np.zeros(W.shape, x.dtype), np.zeros(U.shape, x.dtype)
     db = np.zeros(4 * H, dtype=x.dtype)
     carry_h = np.zeros_like(h0)
     carry_c = np.zeros_like(c0) if dc_last is None else dc_last.astype(x.dtype)
