@@ -120,10 +120,14 @@ void dlk_scratch_give(void *p)
     if (!p) return;
     char *b = (char *)p - SCRATCH_HEAD;
     size_t cap = scratch_capacity(b);
-    if (cap > DLK_SCRATCH_KEEP || dlk_scratch_held() + cap > DLK_SCRATCH_HELD) {
+    if (cap > DLK_SCRATCH_KEEP) {
         free(b);
         return;
     }
+    /* over the total, kept blocks go to make room: the newest stays, so that blocks of
+     * sizes the calls no longer ask for do not hold the cache forever */
+    for (int i = 0; i < SCRATCH_SLOTS && dlk_scratch_held() + cap > DLK_SCRATCH_HELD; i++)
+        free(atomic_exchange(&scratch_slot[i], NULL));
     for (int i = 0; i < SCRATCH_SLOTS; i++) {
         char *expected = NULL;
         if (atomic_compare_exchange_strong(&scratch_slot[i], &expected, b)) return;

@@ -188,3 +188,27 @@ def test_large_results_live_in_blocks_the_next_call_reuses():
         print("ok")
     """)
     assert run_python(code).strip() == "ok"
+
+
+def test_the_cache_makes_room_for_the_sizes_calls_ask_for_now():
+    """The cache keeps 256 MB at most; a freed block of a new size takes the place of
+    older ones instead of being dropped, so that a cache filled with one size does not
+    hold out every other for good."""
+    code = textwrap.dedent("""
+        import numpy as np, dlkern
+        from dlkern._native import common
+        x = np.ones(2 << 20, np.float32)                        # 8 MB results
+        results = [dlkern.relu(x) for _ in range(40)]
+        del results
+        full = common.scratch_held()
+        y = np.ones(3 << 20, np.float32)                        # a 12 MB one
+        z = dlkern.relu(y)
+        address = z.ctypes.data
+        del z
+        after = common.scratch_held()
+        print(full, after, dlkern.relu(y).ctypes.data == address)
+    """)
+    full, after, reused = run_python(code).split()
+    assert int(full) == 256 << 20
+    assert int(after) <= 256 << 20 and int(after) != int(full), (full, after)
+    assert reused == "True"
