@@ -559,21 +559,35 @@ def col2im_args(fn, cols, x_shape, kernel_size, stride, padding):
 RNN_NONLINEARITIES = ("tanh", "relu")
 
 
-def rnn_args(fn, x, h0, W, U, b, nonlinearity, lengths):
+def _recurrence_args(fn, x, h0, W, U, b, lstm, c0=None):
+    """The checks rnn_args and lstm_args share: x (B, T, D), h0 (B, H) and, for the LSTM,
+    c0 (B, H); W and U with H rows, or 4H (the gates i, f, g, o stacked); b."""
+    G, stacked = ("4H", ": the gates i, f, g, o stacked") if lstm else ("H", "")
     float_array(fn, "x", x, 3, "(B, T, D)")
     B, T, D = x.shape
     float_array(fn, "h0", h0, 2, "(B, H)")
     H = h0.shape[1]
-    float_array(fn, "W", W, 2, "(H, H)")
-    float_array(fn, "U", U, 2, "(H, D)")
-    for name, v in (("h0", h0), ("W", W), ("U", U)):
+    rows = 4 * H if lstm else H
+    named = [("h0", h0), ("W", W), ("U", U)]
+    if lstm:
+        float_array(fn, "c0", c0, 2, "(B, H)")
+        named.insert(1, ("c0", c0))
+    float_array(fn, "W", W, 2, f"({G}, H)")
+    float_array(fn, "U", U, 2, f"({G}, D)")
+    for name, v in named:
         same_dtype(fn, name, v, "x", x)
     if h0.shape[0] != B:
         raise ValueError(f"{fn}: h0 has batch {h0.shape[0]}, x has batch {B}")
-    shape_is(fn, "W", W, (H, H), "(H, H)")
-    shape_is(fn, "U", U, (H, D), "(H, D)")
+    if lstm:
+        shape_is(fn, "c0", c0, (B, H), "(B, H), as h0")
+    shape_is(fn, "W", W, (rows, H), f"({G}, H){stacked}")
+    shape_is(fn, "U", U, (rows, D), f"({G}, D){stacked}")
     if b is not None:
-        bias(fn, b, H, x)
+        bias(fn, b, rows, x)
+
+
+def rnn_args(fn, x, h0, W, U, b, nonlinearity, lengths):
+    _recurrence_args(fn, x, h0, W, U, b, lstm=False)
     if not isinstance(nonlinearity, str) or nonlinearity not in RNN_NONLINEARITIES:
         raise ValueError(f"{fn}: nonlinearity must be one of {RNN_NONLINEARITIES}, "
                          f"got {nonlinearity!r}")
@@ -610,22 +624,7 @@ def rnn_backward_args(fn, dhs, x, hs, h0, W, U, nonlinearity, lengths):
 
 def lstm_args(fn, x, h0, c0, W, U, b, lengths):
     """lstm_forward's arguments; returns the lengths as int64 (T when None)."""
-    float_array(fn, "x", x, 3, "(B, T, D)")
-    B, T, D = x.shape
-    float_array(fn, "h0", h0, 2, "(B, H)")
-    H = h0.shape[1]
-    float_array(fn, "c0", c0, 2, "(B, H)")
-    float_array(fn, "W", W, 2, "(4H, H)")
-    float_array(fn, "U", U, 2, "(4H, D)")
-    for name, v in (("h0", h0), ("c0", c0), ("W", W), ("U", U)):
-        same_dtype(fn, name, v, "x", x)
-    if h0.shape[0] != B:
-        raise ValueError(f"{fn}: h0 has batch {h0.shape[0]}, x has batch {B}")
-    shape_is(fn, "c0", c0, (B, H), "(B, H), as h0")
-    shape_is(fn, "W", W, (4 * H, H), "(4H, H): the gates i, f, g, o stacked")
-    shape_is(fn, "U", U, (4 * H, D), "(4H, D): the gates i, f, g, o stacked")
-    if b is not None:
-        bias(fn, b, 4 * H, x)
+    _recurrence_args(fn, x, h0, W, U, b, lstm=True, c0=c0)
     return sequence_lengths(fn, x, lengths)
 
 
