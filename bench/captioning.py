@@ -21,8 +21,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-import dlkern  # noqa: E402
-from dlkern.benchmark import add_run_arguments, cpu_model, interleaved_runs  # noqa: E402
+from dlkern.benchmark import backend_contenders, step_main  # noqa: E402
 from dlkern.compat import cs231n as C  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -97,12 +96,7 @@ def contenders(N=128, T=16, V=1004, W=256, H=512, F=512, cell="lstm", threads=2,
     features = rng.standard_normal((N, F)).astype(np.float32)
     captions = rng.integers(1, V, (N, T + 1))
     captions[:, -3:][rng.random((N, 3)) < 0.5] = 0          # some <NULL> padding
-    out = {}
-    for backend in ("native", "numpy"):
-        def call(backend=backend):
-            with dlkern.use_backend(backend), dlkern.threads(threads):
-                loss(p, features, captions, cell)
-        out[backend] = call
+    out = backend_contenders(lambda: loss(p, features, captions, cell), threads)
 
     def layers():
         with threadpool_limits(threads):        # NumPy's BLAS at the same thread count
@@ -125,12 +119,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cell", choices=["lstm", "rnn"], default="lstm")
     ap.add_argument("--N", type=int, default=128)
-    add_run_arguments(ap)
-    a = ap.parse_args()
-    print(f"captioning step ({a.cell}, N {a.N} T 16 V 1004 W 256 H 512), {a.threads} threads,"
-          f" {cpu_model()}")
-    interleaved_runs(lambda: contenders(N=a.N, cell=a.cell, threads=a.threads), a.repeat,
-                     a.rounds)
+    step_main(ap, lambda a: f"captioning step ({a.cell}, N {a.N} T 16 V 1004 W 256 H 512)",
+              lambda a: contenders(N=a.N, cell=a.cell, threads=a.threads))
 
 
 if __name__ == "__main__":

@@ -15,8 +15,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-import dlkern  # noqa: E402
-from dlkern.benchmark import add_run_arguments, cpu_model, interleaved_runs  # noqa: E402
+from dlkern.benchmark import backend_contenders, step_main  # noqa: E402
 from dlkern.compat import cs231n as C  # noqa: E402
 
 
@@ -53,25 +52,15 @@ def contenders(N=50, dtype=np.float32, threads=2):
     p = params(rng, dtype=dtype)
     X = rng.standard_normal((N, 3, 32, 32)).astype(dtype)
     y = rng.integers(0, 10, N)
-    out = {}
-    for backend in ("native", "numpy"):
-        def call(backend=backend):
-            with dlkern.use_backend(backend), dlkern.threads(threads):
-                loss(p, X, y)
-        out[backend] = call
-    return out
+    return backend_contenders(lambda: loss(p, X, y), threads)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     ap.add_argument("--N", type=int, default=50)
-    add_run_arguments(ap)
-    a = ap.parse_args()
-    print(f"three-layer conv net step (N {a.N}, 3x32x32, {a.dtype}), {a.threads} threads,"
-          f" {cpu_model()}")
-    interleaved_runs(lambda: contenders(a.N, np.dtype(a.dtype).type, a.threads),
-                     a.repeat, a.rounds)
+    step_main(ap, lambda a: f"three-layer conv net step (N {a.N}, 3x32x32, {a.dtype})",
+              lambda a: contenders(a.N, np.dtype(a.dtype).type, a.threads))
 
 
 if __name__ == "__main__":

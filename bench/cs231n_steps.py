@@ -14,7 +14,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
-from dlkern.benchmark import interleaved, stamp  # noqa: E402
+from dlkern.benchmark import add_run_arguments, interleaved, stamp  # noqa: E402
 import captioning  # noqa: E402
 import convnet  # noqa: E402
 
@@ -43,9 +43,7 @@ PEERS = ["numpy", "numpy layers", "torch"]
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--repeat", type=int, default=3, help="independent interleaved runs")
+    add_run_arguments(ap, rounds=5)
     ap.add_argument("--markdown", action="store_true", help="title and stamp first")
     a = ap.parse_args()
     if a.markdown:

@@ -124,26 +124,19 @@ void dlk_scratch_give(void *p)
         free(b);
         return;
     }
-    /* over the total, kept blocks go to make room: the newest stays, so that blocks of
-     * sizes the calls no longer ask for do not hold the cache forever */
-    for (int i = 0; i < SCRATCH_SLOTS && dlk_scratch_held() + cap > DLK_SCRATCH_HELD; i++)
+    /* into a free slot while under the total; else kept blocks go to make room, from
+     * the first slot on: the newest stays, so that blocks of sizes the calls no longer
+     * ask for do not hold the cache for good */
+    for (int i = 0;; i++) {
+        if (dlk_scratch_held() + cap <= DLK_SCRATCH_HELD)
+            for (int j = 0; j < SCRATCH_SLOTS; j++) {
+                char *expected = NULL;
+                if (atomic_compare_exchange_strong(&scratch_slot[j], &expected, b)) return;
+            }
+        if (i == SCRATCH_SLOTS) break;               /* concurrent givers filled it */
         free(atomic_exchange(&scratch_slot[i], NULL));
-    for (int i = 0; i < SCRATCH_SLOTS; i++) {
-        char *expected = NULL;
-        if (atomic_compare_exchange_strong(&scratch_slot[i], &expected, b)) return;
     }
-    /* all full: it takes the place of the smallest kept block, if smaller than itself */
-    int small = 0;
-    for (int i = 1; i < SCRATCH_SLOTS; i++) {
-        char *x = atomic_load(&scratch_slot[i]), *y = atomic_load(&scratch_slot[small]);
-        if (!x || (y && scratch_capacity(x) < scratch_capacity(y))) small = i;
-    }
-    char *y = atomic_load(&scratch_slot[small]);
-    if (y && scratch_capacity(y) >= cap) {
-        free(b);
-        return;
-    }
-    free(atomic_exchange(&scratch_slot[small], b));
+    free(b);
 }
 
 

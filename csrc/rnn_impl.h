@@ -68,8 +68,7 @@ static void FN(forward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *h0, co
 
 static int FN(dlk_rnn_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *x,
                                 const T *h0, const T *W, int tw, const T *U, int tu,
-                                const T *b,
-                                const int64_t *lengths, int relu, T *hs,
+                                const T *b, const int64_t *lengths, int relu, T *hs,
                                 const dlk_stop_flag *stop, int nthreads)
 {
     /* the input projection of every step at once: hs = x Uᵀ (+ b below); in blocks of
@@ -344,9 +343,8 @@ static int FN(lstm_threads_)(int64_t B, int64_t H, int nthreads)
 
 static int FN(dlk_lstm_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *x,
                                  const T *h0, const T *c0, const T *W, int tw, const T *U,
-                                 int tu, const T *b,
-                                 const int64_t *lengths, T *hs, T *cs, T *gates,
-                                 const dlk_stop_flag *stop, int nthreads)
+                                 int tu, const T *b, const int64_t *lengths, T *hs, T *cs,
+                                 T *gates, const dlk_stop_flag *stop, int nthreads)
 {
     const int64_t BT = B * Tn, G = 4 * H;
     const int nt = FN(lstm_threads_)(B, H, nthreads);
@@ -471,8 +469,8 @@ static void FN(lstm_backward_steps_)(int64_t B, int64_t Tn, int64_t D, int64_t H
 static int FN(dlk_lstm_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, const T *dhs,
                                   const T *x, const T *hs, const T *cs, const T *h0,
                                   const T *c0, const T *W, int tw, const T *U, int tu,
-                                  const T *b, const T *gates, const int64_t *lengths, const T *dc_last,
-                                  T *dx, T *dh0, T *dc0, T *dW, T *dU, T *db,
+                                  const T *b, const T *gates, const int64_t *lengths,
+                                  const T *dc_last, T *dx, T *dh0, T *dc0, T *dW, T *dU, T *db,
                                   const dlk_stop_flag *stop, int nthreads)
 {
     const int64_t ld = Tn * H, BT = B * Tn, G = 4 * H, K = D + H;

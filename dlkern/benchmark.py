@@ -64,6 +64,28 @@ def add_run_arguments(parser, rounds=7):
     parser.add_argument("--repeat", type=int, default=3, help="independent interleaved runs")
 
 
+def backend_contenders(step, threads):
+    """{"native": fn, "numpy": fn}: step() on each of dlkern's backends at `threads`."""
+    import dlkern
+
+    def on(backend):
+        def call():
+            with dlkern.use_backend(backend), dlkern.threads(threads):
+                step()
+        return call
+    return {"native": on("native"), "numpy": on("numpy")}
+
+
+def step_main(parser, title, make):
+    """The main of a bench script timing one training step: the run options added to
+    `parser`, its arguments parsed, title(args) printed with the thread count and the
+    CPU, then interleaved_runs of make(args)."""
+    add_run_arguments(parser)
+    a = parser.parse_args()
+    print(f"{title(a)}, {a.threads} threads, {cpu_model()}")
+    interleaved_runs(lambda: make(a), a.repeat, a.rounds)
+
+
 def interleaved_runs(make, repeat=3, rounds=7):
     """Prints `repeat` independent interleaved runs of the contenders `make()` returns
     ({name: fn}, "native" among them): each one's median time and every other's time

@@ -73,21 +73,22 @@ cdef cnp.ndarray output(object shape, object dtype):
     block of the scratch cache that a freed result left there, so that a training step
     does not fault in fresh pages for every large result (the arrays own no data:
     their base is the block)."""
-    cdef cnp.dtype d = np.dtype(dtype)
-    dims = tuple(shape) if isinstance(shape, tuple) else (shape,)
-    n = d.itemsize
-    for k in dims:
-        n *= k
-    if n < OUTPUT_POOLED or len(dims) > 32:
+    cdef cnp.dtype d = dtype if isinstance(dtype, cnp.dtype) else np.dtype(dtype)
+    dims = shape if isinstance(shape, tuple) else (shape,)
+    cdef int i, nd = len(dims)
+    if nd > 32:
         return np.empty(dims, d)
+    cdef cnp.npy_intp c_dims[32]
+    cdef size_t n = d.itemsize
+    for i in range(nd):
+        c_dims[i] = dims[i]
+        n *= <size_t>c_dims[i]
+    if n < OUTPUT_POOLED:        # the shapes come from arrays: n cannot overflow
+        return cnp.PyArray_EMPTY(nd, c_dims, d.type_num, 0)
     cdef _Block block = _Block.__new__(_Block)
     block.data = dlk_scratch_take(n)
     if block.data == NULL:
         raise MemoryError(f"cannot allocate {n} bytes for a result")
-    cdef cnp.npy_intp c_dims[32]
-    cdef int i, nd = len(dims)
-    for i in range(nd):
-        c_dims[i] = dims[i]
     cdef cnp.ndarray a = cnp.PyArray_SimpleNewFromData(nd, c_dims, d.type_num, block.data)
     cnp.set_array_base(a, block)
     return a
