@@ -68,8 +68,10 @@ def measure(rounds=40):
         base, mixed, np_iso, np_mixed = [], [], [], []
         for _ in range(rounds):
             blas.set_num_threads(1)
-            product()
-            blas.set_num_threads(threads)
+            try:
+                product()
+            finally:                  # NumPy's setting comes back even if the product fails
+                blas.set_num_threads(threads)
             base.append(timed(call))
             product()
             mixed.append(timed(call))
