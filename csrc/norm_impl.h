@@ -5,8 +5,8 @@
  * dlk_batch_norm2d_backward_f32, dlk_batch_norm_inference_f32, dlk_layer_norm_f32,
  * dlk_layer_norm_backward_f32 (called by the dtype-tagged entries of norm.c);
  * bn_small_f32, bn_small_backward_f32, channel_sum_f32, ln_row_f32, ln_row_backward_f32,
- * plane_affine_f32, plane_dsums_f32, plane_dx_f32, plane_sqdev_f32, row_add_f32,
- * row_affine_f32, row_dsums_f32, row_dx_f32, row_sqdev_f32. */
+ * plane_affine_f32, plane_dsums_f32, plane_dx_f32, plane_sqdev_f32, row_affine_f32,
+ * row_dsums_f32, row_dx_f32, row_shift_sums_f32. */
 
 /* Σ (x − m)² over one plane, in double (Σ x: dlk_sum_). */
 DLK_CLONES static double FN(plane_sqdev_)(const T *DLK_RESTRICT x, int64_t n, double m)
@@ -34,18 +34,19 @@ DLK_CLONES static void FN(plane_affine_)(const T *DLK_RESTRICT x, T *DLK_RESTRIC
  * into one double per element of the row (the channel sums at the end), and reads the
  * per-channel constants from arrays spread to the row's length.  Each channel is summed
  * by one thread in order: the bits do not depend on the thread count. */
-DLK_CLONES static void FN(row_add_)(double *DLK_RESTRICT s, const T *DLK_RESTRICT x, int64_t n)
-{
-#pragma omp simd
-    for (int64_t j = 0; j < n; j++) s[j] += (double)x[j];
-}
 
-DLK_CLONES static void FN(row_sqdev_)(double *DLK_RESTRICT q, const T *DLK_RESTRICT x,
-                                      const double *DLK_RESTRICT m, int64_t n)
+/* Σ (x − k) and Σ (x − k)² in one pass, k a shift near the data (each channel's first
+ * value): with it the variance Σ(x − k)²/N − (Σ(x − k)/N)² loses few digits to a large
+ * mean, and x is read twice in all instead of three times ((2048, 1024): 0.72× torch
+ * with a separate pass for Σ (x − m)², AMD EPYC Zen 1). */
+DLK_CLONES static void FN(row_shift_sums_)(double *DLK_RESTRICT s, double *DLK_RESTRICT q,
+                                           const T *DLK_RESTRICT x,
+                                           const double *DLK_RESTRICT k, int64_t n)
 {
 #pragma omp simd
     for (int64_t j = 0; j < n; j++) {
-        double d = (double)x[j] - m[j];
+        double d = (double)x[j] - k[j];
+        s[j] += d;
         q[j] += d * d;
     }
 }
@@ -90,7 +91,7 @@ static int FN(bn_small_)(int64_t B, int64_t C, int64_t HW, const T *x, const T *
                          const T *beta, double eps, T *y, T *mean, T *invstd, int nt)
 {
     const int64_t N = B * HW, row = C * HW;
-    double *d = malloc((size_t)(2 * row) * sizeof(double));
+    double *d = malloc((size_t)(3 * row) * sizeof(double));
     T *v = malloc((size_t)(3 * row) * sizeof(T));
     if (!d || !v) {
         free(d);
@@ -102,18 +103,18 @@ static int FN(bn_small_)(int64_t B, int64_t C, int64_t HW, const T *x, const T *
         int t = 0;
         DLK_THREAD_NUM(t);
         const int64_t c0 = C * t / nt, c1 = C * (t + 1) / nt, j0 = c0 * HW, n = (c1 - c0) * HW;
-        double *s = d + j0, *q = d + row + j0;
+        double *s = d + j0, *q = d + row + j0, *k = d + 2 * row + j0;
         T *mt = v + j0, *kt = v + row + j0, *bt = v + 2 * row + j0;
-        for (int64_t j = 0; j < n; j++) s[j] = q[j] = 0;
-        for (int64_t b = 0; b < B; b++) FN(row_add_)(s, x + b * row + j0, n);
-        for (int64_t c = c0; c < c1; c++) {      /* the mean, spread over the row */
-            double m = FN(channel_sum_)(d, c, HW) / (double)N;
-            for (int64_t i = 0; i < HW; i++) d[c * HW + i] = m;
+        for (int64_t j = 0; j < n; j++) {
+            s[j] = q[j] = 0;
+            k[j] = (double)x[(c0 + j / HW) * HW];
         }
-        for (int64_t b = 0; b < B; b++) FN(row_sqdev_)(q, x + b * row + j0, s, n);
+        for (int64_t b = 0; b < B; b++) FN(row_shift_sums_)(s, q, x + b * row + j0, k, n);
         for (int64_t c = c0; c < c1; c++) {
-            const double m = d[c * HW];
-            const double is = 1.0 / sqrt(FN(channel_sum_)(d + row, c, HW) / (double)N + eps);
+            const double ds = FN(channel_sum_)(d, c, HW) / (double)N;
+            const double m = d[2 * row + c * HW] + ds;
+            double var = FN(channel_sum_)(d + row, c, HW) / (double)N - ds * ds;
+            const double is = 1.0 / sqrt((var > 0 ? var : 0) + eps);
             mean[c] = (T)m;
             invstd[c] = (T)is;
             for (int64_t i = 0; i < HW; i++) {

@@ -66,6 +66,28 @@ def test_batch_norm_train_and_eval_match_torch(m, dtype, shape):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(300, 70), (40, 9, 3, 3), (2, 5)])
+def test_batch_norm_statistics_survive_a_large_mean(dtype, shape):
+    """Features far from zero (a mean 10⁴ times their spread): the statistics of the
+    small-plane path, summed about a shift in one pass, match a two-pass sum in float64."""
+    rng = np.random.default_rng(5)
+    C, per_channel = shape[1], (1, -1) + (1,) * (len(shape) - 2)
+    offset = (4000 + 1000 * rng.random(C)).reshape(per_channel)
+    x = (rng.standard_normal(shape) * 0.5 + offset).astype(dtype)
+    y, mean, invstd = native.batch_norm2d(x, np.ones(C, dtype), np.zeros(C, dtype))
+    axes = (0,) + tuple(range(2, x.ndim))
+    x64 = x.astype(np.float64)
+    m = x64.mean(axis=axes)
+    var = ((x64 - m.reshape(per_channel)) ** 2).mean(axis=axes)
+    np.testing.assert_allclose(mean, m, rtol=1e-6 if dtype == np.float32 else 1e-13)
+    np.testing.assert_allclose(invstd, 1 / np.sqrt(var + 1e-5),
+                               rtol=1e-5 if dtype == np.float32 else 1e-9)
+    want = (x64 - m.reshape(per_channel)) / np.sqrt(var.reshape(per_channel) + 1e-5)
+    # y keeps the rounding of x − mean in x's dtype: a few units in the last place of x
+    np.testing.assert_allclose(y, want, atol=4 * np.spacing(x.max()) * invstd.max())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_layer_norm_backward_sums_do_not_depend_on_threads(dtype):
     import dlkern
     rng = np.random.default_rng(3)
