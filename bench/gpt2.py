@@ -200,6 +200,7 @@ def main(argv=None):
     cfg = CONFIGS[args.config]
     if max(args.T) + args.generate > cfg["n_ctx"]:
         ap.error(f"T + generate must fit the context of {cfg['n_ctx']}")
+    print("# GPT-2-shaped forward and generation: dlkern, plain NumPy, PyTorch eager\n")
     print(stamp("python bench/gpt2.py " + " ".join(argv if argv is not None
                                                    else sys.argv[1:])) + "\n")
     print(f"GPT-2 {args.config} ({cfg['n_layer']} layers, {cfg['n_head']} heads, d "
