@@ -74,11 +74,11 @@ def np_forward(ids, P, n_head):
     x = P["wte"][ids] + P["wpe"][:len(ids)]
     T = len(ids)
     mask = ((1 - np.tri(T, dtype=x.dtype)) * -1e10).astype(x.dtype)
+    scale = x.dtype.type(1 / math.sqrt(x.shape[-1] // n_head))
     for blk in P["blocks"]:
         a = blk["attn"]
         h = np_layer_norm(x, **blk["ln_1"]) @ a["c_attn"]["w"] + a["c_attn"]["b"]
         heads = [np.split(part, n_head, axis=-1) for part in np.split(h, 3, axis=-1)]
-        scale = np.float32(1 / math.sqrt(x.shape[-1] // n_head)).astype(x.dtype)
         out = [np_softmax(q @ k.T * scale + mask) @ v for q, k, v in zip(*heads)]
         x = x + np.hstack(out) @ a["c_proj"]["w"] + a["c_proj"]["b"]
         m = blk["mlp"]
@@ -119,12 +119,13 @@ def torch_forward_fn(P, n_head):
     """A function ids (T,) -> logits on torch tensors that share P's memory."""
     import torch
     import torch.nn.functional as F
-    tp = {"wte": torch.from_numpy(P["wte"]), "wpe": torch.from_numpy(P["wpe"]),
-          "ln_f": {k: torch.from_numpy(v) for k, v in P["ln_f"].items()},
-          "blocks": [{name: {k: (torch.from_numpy(v) if isinstance(v, np.ndarray)
-                                 else {kk: torch.from_numpy(vv) for kk, vv in v.items()})
-                             for k, v in part.items()}
-                      for name, part in blk.items()} for blk in P["blocks"]]}
+    def shared(tree):                    # the same nesting, tensors on the same memory
+        if isinstance(tree, np.ndarray):
+            return torch.from_numpy(tree)
+        if isinstance(tree, list):
+            return [shared(t) for t in tree]
+        return {k: shared(v) for k, v in tree.items()}
+    tp = shared(P)
     d = P["wte"].shape[1]
 
     def forward(ids):

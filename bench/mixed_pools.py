@@ -13,12 +13,12 @@ A ratio above 1 is time lost to the other library's pool. Run with OPENBLAS_CORE
 and OPENBLAS_L2_SIZE unset; docs/METHOD.md ("Two pools in one process") quotes it.
 """
 import argparse
-import time
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
 import dlkern
+from dlkern.benchmark import _once
 
 
 def numpy_blas():
@@ -47,9 +47,8 @@ def kernels(rng):
 
 
 def timed(f):
-    start = time.perf_counter()
-    f()
-    return time.perf_counter() - start
+    """Seconds of one call."""
+    return _once(f, 1)
 
 
 def measure(rounds=40):
