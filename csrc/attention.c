@@ -37,8 +37,10 @@
 int dlk_attention(int dtype, const dlk_attention_shape *s, const void *q, const void *k,
                   const void *v, void *out, void *lse, const dlk_stop_flag *stop, int nthreads)
 {
-    return dtype == DLK_F64 ? dlk_attention_f64(s, q, k, v, out, lse, stop, nthreads)
-                            : dlk_attention_f32(s, q, k, v, out, lse, stop, nthreads);
+    if (dtype == DLK_F64) return dlk_attention_f64(s, q, k, v, out, lse, stop, nthreads);
+    if (dlk_attention_avx512_fits(s))
+        return dlk_attention_avx512_f32(s, q, k, v, out, lse, stop, nthreads);
+    return dlk_attention_f32(s, q, k, v, out, lse, stop, nthreads);
 }
 
 int dlk_attention_backward(int dtype, const dlk_attention_shape *s, const void *dout,

@@ -28,7 +28,7 @@ SCRIPT = textwrap.dedent('''
         U = rng.standard_normal((128, 8), dtype=f32)
         call = lambda: native.rnn_forward(x, np.zeros((32, 128), f32), W, U, None)
     else:
-        q = rng.standard_normal((1, 16384, 64), dtype=f32)
+        q = rng.standard_normal((3, 16384, 64), dtype=f32)
         call = lambda: native.scaled_dot_product_attention(q, q, q)
     t = time.perf_counter()
     first = call()
