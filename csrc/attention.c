@@ -48,8 +48,15 @@ int dlk_attention_backward(int dtype, const dlk_attention_shape *s, const void *
                            const void *lse, void *dq, void *dk, void *dv,
                            const dlk_stop_flag *stop, int nthreads)
 {
-    return dtype == DLK_F64 ? dlk_attention_backward_f64(s, dout, q, k, v, out, lse, dq, dk, dv,
-                                                         stop, nthreads)
-                            : dlk_attention_backward_f32(s, dout, q, k, v, out, lse, dq, dk, dv,
-                                                         stop, nthreads);
+    if (dtype == DLK_F64)
+        return dlk_attention_backward_f64(s, dout, q, k, v, out, lse, dq, dk, dv, stop, nthreads);
+    if (dlk_attention_backward_avx512_fits(s)) {
+        float *D = rowsum_dout_out_f32(s, dout, out, nthreads);
+        if (!D) return DLK_ENOMEM;
+        int st = dlk_attention_backward_avx512_f32(s, dout, q, k, v, lse, D, dq, dk, dv, stop,
+                                                   nthreads);
+        dlk_scratch_give(D);
+        return st;
+    }
+    return dlk_attention_backward_f32(s, dout, q, k, v, out, lse, dq, dk, dv, stop, nthreads);
 }

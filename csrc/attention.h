@@ -37,4 +37,12 @@ int dlk_attention_avx512_fits(const dlk_attention_shape *s);
 int dlk_attention_avx512_f32(const dlk_attention_shape *s, const float *q, const float *k,
                              const float *v, float *out, float *lse, const dlk_stop_flag *stop,
                              int nthreads);
+/* The float backward in AVX-512 registers, where dlk_attention_backward_avx512_fits
+ * (as above, and d_k and d_v multiples of 16); D = rowsum(dO ∘ O) per query. */
+int dlk_attention_backward_avx512_fits(const dlk_attention_shape *s);
+int dlk_attention_backward_avx512_f32(const dlk_attention_shape *s, const float *dout,
+                                      const float *q, const float *k, const float *v,
+                                      const float *lse, const float *D, float *dq,
+                                      float *dk_out, float *dv_out, const dlk_stop_flag *stop,
+                                      int nthreads);
 #endif

@@ -3,7 +3,7 @@
  *
  * Names made, per dtype (f32, f64), all file-local: dlk_attention_f32,
  * dlk_attention_backward_f32 (called by the dtype-tagged entries of attention.c);
- * apply_mask_f32, block_visible_f32, exp_rows_f32, tile_backward_f32. */
+ * rowsum_dout_out_f32, apply_mask_f32, block_visible_f32, exp_rows_f32, tile_backward_f32. */
 
 /* S[r, c] = −inf where query q0 + r may not see key k0 + c. */
 static void FN(apply_mask_)(const dlk_attention_shape *s, int64_t h, int64_t q0, int64_t nq,
@@ -155,6 +155,23 @@ static int FN(tile_backward_)(const dlk_attention_shape *s, int64_t h, int64_t q
     return st;
 }
 
+/* D = rowsum(dO ∘ O), one value per query, in scratch memory (NULL: out of memory). */
+static T *FN(rowsum_dout_out_)(const dlk_attention_shape *s, const T *dout, const T *out,
+                               int nthreads)
+{
+    const int64_t n = s->BH * s->Tq, dv = s->dv;
+    T *D = dlk_scratch_take((size_t)n * sizeof(T));
+    if (!D) return NULL;
+    int nt = dlk_threads_for(n * dv, 1 << 15, nthreads);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t i = 0; i < n; i++) {
+        T acc = 0;
+        for (int64_t c = 0; c < dv; c++) acc += dout[i * dv + c] * out[i * dv + c];
+        D[i] = acc;
+    }
+    return D;
+}
+
 static int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *dout, const T *q,
                                        const T *k, const T *v, const T *out, const T *lse,
                                        T *dq, T *dk_out, T *dv_out, const dlk_stop_flag *stop,
@@ -162,16 +179,8 @@ static int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *do
 {
     dlk_gemm_hold_one_thread();
     const int64_t Tq = s->Tq, Tk = s->Tk, dk = s->dk, dv = s->dv, BH = s->BH;
-    /* D = rowsum(dO ∘ O), one value per query */
-    T *D = dlk_scratch_take((size_t)(BH * Tq) * sizeof(T));
+    T *D = FN(rowsum_dout_out_)(s, dout, out, nthreads);
     if (!D) return DLK_ENOMEM;
-    int nt0 = dlk_threads_for(BH * Tq * dv, 1 << 15, nthreads);
-#pragma omp parallel for num_threads(nt0) schedule(static) if (nt0 > 1)
-    for (int64_t i = 0; i < BH * Tq; i++) {
-        T acc = 0;
-        for (int64_t c = 0; c < dv; c++) acc += dout[i * dv + c] * out[i * dv + c];
-        D[i] = acc;
-    }
     const int64_t qblocks = (Tq + BQ - 1) / BQ, kblocks = (Tk + BK - 1) / BK;
     const int64_t per_thread = 2 * BQ * BK + BK * (dk + dv);
     int nt = nthreads < 1 ? 1 : nthreads;

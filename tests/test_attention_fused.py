@@ -1,11 +1,14 @@
-"""The float attention forward with its tiles in AVX-512 registers (csrc/attention_avx512.c;
-taken for float32 without a boolean mask and with T_q >= 16 where the CPU has AVX-512,
-else the GEMM tiles run these same cases): every tail of its blocks (queries in 16s up to
-64, keys in 4s up to 64-key tiles, output columns in 4s), both causal alignments, queries
-that see no key, and scores whose running max grows from tile to tile."""
+"""The float attention with its tiles in AVX-512 registers (csrc/attention_avx512.c; taken
+for float32 without a boolean mask and with T_q >= 16 where the CPU has AVX-512, the
+backward pass where d_k and d_v are multiples of 16 too; elsewhere the GEMM tiles run
+these same cases): every tail of its blocks (queries in 16s up to 64, keys in 4s up to
+64-key tiles, output columns in 4s), both causal alignments, queries that see no key,
+scores whose running max grows from tile to tile, and the backward pass's bits at 1 and 2
+threads (one owner per head, or two passes over a head's key tiles and query blocks)."""
 import numpy as np
 import pytest
 
+import dlkern
 from dlkern import native, reference
 
 # (T_q, T_k, d_k, d_v): query blocks of 1-4 vectors with tails, key tiles with 1-3
@@ -13,6 +16,10 @@ from dlkern import native, reference
 SHAPES = [(16, 16, 16, 16), (17, 5, 24, 7), (33, 130, 64, 64), (100, 63, 100, 33),
           (64, 65, 64, 64), (70, 200, 3, 5), (130, 70, 128, 128), (40, 1, 8, 2),
           (20, 66, 16, 17), (48, 129, 32, 30)]
+# backward: d_k, d_v multiples of 16 (the fused tiles) and not (the GEMM tiles)
+BACKWARD = [(16, 16, 16, 16), (17, 5, 16, 32), (33, 130, 64, 64), (100, 63, 32, 48),
+            (70, 200, 16, 16), (130, 70, 128, 128), (20, 40, 16, 80), (200, 130, 64, 64),
+            (40, 30, 24, 7)]
 
 
 def _inputs(Tq, Tk, dk, dv, seed, BH=3):
@@ -67,3 +74,29 @@ def test_fused_path_agrees_with_the_gemm_tiles():
     np.testing.assert_allclose(fused, tiles, rtol=2e-5, atol=2e-6)
     np.testing.assert_allclose(lse, tlse, rtol=2e-6, atol=2e-6)
 
+
+
+@pytest.mark.parametrize("causal,variant", [(False, "upper_left"), (True, "upper_left"),
+                                            (True, "lower_right")])
+@pytest.mark.parametrize("BH", [1, 3])
+@pytest.mark.parametrize("Tq,Tk,dk,dv", BACKWARD)
+def test_backward_matches_the_reference_with_the_same_bits_at_any_thread_count(
+        Tq, Tk, dk, dv, BH, causal, variant):
+    q, k, v = _inputs(Tq, Tk, dk, dv, Tq + Tk, BH)
+    do = np.random.default_rng(Tq).standard_normal((BH, Tq, dv)).astype(np.float32)
+    out, lse = native.scaled_dot_product_attention(q, k, v, causal, causal_variant=variant)
+    with dlkern.threads(2):       # BH = 1: two passes over the head; 3: a head each
+        grads = native.scaled_dot_product_attention_backward(do, q, k, v, out, lse, causal,
+                                                             causal_variant=variant)
+    with dlkern.threads(1):
+        one = native.scaled_dot_product_attention_backward(do, q, k, v, out, lse, causal,
+                                                           causal_variant=variant)
+    f = lambda a: a.astype(np.float64)
+    rout, rlse = reference.scaled_dot_product_attention(f(q), f(k), f(v), causal,
+                                                        causal_variant=variant)
+    ref = reference.scaled_dot_product_attention_backward(f(do), f(q), f(k), f(v), rout, rlse,
+                                                          causal, causal_variant=variant)
+    for name, g, r, g1 in zip(["dq", "dk", "dv"], grads, ref, one):
+        assert g.dtype == np.float32
+        np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-5, err_msg=name)
+        np.testing.assert_array_equal(g, g1, err_msg=name)
