@@ -32,12 +32,16 @@ int dlk_attention_avx512_fits(const dlk_attention_shape *s)
 }
 
 /* e^x for x <= 0 (the scores less their max): 2^k · e^r with k = round(x / ln 2), e^r
- * by its Taylor series to r^6 as dlk_expf (dlk_math.h), 2^k by scalef.  x is first
- * raised to −150, where the result is exactly 0: masked scores (−∞) and the NaN of
- * −∞ − (−∞) (vmaxps returns its second operand for a NaN) give 0. */
+ * by its Taylor series to r^6 as dlk_expf (dlk_math.h), 2^k by scalef.  Below −80, and
+ * for the NaN of −∞ − (−∞), the result is 0: the series runs on x raised to −80, so no
+ * result is ever subnormal — on Intel cores an underflowing scalef takes a microcode
+ * assist (Intel Xeon, AVX-512: causal T 64, d 16, 64 heads took 0.50 ms against 0.14
+ * without the mask, from the masked scores' e^−∞; e^−80 is 2e−35 of the row's largest
+ * term, which is 1). */
 DLK_AVX512 INLINE __m512 exp16(__m512 x)
 {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-150.0f));
+    const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-80.0f), _CMP_GE_OQ);
+    x = _mm512_max_ps(x, _mm512_set1_ps(-80.0f));
     __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693145752f), x);
@@ -48,7 +52,7 @@ DLK_AVX512 INLINE __m512 exp16(__m512 x)
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, k);
+    return _mm512_maskz_mov_ps(keep, _mm512_scalef_ps(p, k));
 }
 
 /* Scores of R keys (rows of K, dk apart) against V query vectors of Qt: St[r][·] and
