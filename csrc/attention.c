@@ -18,7 +18,9 @@
  * in the same order (query blocks, then key blocks, ascending), so the bits are the
  * same at any thread count, whichever way is taken.  Extra memory: D (one value per
  * query) and a few tiles per thread — linear in T.
- * GEMMs run on one BLAS thread each, inside the parallel loop. */
+ * GEMMs run on one BLAS thread each, inside the parallel loop.
+ * On AVX-512 CPUs the float passes without a boolean mask take attention_avx512.c
+ * instead: the same tiles and the same online softmax, with the products in registers. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
