@@ -33,6 +33,10 @@
 #define KT 64   /* keys per tile */
 #define INLINE static inline __attribute__((always_inline))
 
+/* T_q >= 16: with fewer queries most lanes idle, and the GEMM tiles are faster (Intel
+ * Xeon, AVX-512, 2 threads, 12 heads, d 64, forward: T_q 1 against 1024 keys 164 µs
+ * against 344 in the lanes, T_q 8 against 512 keys 119 against 162 µs, T_q 12 against 12
+ * keys 15.8 against 19.4 µs). */
 int dlk_attention_avx512_fits(const dlk_attention_shape *s)
 {
     return s->mask == NULL && s->Tq >= 16 && dlk_has_avx512();
