@@ -32,7 +32,7 @@ int dlk_attention_backward(int dtype, const dlk_attention_shape *s, const void *
 
 /* The float forward in AVX-512 registers (attention_avx512.c), which dlk_attention
  * takes where dlk_attention_avx512_fits: this CPU has AVX-512, no boolean mask, and
- * T_q >= 16. */
+ * enough queries (T_q >= 16, or >= 2 for d_k <= 24). */
 int dlk_attention_avx512_fits(const dlk_attention_shape *s);
 int dlk_attention_avx512_f32(const dlk_attention_shape *s, const float *q, const float *k,
                              const float *v, float *out, float *lse, const dlk_stop_flag *stop,

@@ -19,9 +19,8 @@
  * packs its operands again for every tile, and four passes of the softmax over the
  * tile), Intel Xeon (AVX-512), 2 threads, B8 h8 T512 d64: forward 29.4 → 18.6 ms,
  * forward + backward 89 → 56 ms; docs/BENCHMARKS-attention.md has the sweep against
- * PyTorch.  Boolean masks, float64 and fewer than 16 queries (a lane per query would
- * mostly idle) keep the GEMM tiles, as does a backward pass whose d_k or d_v is not a
- * multiple of 16. */
+ * PyTorch.  Boolean masks, float64 and few queries (see dlk_attention_avx512_fits) keep
+ * the GEMM tiles, as does a backward pass whose d_k or d_v is not a multiple of 16. */
 #include <math.h>
 #include <string.h>
 #include "attention.h"
@@ -33,13 +32,17 @@
 #define KT 64   /* keys per tile */
 #define INLINE static inline __attribute__((always_inline))
 
-/* T_q >= 16: with fewer queries most lanes idle, and the GEMM tiles are faster (Intel
- * Xeon, AVX-512, 2 threads, 12 heads, d 64, forward: T_q 1 against 1024 keys 164 µs
- * against 344 in the lanes, T_q 8 against 512 keys 119 against 162 µs, T_q 12 against 12
- * keys 15.8 against 19.4 µs). */
+/* T_q >= 16, or T_q >= 2 with d_k <= 24.  With fewer queries most lanes idle, and
+ * from d_k 32 on the GEMM tiles are faster there (Intel Xeon, AVX-512, 2 threads,
+ * causal, forward / backward: 64 heads T 12 d 64 54 / 123 µs against 72 / 163 in the
+ * lanes, d 32 44 / 93 against 47 / 86; 12 heads T_q 1 against 1024 keys d 64 164 µs
+ * against 344).  At d_k 16 each small GEMM's fixed cost dominates the tiles and the
+ * lanes win from T_q 2 on (64 heads T 12 d 16: 65 / 127 µs against 31 / 59; T 2: 57 / 76
+ * against 21 / 29; T_q 1: 18 against 22 µs, which stays with the tiles). */
 int dlk_attention_avx512_fits(const dlk_attention_shape *s)
 {
-    return s->mask == NULL && s->Tq >= 16 && dlk_has_avx512();
+    return s->mask == NULL && (s->Tq >= 16 || (s->Tq >= 2 && s->dk <= 24)) &&
+           dlk_has_avx512();
 }
 
 /* e^x for x <= 0 (the scores less their max): 2^k · e^r with k = round(x / ln 2), e^r

@@ -1,5 +1,6 @@
 """The float attention with its tiles in AVX-512 registers (csrc/attention_avx512.c; taken
-for float32 without a boolean mask and with T_q >= 16 where the CPU has AVX-512, the
+for float32 without a boolean mask and with T_q >= 16 (>= 2 for d_k <= 24) where the CPU
+has AVX-512, the
 backward pass where d_k and d_v are multiples of 16 too; elsewhere the GEMM tiles run
 these same cases): every tail of its blocks (queries in 16s up to 64, keys in 4s up to
 64-key tiles, output columns in 4s), both causal alignments, queries that see no key,
@@ -15,11 +16,12 @@ from dlkern import native, reference
 # left over keys, output columns with 1-3 left over
 SHAPES = [(16, 16, 16, 16), (17, 5, 24, 7), (33, 130, 64, 64), (100, 63, 100, 33),
           (64, 65, 64, 64), (70, 200, 3, 5), (130, 70, 128, 128), (40, 1, 8, 2),
-          (20, 66, 16, 17), (48, 129, 32, 30)]
+          (20, 66, 16, 17), (48, 129, 32, 30), (12, 12, 16, 16), (2, 9, 8, 8), (5, 3, 24, 13),
+          (1, 7, 16, 16)]
 # backward: d_k, d_v multiples of 16 (the fused tiles) and not (the GEMM tiles)
 BACKWARD = [(16, 16, 16, 16), (17, 5, 16, 32), (33, 130, 64, 64), (100, 63, 32, 48),
             (70, 200, 16, 16), (130, 70, 128, 128), (20, 40, 16, 80), (200, 130, 64, 64),
-            (40, 30, 24, 7)]
+            (40, 30, 24, 7), (12, 12, 16, 16), (3, 7, 16, 32)]
 
 
 def _inputs(Tq, Tk, dk, dv, seed, BH=3):
