@@ -30,7 +30,7 @@ FAMILIES = {
     "dense": ["dense.c", "gemm.c"],
     "conv": sorted(glob.glob("conv/*.c", root_dir="csrc")) + ["gemm.c"],
     "rnn": ["rnn.c", "gemm.c"],
-    "attention": ["attention.c", "attention_avx512.c", "gemm.c"],
+    "attention": ["attention.c", "attention_avx512.c", "attention_avx2.c", "gemm.c"],
     "losses": ["losses.c"],
 }
 for _pyx in sorted(glob.glob("*.pyx", root_dir="dlkern/_native")):

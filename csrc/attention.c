@@ -19,8 +19,10 @@
  * same at any thread count, whichever way is taken.  Extra memory: D (one value per
  * query) and a few tiles per thread — linear in T.
  * GEMMs run on one BLAS thread each, inside the parallel loop.
- * On AVX-512 CPUs the float passes without a boolean mask take attention_avx512.c
- * instead: the same tiles and the same online softmax, with the products in registers. */
+ * On AVX-512 and AVX2 CPUs the float passes without a boolean mask take
+ * attention_lanes_impl.h instead (attention_avx512.c, attention_avx2.c): the same tiles
+ * and the same online softmax, with the queries across the lanes and the products in
+ * registers. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,8 @@ int dlk_attention(int dtype, const dlk_attention_shape *s, const void *q, const 
     if (dtype == DLK_F64) return dlk_attention_f64(s, q, k, v, out, lse, stop, nthreads);
     if (dlk_attention_avx512_fits(s))
         return dlk_attention_avx512_f32(s, q, k, v, out, lse, stop, nthreads);
+    if (dlk_attention_avx2_fits(s))
+        return dlk_attention_avx2_f32(s, q, k, v, out, lse, stop, nthreads);
     return dlk_attention_f32(s, q, k, v, out, lse, stop, nthreads);
 }
 
@@ -52,11 +56,14 @@ int dlk_attention_backward(int dtype, const dlk_attention_shape *s, const void *
 {
     if (dtype == DLK_F64)
         return dlk_attention_backward_f64(s, dout, q, k, v, out, lse, dq, dk, dv, stop, nthreads);
-    if (dlk_attention_backward_avx512_fits(s)) {
+    int avx512 = dlk_attention_backward_avx512_fits(s);
+    if (avx512 || dlk_attention_backward_avx2_fits(s)) {
         float *D = rowsum_dout_out_f32(s, dout, out, nthreads);
         if (!D) return DLK_ENOMEM;
-        int st = dlk_attention_backward_avx512_f32(s, dout, q, k, v, lse, D, dq, dk, dv, stop,
-                                                   nthreads);
+        int st = avx512 ? dlk_attention_backward_avx512_f32(s, dout, q, k, v, lse, D, dq, dk,
+                                                            dv, stop, nthreads)
+                        : dlk_attention_backward_avx2_f32(s, dout, q, k, v, lse, D, dq, dk, dv,
+                                                          stop, nthreads);
         dlk_scratch_give(D);
         return st;
     }

@@ -30,19 +30,30 @@ int dlk_attention_backward(int dtype, const dlk_attention_shape *s, const void *
                            const void *lse, void *dq, void *dk, void *dv,
                            const dlk_stop_flag *stop, int nthreads);
 
-/* The float forward in AVX-512 registers (attention_avx512.c), which dlk_attention
- * takes where dlk_attention_avx512_fits: this CPU has AVX-512, no boolean mask, and
- * enough queries (T_q >= 16, or >= 2 for d_k <= 24). */
+/* Float attention with the queries across a vector's lanes (attention_lanes_impl.h),
+ * compiled for AVX-512 (attention_avx512.c) and for AVX2 + FMA (attention_avx2.c);
+ * dlk_attention takes the first whose fits says so: this CPU has the instruction set
+ * (the AVX2 ones only where the AVX-512 ones do not run), no boolean mask, and enough
+ * queries (T_q >= 16, or >= 2 for d_k <= 24); the backward fits also asks for d_k and
+ * d_v multiples of the lanes.  D = rowsum(dO ∘ O) per query. */
 int dlk_attention_avx512_fits(const dlk_attention_shape *s);
 int dlk_attention_avx512_f32(const dlk_attention_shape *s, const float *q, const float *k,
                              const float *v, float *out, float *lse, const dlk_stop_flag *stop,
                              int nthreads);
-/* The float backward in AVX-512 registers, where dlk_attention_backward_avx512_fits
- * (as above, and d_k and d_v multiples of 16); D = rowsum(dO ∘ O) per query. */
 int dlk_attention_backward_avx512_fits(const dlk_attention_shape *s);
 int dlk_attention_backward_avx512_f32(const dlk_attention_shape *s, const float *dout,
                                       const float *q, const float *k, const float *v,
                                       const float *lse, const float *D, float *dq,
                                       float *dk_out, float *dv_out, const dlk_stop_flag *stop,
                                       int nthreads);
+int dlk_attention_avx2_fits(const dlk_attention_shape *s);
+int dlk_attention_avx2_f32(const dlk_attention_shape *s, const float *q, const float *k,
+                           const float *v, float *out, float *lse, const dlk_stop_flag *stop,
+                           int nthreads);
+int dlk_attention_backward_avx2_fits(const dlk_attention_shape *s);
+int dlk_attention_backward_avx2_f32(const dlk_attention_shape *s, const float *dout,
+                                    const float *q, const float *k, const float *v,
+                                    const float *lse, const float *D, float *dq,
+                                    float *dk_out, float *dv_out, const dlk_stop_flag *stop,
+                                    int nthreads);
 #endif

@@ -51,22 +51,45 @@ int dlk_openmp_enabled(void)
 #endif
 }
 
+/* $DLKERN_PORTABLE_LOOPS: unset, empty or "0": the best loops this CPU has; "avx2": at
+ * most the AVX2 ones; anything else: the portable ones. */
+static int portable_loops(void)
+{
+    const char *v = getenv("DLKERN_PORTABLE_LOOPS");
+    if (!v || !*v || strcmp(v, "0") == 0) return 0;
+    return strcmp(v, "avx2") == 0 ? 1 : 2;
+}
+
 int dlk_has_avx512(void)
 {
     /* atomic: the first call may come from several OpenMP threads at once */
     static _Atomic int known = -1;
     int has = atomic_load_explicit(&known, memory_order_relaxed);
     if (has < 0) {
-        const char *portable = getenv("DLKERN_PORTABLE_LOOPS");
         has = 0;
 #ifdef DLK_HAVE_AVX512_LOOPS
-        if (!(portable && *portable && strcmp(portable, "0") != 0)) {
+        if (portable_loops() == 0) {
             __builtin_cpu_init();
             has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
         }
-#else
-        (void)portable;
+#endif
+        atomic_store_explicit(&known, has, memory_order_relaxed);
+    }
+    return has;
+}
+
+int dlk_has_avx2(void)
+{
+    static _Atomic int known = -1;
+    int has = atomic_load_explicit(&known, memory_order_relaxed);
+    if (has < 0) {
+        has = 0;
+#ifdef DLK_HAVE_AVX2_LOOPS
+        if (portable_loops() < 2) {
+            __builtin_cpu_init();
+            has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        }
 #endif
         atomic_store_explicit(&known, has, memory_order_relaxed);
     }
@@ -168,7 +191,7 @@ size_t dlk_scratch_held(void)
 
 const dlk_runtime *dlk_runtime_get(void)
 {
-    static const dlk_runtime table = {sizeof(dlk_runtime), dlk_has_avx512, dlk_scratch_take,
-                                      dlk_scratch_give};
+    static const dlk_runtime table = {sizeof(dlk_runtime), dlk_has_avx512, dlk_has_avx2,
+                                      dlk_scratch_take, dlk_scratch_give};
     return &table;
 }

@@ -107,6 +107,7 @@ size_t dlk_scratch_held(void);     /* bytes waiting in the slots (dlk.c only) */
 typedef struct {
     size_t size;                        /* sizeof(dlk_runtime) of the build that made it */
     int (*has_avx512)(void);
+    int (*has_avx2)(void);
     void *(*scratch_take)(size_t bytes);
     void (*scratch_give)(void *p);
 } dlk_runtime;
@@ -125,13 +126,18 @@ const char *dlk_isa_name(void);
 
 /* Loops written with AVX-512 intrinsics (files named *_avx512.c, their vocabulary in
  * simd_avx512.h) are compiled for it with DLK_AVX512 whatever the build's -march, and
- * run only where dlk_has_avx512() says the CPU has it; other CPUs take the portable
- * loops, as do all when $DLKERN_PORTABLE_LOOPS is set (so that tests on an AVX-512
- * machine cover them too). */
+ * run only where dlk_has_avx512() says the CPU has it; likewise AVX2 + FMA loops
+ * (*_avx2.c, DLK_AVX2, dlk_has_avx2()).  Other CPUs take the portable loops, as do all
+ * when $DLKERN_PORTABLE_LOOPS is set (so that tests on an AVX-512 machine cover them
+ * too); DLKERN_PORTABLE_LOOPS=avx2 turns off the AVX-512 loops only, so that an AVX-512
+ * machine runs and tests the AVX2 ones. */
 #if defined(__x86_64__) && defined(__GNUC__)
 #define DLK_HAVE_AVX512_LOOPS 1
 #define DLK_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")))
+#define DLK_HAVE_AVX2_LOOPS 1
+#define DLK_AVX2 __attribute__((target("avx2,fma")))
 #endif
 int dlk_has_avx512(void);
+int dlk_has_avx2(void);
 
 #endif

@@ -14,5 +14,6 @@ int dlk_runtime_bind(const dlk_runtime *rt)
 }
 
 int dlk_has_avx512(void) { return runtime->has_avx512(); }
+int dlk_has_avx2(void) { return runtime->has_avx2(); }
 void *dlk_scratch_take(size_t bytes) { return runtime->scratch_take(bytes); }
 void dlk_scratch_give(void *p) { runtime->scratch_give(p); }

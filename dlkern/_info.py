@@ -16,6 +16,7 @@ def info_dict():
         out["openmp"] = common.openmp_enabled()
         out["isa"] = common.isa_name()
         out["avx512_loops"] = common.avx512_loops()
+        out["avx2_loops"] = common.avx2_loops()
         out["blas"] = gemm.config()
         out["blas_library"] = gemm.library_path()
         out["blas_threads"] = gemm.get_blas_threads()

@@ -6,11 +6,16 @@ these same cases): every tail of its blocks (queries in 16s up to 64, keys in 4s
 64-key tiles, output columns in 4s), both causal alignments, queries that see no key,
 scores whose running max grows from tile to tile, and the backward pass's bits at 1 and 2
 threads (one owner per head, or two passes over a head's key tiles and query blocks)."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 import dlkern
 from dlkern import native, reference
+from dlkern._native import common
 
 # (T_q, T_k, d_k, d_v): query blocks of 1-4 vectors with tails, key tiles with 1-3
 # left over keys, output columns with 1-3 left over
@@ -102,3 +107,22 @@ def test_backward_matches_the_reference_with_the_same_bits_at_any_thread_count(
         assert g.dtype == np.float32
         np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-5, err_msg=name)
         np.testing.assert_array_equal(g, g1, err_msg=name)
+
+
+def test_the_avx2_loops_pass_these_tests_too():
+    """This file once more, in a process where DLKERN_PORTABLE_LOOPS=avx2 turns off the
+    AVX-512 loops, so that an AVX-512 machine runs the AVX2 ones (8 lanes, blocks of 24
+    queries: other tails than the AVX-512 ones)."""
+    if os.environ.get("DLKERN_PORTABLE_LOOPS"):
+        pytest.skip("already running with DLKERN_PORTABLE_LOOPS set")
+    if not common.avx2_loops():
+        pytest.skip("no AVX2 + FMA on this CPU")
+    env = dict(os.environ, DLKERN_PORTABLE_LOOPS="avx2")
+    check = ("from dlkern._native import common; "
+             "assert common.avx2_loops() and not common.avx512_loops()")
+    subprocess.run([sys.executable, "-c", check], env=env, check=True)
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        __file__], env=env, capture_output=True, text=True,
+                       cwd=os.path.dirname(__file__))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert " passed" in r.stdout and " failed" not in r.stdout

@@ -25,6 +25,7 @@ def test_check_passes_on_the_portable_loops():
     info = run("info", env=env)
     assert info.returncode == 0 and "avx512_loops" in info.stdout, info.stdout + info.stderr
     assert "False" in info.stdout.split("avx512_loops")[1].splitlines()[0]
+    assert "False" in info.stdout.split("avx2_loops")[1].splitlines()[0]
     out = run("check", env=env)
     assert out.returncode == 0, out.stdout + out.stderr
 

@@ -15,6 +15,7 @@ cdef extern from "dlk.h" nogil:
     int dlk_openmp_enabled()
     const char *dlk_isa_name()
     int dlk_has_avx512()
+    int dlk_has_avx2()
 
 cdef int check_status(int status, str fn) except -1
 cdef const dlk_stop_flag *watch_sigint(double work)

@@ -110,6 +110,13 @@ def avx512_loops():
     return bool(dlk_has_avx512())
 
 
+def avx2_loops():
+    """True when the loops written in AVX2 intrinsics may run here (an AVX2 + FMA CPU,
+    and $DLKERN_PORTABLE_LOOPS unset or "avx2"); where the AVX-512 loops run too, those
+    are taken first."""
+    return bool(dlk_has_avx2())
+
+
 def scratch_held():
     """Bytes of scratch memory the process keeps for the next kernel call (one cache
     for every family: csrc/dlk.c)."""
