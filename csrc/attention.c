@@ -41,6 +41,8 @@
 int dlk_attention(int dtype, const dlk_attention_shape *s, const void *q, const void *k,
                   const void *v, void *out, void *lse, const dlk_stop_flag *stop, int nthreads)
 {
+    /* whichever path runs: a caller's threadpool_limits must not stay on the engine */
+    dlk_gemm_hold_one_thread();
     if (dtype == DLK_F64) return dlk_attention_f64(s, q, k, v, out, lse, stop, nthreads);
     if (dlk_attention_avx512_fits(s))
         return dlk_attention_avx512_f32(s, q, k, v, out, lse, stop, nthreads);
@@ -54,6 +56,7 @@ int dlk_attention_backward(int dtype, const dlk_attention_shape *s, const void *
                            const void *lse, void *dq, void *dk, void *dv,
                            const dlk_stop_flag *stop, int nthreads)
 {
+    dlk_gemm_hold_one_thread();
     if (dtype == DLK_F64)
         return dlk_attention_backward_f64(s, dout, q, k, v, out, lse, dq, dk, dv, stop, nthreads);
     int avx512 = dlk_attention_backward_avx512_fits(s);

@@ -52,7 +52,6 @@ DLK_CLONES static void FN(exp_rows_)(T *DLK_RESTRICT S, int64_t nq, int64_t nk,
 static int FN(dlk_attention_)(const dlk_attention_shape *s, const T *q, const T *k, const T *v,
                               T *out, T *lse, const dlk_stop_flag *stop, int nthreads)
 {
-    dlk_gemm_hold_one_thread();
     const int64_t Tq = s->Tq, Tk = s->Tk, dk = s->dk, dv = s->dv;
     const int64_t qblocks = (Tq + BQ - 1) / BQ, items = s->BH * qblocks;
     int nt = dlk_threads_for(items, 1, nthreads);
@@ -177,7 +176,6 @@ static int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *do
                                        T *dq, T *dk_out, T *dv_out, const dlk_stop_flag *stop,
                                        int nthreads)
 {
-    dlk_gemm_hold_one_thread();
     const int64_t Tq = s->Tq, Tk = s->Tk, dk = s->dk, dv = s->dv, BH = s->BH;
     T *D = FN(rowsum_dout_out_)(s, dout, out, nthreads);
     if (!D) return DLK_ENOMEM;
