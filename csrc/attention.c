@@ -44,10 +44,12 @@ int dlk_attention(int dtype, const dlk_attention_shape *s, const void *q, const 
     /* whichever path runs: a caller's threadpool_limits must not stay on the engine */
     dlk_gemm_hold_one_thread();
     if (dtype == DLK_F64) return dlk_attention_f64(s, q, k, v, out, lse, stop, nthreads);
+#ifdef DLK_HAVE_AVX512_LOOPS     /* and the AVX2 ones: x86-64 with GCC or Clang */
     if (dlk_attention_avx512_fits(s))
         return dlk_attention_avx512_f32(s, q, k, v, out, lse, stop, nthreads);
     if (dlk_attention_avx2_fits(s))
         return dlk_attention_avx2_f32(s, q, k, v, out, lse, stop, nthreads);
+#endif
     return dlk_attention_f32(s, q, k, v, out, lse, stop, nthreads);
 }
 
@@ -59,6 +61,7 @@ int dlk_attention_backward(int dtype, const dlk_attention_shape *s, const void *
     dlk_gemm_hold_one_thread();
     if (dtype == DLK_F64)
         return dlk_attention_backward_f64(s, dout, q, k, v, out, lse, dq, dk, dv, stop, nthreads);
+#ifdef DLK_HAVE_AVX512_LOOPS
     int avx512 = dlk_attention_backward_avx512_fits(s);
     if (avx512 || dlk_attention_backward_avx2_fits(s)) {
         float *D = rowsum_dout_out_f32(s, dout, out, nthreads);
@@ -70,5 +73,6 @@ int dlk_attention_backward(int dtype, const dlk_attention_shape *s, const void *
         dlk_scratch_give(D);
         return st;
     }
+#endif
     return dlk_attention_backward_f32(s, dout, q, k, v, out, lse, dq, dk, dv, stop, nthreads);
 }

@@ -35,7 +35,8 @@ int dlk_attention_backward(int dtype, const dlk_attention_shape *s, const void *
  * dlk_attention takes the first whose fits says so: this CPU has the instruction set
  * (the AVX2 ones only where the AVX-512 ones do not run), no boolean mask, and enough
  * queries (T_q >= 16, or >= 2 for d_k <= 24); the backward fits also asks for d_k and
- * d_v multiples of the lanes.  D = rowsum(dO ∘ O) per query. */
+ * d_v multiples of the lanes.  D = rowsum(dO ∘ O) per query.  Defined where
+ * DLK_HAVE_AVX512_LOOPS (dlk.h) is. */
 int dlk_attention_avx512_fits(const dlk_attention_shape *s);
 int dlk_attention_avx512_f32(const dlk_attention_shape *s, const float *q, const float *k,
                              const float *v, float *out, float *lse, const dlk_stop_flag *stop,

@@ -69,24 +69,4 @@ DLK_AVX512 static inline __attribute__((always_inline)) __m512 exp16(__m512 x)
 
 #include "attention_lanes_impl.h"
 
-#else
-int dlk_attention_avx512_fits(const dlk_attention_shape *s) { (void)s; return 0; }
-int dlk_attention_avx512_f32(const dlk_attention_shape *s, const float *q, const float *k,
-                             const float *v, float *out, float *lse, const dlk_stop_flag *stop,
-                             int nthreads)
-{
-    (void)s; (void)q; (void)k; (void)v; (void)out; (void)lse; (void)stop; (void)nthreads;
-    return DLK_EINVAL;
-}
-int dlk_attention_backward_avx512_fits(const dlk_attention_shape *s) { (void)s; return 0; }
-int dlk_attention_backward_avx512_f32(const dlk_attention_shape *s, const float *dout,
-                                      const float *q, const float *k, const float *v,
-                                      const float *lse, const float *D, float *dq,
-                                      float *dk_out, float *dv_out, const dlk_stop_flag *stop,
-                                      int nthreads)
-{
-    (void)s; (void)dout; (void)q; (void)k; (void)v; (void)lse; (void)D; (void)dq;
-    (void)dk_out; (void)dv_out; (void)stop; (void)nthreads;
-    return DLK_EINVAL;
-}
 #endif
