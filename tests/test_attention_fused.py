@@ -9,6 +9,7 @@ threads (one owner per head, or two passes over a head's key tiles and query blo
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -118,11 +119,13 @@ def test_the_avx2_loops_pass_these_tests_too():
     if not common.avx2_loops():
         pytest.skip("no AVX2 + FMA on this CPU")
     env = dict(os.environ, DLKERN_PORTABLE_LOOPS="avx2")
+    # cwd elsewhere: from the checkout's root, the child would import the unbuilt sources
+    away = tempfile.gettempdir()
     check = ("from dlkern._native import common; "
              "assert common.avx2_loops() and not common.avx512_loops()")
-    subprocess.run([sys.executable, "-c", check], env=env, check=True)
+    subprocess.run([sys.executable, "-c", check], env=env, check=True, cwd=away)
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                        __file__], env=env, capture_output=True, text=True,
-                       cwd=os.path.dirname(__file__))
+                        os.path.abspath(__file__)], env=env, capture_output=True, text=True,
+                       cwd=away)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert " passed" in r.stdout and " failed" not in r.stdout
