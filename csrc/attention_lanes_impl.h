@@ -32,10 +32,11 @@
  * broadcasts of P and dS against dO and Q read in place, and dQᵀ like Oᵀ.
  * Against the GEMM tiles of attention_impl.h (one OpenBLAS call per product, which
  * packs its operands again for every tile, and four passes of the softmax over the
- * tile), Intel Xeon (AVX-512), 2 threads, B8 h8 T512 d64: forward 29.4 → 18.6 ms,
- * forward + backward 89 → 56 ms; docs/BENCHMARKS-attention.md has the sweep against
- * PyTorch.  Boolean masks, float64 and few queries (see the fits functions) keep the
- * GEMM tiles, as does a backward pass whose d_k or d_v is not a multiple of NL. */
+ * tile), Intel Xeon (AVX-512), 2 threads, B8 h8 T512 d64: forward 29.4 → 17.9 ms
+ * (one script, both builds), forward + backward 89 ms (bench/ratios.py, before) → 60 ms;
+ * docs/BENCHMARKS-attention.md has the sweep against PyTorch.  Boolean masks, float64
+ * and few queries (see the fits functions) keep the GEMM tiles, as does a backward
+ * pass whose d_k or d_v is not a multiple of NL. */
 
 #define QB (QV * NL)   /* queries per item */
 #define KT 64          /* keys per tile */
@@ -46,8 +47,8 @@
  * the column max.  causal: key r is visible to the lanes from cut + r − NL j on, where
  * cut is the first key's index less the causal offset and the block's first query. */
 TARGET INLINE void scores(const int R, const int V, const float *K, int64_t dk,
-                              const float *Qt, float *St, VF *tmax, int causal,
-                              int64_t cut)
+                          const float *Qt, float *St, VF *tmax, int causal,
+                          int64_t cut)
 {
     VF acc[RB][QV];
     for (int r = 0; r < R; r++)
@@ -74,7 +75,7 @@ TARGET INLINE void scores(const int R, const int V, const float *K, int64_t dk,
 /* Oᵀ rows e … e+E−1 (Ot, QB apart): α · Oᵀ + Σ_c V[c][e…] · P[c][·] over the tile's nk
  * keys (Vm: V's row of the tile's first key, at column e; rows dv apart). */
 TARGET INLINE void values(const int E, const int V, const float *Vm, int64_t dv,
-                              int64_t nk, const float *St, float *Ot, const VF *alpha)
+                          int64_t nk, const float *St, float *Ot, const VF *alpha)
 {
     VF acc[RB][QV];
     for (int e = 0; e < E; e++)
@@ -94,8 +95,8 @@ TARGET INLINE void values(const int E, const int V, const float *Vm, int64_t dv,
 
 /* One item: head h's queries q0 … q0+nq−1 (nq <= NL V) against every visible key. */
 TARGET INLINE void item(const int V, const dlk_attention_shape *s, int64_t h, int64_t q0,
-                            int64_t nq, const float *q, const float *k, const float *v,
-                            float *out, float *lse, float *Qt, float *St, float *Ot)
+                        int64_t nq, const float *q, const float *k, const float *v,
+                        float *out, float *lse, float *Qt, float *St, float *Ot)
 {
     const int64_t Tq = s->Tq, Tk = s->Tk, dk = s->dk, dv = s->dv;
     const float scale = (float)s->scale;
@@ -205,7 +206,7 @@ TARGET int ISA_FN(dlk_attention_, _f32)(const dlk_attention_shape *s, const floa
 /* dX rows r < R (keys; ldd apart) += f · Σ_i St[r][i] · X[i][·] over the block's nq
  * queries: X row-major (ldx apart), its w columns (a multiple of NL) QV · NL at a time. */
 TARGET INLINE void keyrows_e(const int R, const int E, const float *St, int64_t nq,
-                                 const float *X, int64_t ldx, float f, float *dX, int64_t ldd)
+                             const float *X, int64_t ldx, float f, float *dX, int64_t ldd)
 {
     VF acc[RB][QV];
     for (int r = 0; r < R; r++)
@@ -226,7 +227,7 @@ TARGET INLINE void keyrows_e(const int R, const int E, const float *St, int64_t 
 }
 
 TARGET INLINE void keyrows(const int R, const float *St, int64_t nq, const float *X,
-                               int64_t w, float f, float *dX)
+                           int64_t w, float f, float *dX)
 {
     int64_t e = 0;
     for (; e + QV * NL <= w; e += QV * NL) keyrows_e(R, QV, St, nq, X + e, w, f, dX + e, w);
@@ -241,7 +242,7 @@ TARGET INLINE void keyrows(const int R, const float *St, int64_t nq, const float
 
 /* Oᵀ rows of width w (Ot: w rows QB apart) += Σ_c Xm[c][·] · P[c][·] over nk keys. */
 TARGET INLINE void values_all(const int V, const float *Xm, int64_t w, int64_t nk,
-                                  const float *St, float *Ot, const VF *alpha)
+                              const float *St, float *Ot, const VF *alpha)
 {
     int64_t e = 0;
     for (; e + RB <= w; e += RB) values(RB, V, Xm + e, w, nk, St, Ot + e * QB, alpha);
@@ -255,7 +256,7 @@ TARGET INLINE void values_all(const int V, const float *Xm, int64_t w, int64_t n
 /* Scores Sᵀ of the nk keys of X (rows w apart) against the query vectors of Qt (w rows)
  * into St, causal-masked if asked; returns nothing of the max. */
 TARGET INLINE void scores_all(const int V, const float *X, int64_t w, int64_t nk,
-                                  const float *Qt, float *St, int causal, int64_t cut)
+                              const float *Qt, float *St, int causal, int64_t cut)
 {
     VF tmax[QV];
     for (int j = 0; j < V; j++) tmax[j] = VSET1(-INFINITY);
@@ -278,8 +279,8 @@ typedef struct {
 } qblock;
 
 TARGET INLINE void qblock_load(const int V, qblock *b, const dlk_attention_shape *s,
-                                   int64_t h, int64_t q0, const float *q, const float *dout,
-                                   const float *lse, const float *D)
+                               int64_t h, int64_t q0, const float *q, const float *dout,
+                               const float *lse, const float *D)
 {
     const int64_t Tq = s->Tq, dk = s->dk, dv = s->dv;
     const float scale = (float)s->scale;
@@ -307,8 +308,8 @@ TARGET INLINE void qblock_load(const int V, qblock *b, const dlk_attention_shape
  * dS = P ∘ (dO Vᵀ − D), then dV += Pᵀ dO, dK += scale dSᵀ Q (rows of the tile's keys)
  * and dQt += Kᵀ dS (the block's lanes), for each accumulator given. */
 TARGET INLINE void tile_bwd(const int V, const dlk_attention_shape *s, const qblock *b,
-                                int64_t k0, int64_t nk, const float *K, const float *Vm,
-                                float *St, float *dSt, float *dV, float *dK, float *dQt)
+                            int64_t k0, int64_t nk, const float *K, const float *Vm,
+                            float *St, float *dSt, float *dV, float *dK, float *dQt)
 {
     const int64_t dk = s->dk, dv = s->dv;
     const int causal = s->causal && k0 + nk - 1 > b->q0 + s->causal_offset;
@@ -346,7 +347,7 @@ TARGET INLINE void tile_bwd(const int V, const dlk_attention_shape *s, const qbl
 
 /* dQ rows of the block = scale · dQtᵀ. */
 TARGET INLINE void write_dq(const dlk_attention_shape *s, const qblock *b, int64_t h,
-                                const float *dQt, float *dq)
+                            const float *dQt, float *dq)
 {
     const float scale = (float)s->scale;
     for (int64_t i = 0; i < b->nq; i++)
@@ -364,10 +365,10 @@ int ISA_FN(dlk_attention_backward_, _fits)(const dlk_attention_shape *s)
 
 /* One owner per head walks the head's tiles once (dQ, dK, dV in place). */
 TARGET INLINE void head_bwd(const int V, const dlk_attention_shape *s, int64_t h,
-                                const float *dout, const float *q, const float *k,
-                                const float *v, const float *lse, const float *D, float *dq,
-                                float *dk_out, float *dv_out, float *Qt, float *dOt, float *St,
-                                float *dSt, float *dQt, const dlk_stop_flag *stop)
+                            const float *dout, const float *q, const float *k,
+                            const float *v, const float *lse, const float *D, float *dq,
+                            float *dk_out, float *dv_out, float *Qt, float *dOt, float *St,
+                            float *dSt, float *dQt, const dlk_stop_flag *stop)
 {
     const int64_t Tq = s->Tq, Tk = s->Tk, dk = s->dk, dv = s->dv;
     const float *K = k + h * Tk * dk, *Vh = v + h * Tk * dv;
