@@ -96,10 +96,16 @@ def test_analysis_counts_groups_and_dilation():
     assert row.receptive_field == (5, 5)
 
 
-DEPTHWISE = [c for c in GRID if c[9] == c[1] and c[6] == 1] + [
+DEPTHWISE = [c for c in GRID if c[9] == c[1]] + [
     (2, 5, 7, 7, 5, 3, 1, 1, 1, 5), (1, 3, 13, 6, 9, (3, 5), 1, (1, 2), 1, 3),
     (2, 4, 15, 15, 4, 5, 1, 2, 2, 4), (2, 6, 9, 9, 6, 2, 1, "same", 1, 6),
-    (1, 2, 1, 1, 2, 1, 1, 0, 1, 2), (2, 3, 6, 6, 6, 3, 1, 0, 1, 3)]
+    (1, 2, 1, 1, 2, 1, 1, 0, 1, 2), (2, 3, 6, 6, 6, 3, 1, 0, 1, 3),
+    # strided: phase planes, odd sizes, a stride over the kernel, dilation with stride
+    (3, 4, 11, 13, 4, 3, 2, 1, 1, 4), (2, 3, 14, 9, 6, 5, 2, 2, 1, 3),
+    (2, 2, 10, 10, 2, 1, 3, 0, 1, 2), (2, 4, 17, 12, 4, 3, 2, 2, 2, 4),
+    (1, 3, 9, 9, 3, 2, (2, 3), 0, 1, 3),
+    # samples stacked in groups of 8 (4 in float64) and 12 (6), the last one short
+    (11, 2, 30, 30, 2, 3, 1, 1, 1, 2), (29, 2, 30, 30, 4, 3, 2, 1, 1, 2)]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

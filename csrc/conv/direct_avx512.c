@@ -8,15 +8,23 @@
 
 #ifdef DLK_HAVE_AVX512_LOOPS
 /* The input one register block reads (its rows of every input channel and phase, in
- * cache lines) at most DIRECT_BLOCK_BYTES, so that it stays in L1 while the block runs
- * through every group of DIRECT_J output channels.  The number of taps did not separate
- * winners from losers; this did.  Direct / im2col at one thread on an AMD EPYC (Zen 5),
- * by that input: 32×3×32² 3×3 → 64 (7 KB) 1.68×; 16×16×32² 5×5 → 32 (22 KB) 1.78×;
- * 16×32×28² 3×3 s2 → 32 (106 KB) 1.09×; 16×48×28² 3×3 s2 → 64 (160 KB) 0.98×;
- * 16×64×28² 3×3 s2 → 128 (213 KB) 0.84×.  (1×1 convolutions with 128+ channels, at
- * 49-98 KB, lost 0.62-0.72×: the bound is set below them.) */
+ * cache lines) at most DIRECT_BLOCK_BYTES in the forward pass and DIRECT_BWD_BLOCK_BYTES
+ * in dX and dW; with more, im2col + GEMM wins.  The number of taps did not separate
+ * winners from losers; this did.  Direct / im2col + GEMM, forward and dX + dW, 2
+ * threads, Intel Xeon (family 6 model 167, AVX-512), by that input:
+ *   16×8×32² 3×3 → 16 (8 KB) 2.21×, 1.60×;   16×16×32² 5×5 → 32 (21 KB) 1.88×, 1.24×;
+ *   32×32×32² 5×5 → 32 (42 KB) 2.09×, 1.16×;  8×32×56² 7×7 → 32 (80 KB) 1.75×, 1.05×;
+ *   16×64×16² 5×5 → 64 (80 KB) 1.34×, 1.21×;  16×64×32² 5×5 → 64 (84 KB) 1.44×, 0.90×;
+ *   16×32×28² 3×3 s2 → 32 (104 KB) 1.53×, 1.12×; 4×96×27² 5×5 → 128 (126 KB) 1.14×, 0.57×;
+ *   16×48×28² 3×3 s2 → 64 (156 KB) 1.17×, 0.70×; 8×64×28² 3×3 s2 → 128 (208 KB) 0.91×, 0.61×.
+ * An AMD EPYC (Zen 5) at one thread, forward: 106 KB 1.09×, 160 KB 0.98×, 213 KB 0.84×.
+ * (1×1 convolutions with 128+ channels, at 49-98 KB, lost 0.62-0.72×: they are turned
+ * away by their stride-free, tap-free shape in direct_plan_.) */
 #ifndef DIRECT_BLOCK_BYTES
-#define DIRECT_BLOCK_BYTES 40960
+#define DIRECT_BLOCK_BYTES 131072
+#endif
+#ifndef DIRECT_BWD_BLOCK_BYTES
+#define DIRECT_BWD_BLOCK_BYTES 81920
 #endif
 /* Rows of at least this many outputs: rows of 8 fill half a vector, and 8×8 planes (the
  * digits CNN's conv1, 64 samples, 1 → 16 channels) ran 27 µs either way at one thread. */
@@ -59,11 +67,12 @@ int dlk_conv_direct_avx512_fits(const dlk_conv_problem *p, int pass, dlk_conv_bl
         nt = pass == DLK_CONV_DW ? 2 : 1;
     }
     blk->nb = 1;
-    int ok = p->dtype == DLK_F64 ? direct_plan_f64(s, slot, nt, &blk->rows)
-                                 : direct_plan_f32(s, slot, nt, &blk->rows);
+    int64_t most = pass == DLK_CONV_FORWARD ? DIRECT_BLOCK_BYTES : DIRECT_BWD_BLOCK_BYTES;
+    int ok = p->dtype == DLK_F64 ? direct_plan_f64(s, slot, nt, most, &blk->rows)
+                                 : direct_plan_f32(s, slot, nt, most, &blk->rows);
     if (!ok)
         *why = "rows under 12 outputs, a stride over the kernel, or a register block's "
-               "input over 40 KB";
+               "input over 128 KB (forward) or 80 KB (dX, dW)";
     return ok;
 }
 #else

@@ -239,22 +239,25 @@ DLK_AVX512 static void FN(conv2d_direct_rows_)(const dlk_conv_shape *s, const T 
     }
 }
 
-/* Whether the direct loop takes this forward pass: AVX-512 here, rows at least
- * DIRECT_MIN_WO wide, strides no larger than the kernel (a strided 1×1 reads a quarter
- * of its input, which im2col copies alone and the phase planes whole: 0.77-0.87× of
- * the im2col path at 1 thread), and the input a register block reads (its rows of
- * every channel and phase) within DIRECT_BLOCK_BYTES, so that it stays in L1 while the
- * block runs through all the output channels; with more the BLAS product wins.  *rows: output rows an item, a whole sample when there are
- * samples for every thread, else a share of one; fewer when the phase planes of that
+/* Whether the direct loop takes a pass: AVX-512 here, rows at least DIRECT_MIN_WO
+ * wide, strides no larger than the kernel (a strided 1×1 reads a quarter of its input,
+ * which im2col copies alone and the phase planes whole: 0.77-0.87× of the im2col path
+ * at 1 thread), and the input a register block reads (its rows of every channel and
+ * phase) within `most` bytes (direct_avx512.c says why each pass's bound has its value),
+ * or 40 KB for a 1×1 kernel, which is a plain product (1×1 with 128+ channels, at 49-98
+ * KB, ran at 0.62-0.72× of it).  *rows: output rows an item, a whole sample when there
+ * are samples for every thread, else a share of one; fewer when the phase planes of that
  * many rows would not fit `slot` bytes. */
-static int FN(direct_plan_)(const dlk_conv_shape *s, int64_t slot, int64_t nt, int64_t *rows)
+static int FN(direct_plan_)(const dlk_conv_shape *s, int64_t slot, int64_t nt, int64_t most,
+                            int64_t *rows)
 {
     if (s->Wo < DIRECT_MIN_WO || s->sh > s->kh || s->sw > s->kw || !dlk_has_avx512())
         return 0;
+    if (s->kh * s->kw == 1 && most > 40960) most = 40960;
     const int64_t vpr = (s->Wo + VLANES - 1) / VLANES, span = vpr < DIRECT_NV ? vpr : DIRECT_NV;
     const int64_t block_rows = ((DIRECT_NV + vpr - 1) / vpr - 1) * s->sh + s->kh;
     const int64_t row_bytes = (span * VLANES + (s->kw - 1) / s->sw) * (int64_t)sizeof(T);
-    if (s->C * s->sw * block_rows * ((row_bytes + 63) / 64 * 64) > DIRECT_BLOCK_BYTES)
+    if (s->C * s->sw * block_rows * ((row_bytes + 63) / 64 * 64) > most)
         return 0;
     const int64_t Wq = (s->Wo + VLANES - 1) / VLANES * VLANES + (s->kw - 1) / s->sw;
     int64_t parts = s->B >= nt ? 1 : (nt + s->B - 1) / s->B, r = (s->Ho + parts - 1) / parts;
