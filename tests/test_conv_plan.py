@@ -141,3 +141,14 @@ def test_forcing_errors_name_the_problem():
     with pytest.raises(ValueError, match="impl keys must be among"):
         conv.conv2d_backward(np.zeros((2, 7, 5, 6), np.float32), x, w, s, p,
                              impl={"forward": "im2col_gemm"})
+
+
+def test_wide_filters_with_few_positions_leave_winograd():
+    """C·O over 32768: the forward pass needs C·O/32 output positions, dX and dW 256."""
+    few = conv.explain((1, 512, 7, 7), (512, 512, 3, 3), 1, 1, workspace=128 << 20)
+    assert {few[p]["impl"] for p in ("forward", "dx", "dw")} == {"im2col_gemm"}
+    assert "filter transform" in few["forward"]["declined"]["winograd_f2x2"]
+    some = conv.explain((16, 512, 7, 7), (512, 512, 3, 3), 1, 1, workspace=128 << 20)
+    assert some["forward"]["impl"] == "im2col_gemm" and some["dw"]["impl"] == "winograd_f2x2"
+    narrow = conv.explain((1, 128, 14, 14), (128, 128, 3, 3), 1, 1, workspace=128 << 20)
+    assert narrow["forward"]["impl"] == "winograd_f2x2"

@@ -48,11 +48,31 @@ static int wino_plan(const dlk_conv_shape *s, int64_t slot, int64_t elsize, int6
     return 1;
 }
 
+/* Wide filters (C·O above WINO_WIDE_FILTERS: 16 transformed matrices of them no longer fit
+ * a 2 MB L2) are transformed and streamed on every call, which few output positions do
+ * not earn back.  Then im2col + GEMM takes the forward pass below C·O/32 output positions
+ * (B·Ho·Wo) and dX and dW below WINO_WIDE_MIN_BWD.  3×3 "same", forward / dX + dW in ms,
+ * F(2×2) against im2col + GEMM, Intel Xeon (family 6 model 167), 2 threads:
+ *   C512 7²:  B1 20.5 / 29.5 against 4.0 / 16.8;   B4 19.2 / 48.5 against 4.3 / 48.2;
+ *             B16 25.2 / 58.3 against 13.4 / 136.6; B64 58.7 / 143.8 against 53.5 / 215.0;
+ *   C256 14²: B1 4.7 / 7.1 against 2.1 / 6.5;      B8 8.9 / 15.1 against 7.7 / 38.1;
+ *   C256 28²: B2 7.8 / 14.5 against 6.9 / 18.9;    B4 12.7 / 24.0 against 14.3 / 38.7;
+ *   C128 14² (C·O 16384, not wide): B1 1.1 / 1.7 against 3.5 / 5.1. */
+#define WINO_WIDE_FILTERS 32768
+#define WINO_WIDE_MIN_BWD 256
+
 int dlk_conv_winograd_f2x2_fits(const dlk_conv_problem *p, int pass, dlk_conv_blocking *blk,
                                 const char **why)
 {
     dlk_conv_shape t;
     if (!dlk_conv_winograd_shape(p, pass, &t, why)) return 0;
+    const dlk_conv_shape *s = &p->s;
+    if (s->C * s->O > WINO_WIDE_FILTERS &&
+        s->B * s->Ho * s->Wo < (pass == DLK_CONV_FORWARD ? s->C * s->O / 32 : WINO_WIDE_MIN_BWD)) {
+        *why = "C*O over 32768 with few output positions (forward: under C*O/32, dX and dW: "
+               "under 256): the filter transform dominates";
+        return 0;
+    }
     if (!wino_plan(&t, dlk_conv_slot(p, 1), p->elsize, &blk->nb, &blk->rows)) {
         *why = "one row of transformed tiles exceeds the workspace slot";
         return 0;
