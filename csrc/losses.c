@@ -1,8 +1,8 @@
 /* losses.c — mini-batch losses with their gradients in one pass (seed sections 1, 9,
  * 13, 14).  Parallel over fixed chunks (element-wise losses) or rows (cross-entropy,
  * sequence MSE); the loss is summed in double, chunk by chunk or row by row in order,
- * so it is the same at any thread count.  Transcendentals in double: these kernels
- * are small next to the layers, and the reference's accuracy is kept. */
+ * so it is the same at any thread count.  float's element-wise losses use the vector
+ * log and exp of dlk_math.h (a few ulp per element); double keeps libm. */
 #include <math.h>
 #include <stdlib.h>
 #include "losses.h"

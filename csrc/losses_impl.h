@@ -6,7 +6,11 @@
  * exp_row_f32 (exp_row_impl.h). */
 #include "exp_row_impl.h"
 
-/* One chunk of an element-wise loss: its gradient, and its loss sum in double. */
+/* One chunk of an element-wise loss: its gradient, and its loss sum in double.  float
+ * takes dlk_math.h's vector log and exp, each kind its own loop (libm's double calls
+ * made bce_with_logits on 800 × 1004 take 6.9 ms against NumPy's 4.1, Intel Xeon
+ * family 6 model 167, 2 threads); double keeps libm. */
+#if DLK_F64
 static double FN(loss_chunk_)(int kind, const T *a, const T *y, T *g, int64_t n, T inv_b)
 {
     double s = 0;
@@ -14,20 +18,50 @@ static double FN(loss_chunk_)(int kind, const T *a, const T *y, T *g, int64_t n,
         T ai = a[i], yi = y[i];
         if (kind == DLK_LOSS_MSE) {
             T d = ai - yi;
-            s += (double)d * (double)d;
+            s += d * d;
             g[i] = 2 * d * inv_b;
         } else if (kind == DLK_LOSS_BCE) {
-            s -= (double)yi * log((double)ai) + (1.0 - (double)yi) * log(1.0 - (double)ai);
+            s -= yi * log(ai) + (1 - yi) * log(1 - ai);
             g[i] = -(yi / ai - (1 - yi) / (1 - ai)) * inv_b;
         } else {
-            double z = (double)ai, e = exp(-fabs(z));
-            s += (z > 0 ? z : 0) - z * (double)yi + log1p(e);
-            T sig = (T)(z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e));
-            g[i] = (sig - yi) * inv_b;
+            T e = exp(-fabs(ai));
+            s += (ai > 0 ? ai : 0) - ai * yi + log1p(e);
+            g[i] = ((ai >= 0 ? 1 / (1 + e) : e / (1 + e)) - yi) * inv_b;
         }
     }
     return s;
 }
+#else
+DLK_CLONES static double FN(loss_chunk_)(int kind, const T *DLK_RESTRICT a,
+                                         const T *DLK_RESTRICT y, T *DLK_RESTRICT g,
+                                         int64_t n, T inv_b)
+{
+    double s = 0;
+    if (kind == DLK_LOSS_MSE) {
+#pragma omp simd reduction(+ : s)
+        for (int64_t i = 0; i < n; i++) {
+            const T d = a[i] - y[i];
+            s += (double)d * (double)d;          /* d² may pass float's range */
+            g[i] = 2 * d * inv_b;
+        }
+    } else if (kind == DLK_LOSS_BCE) {
+#pragma omp simd reduction(+ : s)
+        for (int64_t i = 0; i < n; i++) {
+            const T ai = a[i], yi = y[i];
+            s -= (double)(yi * dlk_logf(ai) + (1 - yi) * dlk_logf(1 - ai));
+            g[i] = -(yi / ai - (1 - yi) / (1 - ai)) * inv_b;
+        }
+    } else {
+#pragma omp simd reduction(+ : s)
+        for (int64_t i = 0; i < n; i++) {
+            const T z = a[i], yi = y[i], e = dlk_expf(-fabsf(z)), r = 1 / (1 + e);
+            s += (double)((z > 0 ? z : 0) - z * yi + dlk_log1pf_unit(e));
+            g[i] = ((z >= 0 ? r : e * r) - yi) * inv_b;
+        }
+    }
+    return s;
+}
+#endif
 
 static int FN(dlk_loss_)(int kind, int64_t B, int64_t n, const T *a, const T *y, T *grad,
                          double *loss, int nthreads)

@@ -105,6 +105,27 @@ def test_vectorised_exp_and_tanh_are_accurate_to_a_few_ulp():
     assert rel.max() < 1e-6
 
 
+def test_vectorised_log_and_log1p_are_accurate_to_a_few_ulp():
+    # float32 bce uses dlk_logf, bce_with_logits dlk_log1pf_unit (csrc/dlk_math.h); one
+    # element per call, so that the loss is that element's term
+    rng = np.random.default_rng(3)
+    one, zero = np.ones(1, np.float32), np.zeros(1, np.float32)
+    a = np.concatenate([np.exp2(rng.uniform(-149, 0, 3000)), rng.uniform(0.5, 1, 1000),
+                        [2.0 ** -149, 2.0 ** -126, 0.5, np.sqrt(0.5), 1 - 2.0 ** -24]])
+    for v in a.astype(np.float32):
+        want = -np.log(np.float64(v))
+        assert abs(native.bce(np.array([v]), one)[0] - want) <= 3e-7 * want, v
+        want = -np.log(np.float64(np.float32(1) - v))           # ln(1 − a), 1 − a in float
+        assert abs(native.bce(np.array([v]), zero)[0] - want) <= 3e-7 * want, v
+    for z in rng.uniform(-87, 0, 3000).astype(np.float32):            # ln(1 + e^z), y = 0
+        want = np.log1p(np.exp(np.float64(z)))
+        assert abs(native.bce_with_logits(np.array([z]), zero)[0] - want) <= 4e-7 * want, z
+    with np.errstate(all="ignore"):                                   # ln 0
+        for a, y in [(0.0, 1.0), (1.0, 0.0)]:
+            loss, _ = native.bce(np.array([a], np.float32), np.array([y], np.float32))
+            assert loss == np.inf
+
+
 def _layouts(rng, dtype, rows, cols):
     """(label, array) of one (rows, cols) matrix in the layouts a caller passes: the
     BLAS reads the first four in place, the native binding copies the last two."""

@@ -151,6 +151,24 @@ def _torch_cross_entropy(torch, logits, labels):
     return call
 
 
+def _torch_elementwise(name):
+    """torch's loss with reduction "sum" over B (dlkern's Σℓ/B), loss and gradient."""
+    def make(torch, a, y):
+        F = torch.nn.functional
+        fn = {"bce": F.binary_cross_entropy, "bce_with_logits":
+              F.binary_cross_entropy_with_logits, "mse": F.mse_loss}[name]
+        ta, ty = tensors(torch, a, y)
+        ta.requires_grad_(True)
+        B = a.shape[0]
+
+        def call():
+            loss = fn(ta, ty, reduction="sum") / B
+            loss.backward()
+            return loss
+        return call
+    return make
+
+
 def _seq_valid():
     return [fixed_rand(2, 3, 1), fixed_rand(2, 3, 1, seed=1), np.array([3, 1])], {}
 
@@ -159,12 +177,14 @@ SPECS = [
     Spec("bce", _elementwise_samples("bce"),
          valid=lambda: ([np.full((3, 1), 0.3, np.float32), np.ones((3, 1), np.float32)], {}),
          errors=lambda: [((ones(3), np.ones(3)), {}, TypeError, r"bce: y is float64, y_hat is float32")],
-         grad=_grad("bce"), fuzz=_fuzz("bce"), bench=_elementwise_bench("bce")),
+         grad=_grad("bce"), fuzz=_fuzz("bce"), bench=_elementwise_bench("bce"),
+         torch=_torch_elementwise("bce")),
     Spec("bce_with_logits", _elementwise_samples("bce_with_logits"),
          valid=lambda: ([fixed_rand(3, 1), np.ones((3, 1), np.float32)], {}),
          errors=lambda: [((ones(3, 1), ones(3)), {}, ValueError, r"bce_with_logits: y has shape \(3,\), z has shape \(3, 1\)")],
          grad=_grad("bce_with_logits"), fuzz=_fuzz("bce_with_logits"),
-         bench=_elementwise_bench("bce_with_logits"), numpy=_numpy_bce_with_logits),
+         bench=_elementwise_bench("bce_with_logits"), numpy=_numpy_bce_with_logits,
+         torch=_torch_elementwise("bce_with_logits")),
     Spec("cross_entropy", _cross_entropy_samples,
          valid=lambda: ([fixed_rand(3, 4), np.array([0, 3, 1])], {}),
          errors=lambda: [
@@ -178,7 +198,7 @@ SPECS = [
          valid=lambda: ([fixed_rand(3, 2), fixed_rand(3, 2, seed=1)], {}),
          errors=lambda: [((ones(3, 4), ones(3, 5)), {}, ValueError, r"mse: y has shape \(3, 5\), y_hat has shape \(3, 4\)")],
          grad=_grad("mse"), fuzz=_fuzz("mse"), bench=_elementwise_bench("mse"),
-         numpy=_numpy_mse),
+         numpy=_numpy_mse, torch=_torch_elementwise("mse")),
     Spec("sequence_mse", _sequence_mse_samples, valid=_seq_valid,
          errors=lambda: [((ones(2, 3, 1), ones(2, 3, 1), np.array([1, 4])), {}, ValueError, r"sequence_mse: lengths must lie in \[1, T\] = \[1, 3\]")],
          grad=_grad("sequence_mse"), fuzz=_fuzz("sequence_mse"), bench=_sequence_mse_bench),
