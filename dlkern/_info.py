@@ -10,10 +10,11 @@ def info_dict():
     }
     out["threads_from"] = _backend._default_source()
     try:
-        from ._native import common, gemm
+        from ._native import OPENMP_WAIT, common, gemm
         from . import native
         out["native"] = "built"
         out["openmp"] = common.openmp_enabled()
+        out["openmp_wait"] = OPENMP_WAIT
         out["isa"] = common.isa_name()
         out["avx512_loops"] = common.avx512_loops()
         out["avx2_loops"] = common.avx2_loops()

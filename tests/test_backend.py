@@ -110,6 +110,26 @@ def test_info_reports_build():
     assert d["blas_threads"] == 1
 
 
+def test_openmp_spin_is_set_for_dlkern_runtime_only_and_the_user_setting_wins():
+    """dlkern sets GOMP_SPINCOUNT while its OpenMP runtime loads (dlkern/_native), then
+    gives the environment back; a user's GOMP_SPINCOUNT or OMP_WAIT_POLICY is kept."""
+    from dlkern._native import SPIN_COUNT
+    if not dlkern._info.info_dict()["openmp"]:
+        pytest.skip("a build without OpenMP")
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    code = ("import os, subprocess, sys, dlkern._native as n; print(n.OPENMP_WAIT); "
+            "print('GOMP_SPINCOUNT' in os.environ); sys.stdout.flush(); "
+            "subprocess.run([sys.executable, '-c', "
+            "'import os; print(os.environ.get(\"GOMP_SPINCOUNT\"))'])")
+    wait, in_env, child = run_python(code, env).strip().splitlines()
+    assert wait.startswith(f"GOMP_SPINCOUNT={SPIN_COUNT} (set by dlkern"), wait
+    assert (in_env, child) == ("False", "None")
+    out = run_python(code, dict(env, GOMP_SPINCOUNT="7")).strip().splitlines()
+    assert out == ["GOMP_SPINCOUNT=7 (the environment's)", "True", "7"]
+    out = run_python(code, dict(env, OMP_WAIT_POLICY="passive")).strip().splitlines()
+    assert out[0] == "OMP_WAIT_POLICY=passive (the environment's)" and out[1:] == ["False", "None"]
+
+
 def test_gemm_wrapper_matches_numpy():
     from dlkern._native import gemm
     rng = np.random.default_rng(0)
