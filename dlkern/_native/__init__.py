@@ -42,20 +42,19 @@ def _mapped_gomp():
 
 
 def _load_runtime():
-    from . import common
-    if not common.openmp_enabled():
-        from . import gemm  # noqa: F401
-        return "no OpenMP in this build"
     user = [k for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY") if k in os.environ]
-    if user:
-        from . import gemm  # noqa: F401  (links the runtime)
-        return ", ".join(f"{k}={os.environ[k]} (the environment's)" for k in user)
     before = _mapped_gomp()
-    os.environ["GOMP_SPINCOUNT"] = SPIN_COUNT
-    try:
-        from . import gemm  # noqa: F401
+    if not user:
+        os.environ["GOMP_SPINCOUNT"] = SPIN_COUNT
+    try:                                   # the extensions that link the runtime
+        from . import common, gemm  # noqa: F401
     finally:
-        del os.environ["GOMP_SPINCOUNT"]
+        if not user:
+            del os.environ["GOMP_SPINCOUNT"]
+    if not common.openmp_enabled():
+        return "no OpenMP in this build"
+    if user:
+        return ", ".join(f"{k}={os.environ[k]} (the environment's)" for k in user)
     after = _mapped_gomp()
     if before is None or after is None:
         return f"GOMP_SPINCOUNT={SPIN_COUNT} (set by dlkern at load; not verifiable here)"
