@@ -20,8 +20,8 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import dlkern  # noqa: E402
-from dlkern import nn, optim  # noqa: E402
-from dlkern.benchmark import backend_contenders, step_main  # noqa: E402
+from dlkern import nn  # noqa: E402
+from dlkern.benchmark import adam_step, model_step_contenders, step_main  # noqa: E402
 
 LR = 1e-3
 CLASSES = 10
@@ -42,14 +42,7 @@ def data(a, seed=0):
 
 
 def dlkern_step(model, X, y):
-    opt = optim.Adam(model, lr=LR)
-
-    def step():
-        loss, grad = dlkern.cross_entropy(model.forward(X), y)
-        model.backward(grad)
-        opt.step()
-        return loss
-    return step
+    return adam_step(model, dlkern.cross_entropy, X, y, LR)
 
 
 def torch_step(model, X, y):
@@ -82,15 +75,8 @@ def torch_step(model, X, y):
 
 def contenders(a):
     X, y = data(a)
-    out = {b: backend_contenders(dlkern_step(make_model(a), X, y), a.threads)[b]
-           for b in ("native", "numpy")}
-    try:
-        import torch
-        torch.set_num_threads(a.threads)
-        out["torch"] = torch_step(make_model(a), X, y)[0]
-    except ImportError:
-        pass
-    return out
+    return model_step_contenders(lambda: make_model(a), dlkern_step, torch_step, X, y,
+                                 a.threads)
 
 
 def add_arguments(ap):

@@ -18,8 +18,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from dlkern import data, models, optim  # noqa: E402
-from dlkern.benchmark import backend_contenders, step_main  # noqa: E402
+from dlkern import data, models  # noqa: E402
+from dlkern.benchmark import adam_step, model_step_contenders, step_main  # noqa: E402
 
 LR = 2e-3
 
@@ -31,14 +31,7 @@ def make_model(a):
 
 def dlkern_step(model, X, y):
     """The demo's step (dlkern.train.fit): a function running one Adam step."""
-    opt = optim.Adam(model, lr=LR)
-
-    def step():
-        loss, grad = models.token_cross_entropy(model.forward(X), y)
-        model.backward(grad)
-        opt.step()
-        return loss
-    return step
+    return adam_step(model, models.token_cross_entropy, X, y, LR)
 
 
 def torch_twin(model):
@@ -88,16 +81,8 @@ def torch_step(model, X, y):
 
 def contenders(a):
     X, y = data.reverse_digits(a.batch, a.length, seed=0)
-    # each backend trains its own copy of the model, from the same weights
-    out = {b: backend_contenders(dlkern_step(make_model(a), X, y), a.threads)[b]
-           for b in ("native", "numpy")}
-    try:
-        import torch
-        torch.set_num_threads(a.threads)
-        out["torch"] = torch_step(make_model(a), X, y)[0]
-    except ImportError:
-        pass
-    return out
+    return model_step_contenders(lambda: make_model(a), dlkern_step, torch_step, X, y,
+                                 a.threads)
 
 
 def add_arguments(ap):

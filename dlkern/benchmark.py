@@ -76,6 +76,36 @@ def backend_contenders(step, threads):
     return {"native": on("native"), "numpy": on("numpy")}
 
 
+def adam_step(model, loss, X, y, lr):
+    """A function running one Adam step of a dlkern.nn model: loss(model.forward(X), y)
+    -> (value, gradient), the backward pass, the update; it returns the loss."""
+    from dlkern import optim
+    opt = optim.Adam(model, lr=lr)
+
+    def step():
+        value, grad = loss(model.forward(X), y)
+        model.backward(grad)
+        opt.step()
+        return value
+    return step
+
+
+def model_step_contenders(make_model, dlkern_step, torch_step, X, y, threads):
+    """{"native": fn, "numpy": fn[, "torch": fn]}: one training step each, every
+    contender training its own model from make_model() (the same weights each call):
+    dlkern_step(model, X, y) on each of dlkern's backends, and torch_step(model, X,
+    y)[0] (a twin built from the model's weights) when PyTorch is installed."""
+    out = {b: backend_contenders(dlkern_step(make_model(), X, y), threads)[b]
+           for b in ("native", "numpy")}
+    try:
+        import torch
+    except ImportError:
+        return out
+    torch.set_num_threads(threads)
+    out["torch"] = torch_step(make_model(), X, y)[0]
+    return out
+
+
 def step_main(parser, title, make):
     """The main of a bench script timing one training step: the run options added to
     `parser`, its arguments parsed, title(args) printed with the thread count and the
