@@ -1,6 +1,6 @@
-"""The CS231n training steps of bench/captioning.py and bench/convnet.py as one results
-page: each configuration's contenders interleaved, `--repeat` independent runs, the
-range of each ratio over the runs.
+"""The CS231n training steps of bench/captioning.py, bench/convnet.py and
+bench/fc_batchnorm.py as one results page: each configuration's contenders interleaved,
+`--repeat` independent runs, the range of each ratio over the runs.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/cs231n_steps.py \\
         --markdown > docs/BENCHMARKS-cs231n.md
@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from dlkern.benchmark import add_run_arguments, interleaved, stamp  # noqa: E402
 import captioning  # noqa: E402
 import convnet  # noqa: E402
+import fc_batchnorm  # noqa: E402
 
 
 
@@ -31,13 +32,28 @@ def convnet_flops(N, C=3, HW=32, F=32, K=7, hidden=100, classes=10):
                         hidden * classes)
 
 
+def fc_args(threads):
+    """bench/fc_batchnorm.py's defaults: assignment 2's FullyConnectedNet, 5 hidden
+    layers of 100 with batch-norm, batch 200 of 3072 inputs."""
+    a = fc_batchnorm.add_arguments(argparse.ArgumentParser()).parse_args([])
+    a.threads = threads
+    return a
+
+
+def fc_flops(a):
+    widths = [a.inputs] + a.hidden + [fc_batchnorm.CLASSES]
+    return 3 * 2 * a.batch * sum(i * o for i, o in zip(widths, widths[1:]))
+
+
 # (step, N, dtype, make contenders, flops); N 25 is the batch of the captioning
 # assignment's solver, 50 the conv net's
 CONFIGS = [(f"captioning {cell.upper()}", N, "float32",
             lambda t, N=N, cell=cell: captioning.contenders(N, cell=cell, threads=t),
             captioning_flops(N, cell)) for cell in ("rnn", "lstm") for N in (25, 128)] + [
     ("three-layer conv net", 50, dt, lambda t, dt=dt: convnet.contenders(50, np.dtype(dt).type, t),
-     convnet_flops(50)) for dt in ("float32", "float64")]
+     convnet_flops(50)) for dt in ("float32", "float64")] + [
+    ("FC net with batch-norm", 200, "float32", lambda t: fc_batchnorm.contenders(fc_args(t)),
+     fc_flops(fc_args(2)))]
 PEERS = ["numpy", "numpy layers", "torch"]
 
 
@@ -47,7 +63,7 @@ def main():
     ap.add_argument("--markdown", action="store_true", help="title and stamp first")
     a = ap.parse_args()
     if a.markdown:
-        print("# Benchmarks: CS231n training steps on dlkern.compat.cs231n\n")
+        print("# Benchmarks: CS231n training steps\n")
         print(stamp("python bench/cs231n_steps.py " + " ".join(sys.argv[1:])) + "\n")
         print("Generated; do not edit.  One training step (forward, loss, every gradient) "
               "of a model written on the CS231n assignments' API, with dlkern.compat.cs231n "
@@ -57,6 +73,9 @@ def main():
               "captioning only); PyTorch eager (captioning only).  Each cell: the range "
               f"over {a.repeat} independent interleaved runs of the median of {a.rounds} "
               "rounds; ratios are peer time / native time (above 1, dlkern is faster).  "
+              "The FC net with batch-norm (assignment 2's FullyConnectedNet, 5 hidden "
+              "layers of 100, bench/fc_batchnorm.py) is written on dlkern.nn, with an Adam "
+              "step; its torch peer is the same net in PyTorch.  "
               "The captioning step is N × 16 steps, vocabulary 1,004, word vectors 256, "
               "hidden 512, image features 512.  \"native GFLOP/s\": the step's products "
               "(forward and backward) over native's median time, to set against the "

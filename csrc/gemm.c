@@ -76,6 +76,28 @@ static int fits(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64
            lda <= INT_MAX && ldb <= INT_MAX && ldc <= INT_MAX;
 }
 
+/* C = alpha a bᵀ: the product with K = 1 and beta = 0, an outer product (linear_backward's
+ * dW at batch 1).  512 × 512 through dlkern._native.gemm.matmul at one thread, Intel
+ * Xeon family 6 model 167: 35.6 µs with OpenBLAS's gemm, 24 µs with this loop.  a and b
+ * are read sa and sb apart; C is not read. */
+#define DEFINE_OUTER(T, SFX)                                                              \
+DLK_CLONES static void outer_##SFX(int64_t M, int64_t N, T alpha, const T *a, int64_t sa,  \
+                                   const T *b, int64_t sb, T *C, int64_t ldc)              \
+{                                                                                        \
+    for (int64_t i = 0; i < M; i++) {                                                    \
+        const T ai = alpha * a[i * sa];                                                  \
+        T *c = C + i * ldc;                                                              \
+        if (sb == 1) {                                                                   \
+            _Pragma("omp simd") for (int64_t j = 0; j < N; j++) c[j] = ai * b[j];        \
+        } else {                                                                         \
+            for (int64_t j = 0; j < N; j++) c[j] = ai * b[j * sb];                       \
+        }                                                                                \
+    }                                                                                    \
+}
+
+DEFINE_OUTER(float, f32)
+DEFINE_OUTER(double, f64)
+
 /* A product with one row (M = 1) or one column (N = 1) of C is a matrix-vector product;
  * OpenBLAS's gemm takes its general path for it (linear 1×512→512: 137 µs against 28 µs
  * through gemv, AMD EPYC Zen 3).  K = 0 stays with gemm: gemv returns early without
@@ -88,6 +110,10 @@ int dlk_gemm_##SFX(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, T 
     if (!GEMM_FN) return DLK_EBLAS;                                                      \
     if (!fits(M, N, K, lda, ldb, ldc)) return DLK_EINVAL;                                \
     if (M == 0 || N == 0) return DLK_OK;                                                 \
+    if (K == 1 && beta == 0 && M > 1 && N > 1) {                                         \
+        outer_##SFX(M, N, alpha, A, trans_a ? 1 : lda, B, trans_b ? ldb : 1, C, ldc);     \
+        return DLK_OK;                                                                   \
+    }                                                                                    \
     if (GEMV_FN && K > 0 && M == 1) {          /* cᵀ = op(B)ᵀ a */                       \
         GEMV_FN(ROW_MAJOR, trans_b ? NO_TRANS : TRANS, trans_b ? (int)N : (int)K,         \
                 trans_b ? (int)K : (int)N, alpha, B, (int)ldb, A, trans_a ? (int)lda : 1, \

@@ -137,6 +137,8 @@ def test_gemm_wrapper_matches_numpy():
         a = rng.standard_normal((33, 17)).astype(dtype)
         b = rng.standard_normal((17, 9)).astype(dtype)
         np.testing.assert_allclose(gemm.matmul(a, b), a @ b, rtol=tol, atol=tol)
+        a, b = a[:, :1], rng.standard_normal((1, 9)).astype(dtype)    # K = 1: the outer loop
+        np.testing.assert_allclose(gemm.matmul(a, b), a @ b, rtol=tol, atol=tol)
     a = rng.standard_normal((5, 8, 7)).astype(np.float32)
     b = rng.standard_normal((5, 7, 6)).astype(np.float32)
     np.testing.assert_allclose(gemm.matmul_many(a, b, 2), a @ b, rtol=1e-5, atol=1e-5)
