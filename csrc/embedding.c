@@ -24,8 +24,10 @@ int dlk_embedding(int dtype, int64_t n, int64_t D, int64_t V, const int64_t *ids
 }
 
 int dlk_embedding_backward(int dtype, int64_t n, int64_t D, int64_t V, const int64_t *ids,
-                           const void *dout, void *dtable, int nthreads)
+                           const void *dout, void *dtable, int zeroed, int nthreads)
 {
-    return dtype == DLK_F64 ? dlk_embedding_backward_f64(n, D, V, ids, dout, dtable, nthreads)
-                            : dlk_embedding_backward_f32(n, D, V, ids, dout, dtable, nthreads);
+    return dtype == DLK_F64 ? dlk_embedding_backward_f64(n, D, V, ids, dout, dtable, zeroed,
+                                                           nthreads)
+                            : dlk_embedding_backward_f32(n, D, V, ids, dout, dtable, zeroed,
+                                                           nthreads);
 }

@@ -13,7 +13,8 @@
 int dlk_embedding(int dtype, int64_t n, int64_t D, int64_t V, const int64_t *ids,
                   const void *table, void *out, int nthreads);
 /* dtable (V, D) = Σ_{i: ids[i] = v} dout[i, :], each row summed in the order of i from
- * zero (the same bits at any thread count, and as NumPy's np.add.at). */
+ * zero (the same bits at any thread count, and as NumPy's np.add.at).  With zeroed,
+ * dtable holds zeros already and the rows no id names are not written. */
 int dlk_embedding_backward(int dtype, int64_t n, int64_t D, int64_t V, const int64_t *ids,
-                           const void *dout, void *dtable, int nthreads);
+                           const void *dout, void *dtable, int zeroed, int nthreads);
 #endif

@@ -34,7 +34,7 @@ static int FN(dlk_embedding_)(int64_t n, int64_t D, int64_t V, const int64_t *id
  * table row summed from its list by the one thread that owns it; rows no id names are
  * zeroed.  Work O(n + V) besides the n·D additions; scratch n + V + 1 int64. */
 static int FN(dlk_embedding_backward_)(int64_t n, int64_t D, int64_t V, const int64_t *ids,
-                                       const T *dout, T *dtable, int nthreads)
+                                       const T *dout, T *dtable, int zeroed, int nthreads)
 {
     if (FN(ids_outside_)(ids, n, V)) return DLK_EINVAL;
     int64_t *start = calloc((size_t)(V + 1), sizeof(int64_t));
@@ -61,6 +61,7 @@ static int FN(dlk_embedding_backward_)(int64_t n, int64_t D, int64_t V, const in
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t v = 0; v < V; v++) {
         T *row = dtable + v * D;
+        if (zeroed && start[v] == start[v + 1]) continue;
         memset(row, 0, (size_t)D * sizeof(T));
         for (int64_t k = start[v]; k < start[v + 1]; k++)
             FN(add_row_)(row, dout + pos[k] * D, D);

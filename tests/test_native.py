@@ -126,6 +126,21 @@ def test_vectorised_log_and_log1p_are_accurate_to_a_few_ulp():
             assert loss == np.inf
 
 
+def test_embedding_backward_of_a_table_past_the_output_pool():
+    # over DLK_SCRATCH_KEEP (64 MB) the table comes from calloc and the rows no id names
+    # are left as the OS zeroed them; repeated ids still add in order
+    rng = np.random.default_rng(5)
+    V, D = 70_000, 256                                     # 71.7 MB of float32
+    ids = np.concatenate([rng.integers(0, V, 300), [7, 7, 7, V - 1]]).reshape(8, 38)
+    dout = rng.standard_normal(ids.shape + (D,)).astype(np.float32)
+    for threads in (1, 2):
+        with dlkern.threads(threads):
+            got = native.embedding_backward(dout, ids, V)
+        want = reference.embedding_backward(dout, ids, V)
+        assert got.shape == (V, D) and got.dtype == np.float32
+        np.testing.assert_array_equal(got, want)
+
+
 def _layouts(rng, dtype, rows, cols):
     """(label, array) of one (rows, cols) matrix in the layouts a caller passes: the
     BLAS reads the first four in place, the native binding copies the last two."""
