@@ -12,9 +12,10 @@ medians in ms over 2–5 processes per setting (docs/METHOD.md, "Two pools in on
     back to back                     0.85–2.2*  0.88–0.94  0.85–0.88  0.84–0.88
     after 50 ms idle                   2.5–2.7    4.2–4.5    5.9–6.1    13
     right after a NumPy product        1.0–2.3    4.5–4.8    6.6–6.7    11–14
-    in bench/sweep.py's interleave        -         0.76        -        5.4–15.9
-    (* 4 of 5 processes ran at 2.1 ms, slower than one thread's 1.5 ms; the cores
-       idle between calls, and the host then seems to run both vCPUs on one core)
+    in bench/sweep.py's interleave        -      0.76–5.2*       -        5.4–15.9
+    (* 10,000: 4 of 5 processes ran at 2.1 ms, slower than one thread's 1.5 ms; the
+       cores idle between calls, and the host then seems to run both vCPUs on one core.
+       50,000 in the sweep: 0.76, 0.86 and 5.2 ms in three full runs)
 
 The recurrences' per-step barriers kept their speed at 50,000 (LSTM B32 T168 H128
 forward+backward 19.9–20.4 ms against 19.2–19.8 at the default), as did a chain of
