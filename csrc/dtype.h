@@ -11,13 +11,14 @@
  *   GEMM_ONE the product on the calling thread alone (dlk_gemm_*, gemm.h)
  *   DLK_SUM  Σ in double of that type (dlk.h)
  *   EXP LOG SQRT TANH ERF FABS   the math of that type (float exp, tanh and erf:
- *            dlk_math.h) */
+ *            dlk_math.h); EXP_NONPOS e^x for x <= 0 (softmax's shifted terms) */
 #undef T
 #undef SFX
 #undef GEMM
 #undef GEMM_ONE
 #undef DLK_SUM
 #undef EXP
+#undef EXP_NONPOS
 #undef LOG
 #undef SQRT
 #undef TANH
@@ -35,6 +36,7 @@
 #define GEMM_ONE dlk_gemm_f64
 #define DLK_SUM dlk_sum_f64
 #define EXP exp
+#define EXP_NONPOS exp
 #define LOG log
 #define SQRT sqrt
 #define TANH tanh
@@ -47,6 +49,7 @@
 #define GEMM_ONE dlk_gemm_f32
 #define DLK_SUM dlk_sum_f32
 #define EXP dlk_expf
+#define EXP_NONPOS dlk_expf_nonpos
 #define LOG logf
 #define SQRT sqrtf
 #define TANH dlk_tanhf

@@ -4,12 +4,12 @@
  * Names made, per dtype (f32, f64), file-local: exp_row_f32.
  *
  * e_i = e^(x_i − m) with m = max_i x_i, into e; returns Σ e_i, summed in double, and m in
- * *max.  A row that holds a NaN comes out all NaN, as in the reference (max and exp
- * carry it).  Two vector loops: the max and the NaN test as reductions, then the
- * exponentials, a block at a time, each block summed by DLK_SUM while it is in L1 (EXP
- * is a vector function for float, dlk_math.h).  Written as one scalar loop with the sum
- * in order, the row ran at a fifth of NumPy's speed: an ordered sum of doubles keeps the
- * whole loop scalar. */
+ * *max.  A row that holds a NaN sums to NaN (the max passes it over, EXP_NONPOS carries
+ * it into its e_i), so softmax and cross-entropy give NaN there, as the reference does.
+ * Two vector loops: the max, then the exponentials, a block at a time, each block summed
+ * by DLK_SUM while it is in L1.  Written as one scalar loop with the sum in order, the
+ * row ran at a fifth of NumPy's speed: an ordered sum of doubles keeps the whole loop
+ * scalar. */
 #ifndef EXP_ROW_BLOCK
 #define EXP_ROW_BLOCK 512
 #endif
@@ -17,13 +17,8 @@ DLK_CLONES static double FN(exp_row_)(const T *DLK_RESTRICT x, T *DLK_RESTRICT e
                                       T *max)
 {
     T m = -(T)INFINITY;
-    int nan = 0;
-#pragma omp simd reduction(max : m) reduction(| : nan)
-    for (int64_t i = 0; i < L; i++) {
-        m = x[i] > m ? x[i] : m;
-        nan |= x[i] != x[i];
-    }
-    if (nan) m = (T)NAN;
+#pragma omp simd reduction(max : m)
+    for (int64_t i = 0; i < L; i++) m = x[i] > m ? x[i] : m;
     /* blocks of exponentials, each summed while it is in L1: a sum reduction in the
      * loop of the exponentials kept GCC from vectorising it for AVX2 */
     double s = 0;
@@ -32,7 +27,7 @@ DLK_CLONES static double FN(exp_row_)(const T *DLK_RESTRICT x, T *DLK_RESTRICT e
         const T *xb = x + i0;
         T *eb = e + i0;
 #pragma omp simd
-        for (int64_t i = 0; i < n; i++) eb[i] = EXP(xb[i] - m);
+        for (int64_t i = 0; i < n; i++) eb[i] = EXP_NONPOS(xb[i] - m);
         s += DLK_SUM(eb, n);
     }
     *max = m;
