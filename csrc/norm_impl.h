@@ -6,7 +6,8 @@
  * dlk_layer_norm_backward_f32 (called by the dtype-tagged entries of norm.c);
  * bn_small_f32, bn_small_backward_f32, channel_sum_f32, ln_row_f32, ln_row_backward_f32,
  * plane_affine_f32, plane_dsums_f32, plane_dx_f32, plane_sqdev_f32, row_affine_f32,
- * row_dsums_f32, row_dx_f32, row_shift_sums_f32. */
+ * lanes_total_f32, row_dsums_f32, row_dx_f32, row_shift_sums_f32, row_sqdev_f32,
+ * row_sum_f32. */
 
 /* Σ (x − m)² over one plane, in double (Σ x: dlk_sum_). */
 DLK_CLONES static double FN(plane_sqdev_)(const T *DLK_RESTRICT x, int64_t n, double m)
@@ -288,7 +289,60 @@ static int FN(dlk_batch_norm_inference_)(int64_t B, int64_t C, int64_t HW, const
     return DLK_OK;
 }
 
-/* Layer-norm: one vector of D values per row, rows split over the threads. */
+/* Layer-norm: one vector of D values per row, rows split over the threads.
+ *
+ * A row's Σ x and Σ (x − m)² run in T across LN_LANES independent lanes (four vectors
+ * of float on AVX-512, so that no add waits on the one before), the lanes added into
+ * a double every LN_FOLD values, so that a lane never sums more than LN_FOLD / LN_LANES
+ * terms in T.  With one double accumulator (a convert, and an add waiting on the last)
+ * the forward pass at (4096, 768) took 1.32 ms against torch's 1.09 at one thread
+ * (Intel Xeon). */
+#define LN_LANES 64
+#define LN_FOLD 1024
+/* the n lanes of a[] (a power of two) added pairwise, a vector's width at a time */
+static inline T FN(lanes_total_)(T *a, int n)
+{
+    for (int w = n / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) a[l] += a[l + w];
+    return a[0];
+}
+
+DLK_CLONES static double FN(row_sum_)(const T *DLK_RESTRICT x, int64_t n)
+{
+    double t = 0;
+    int64_t i = 0;
+    while (n - i >= LN_LANES) {
+        T a[LN_LANES] = {0};
+        const int64_t end = n - i > LN_FOLD ? i + LN_FOLD : n - (n - i) % LN_LANES;
+        for (; i < end; i += LN_LANES)
+            for (int l = 0; l < LN_LANES; l++) a[l] += x[i + l];
+        t += (double)FN(lanes_total_)(a, LN_LANES);
+    }
+    for (; i < n; i++) t += (double)x[i];
+    return t;
+}
+
+DLK_CLONES static double FN(row_sqdev_)(const T *DLK_RESTRICT x, int64_t n, T m)
+{
+    double t = 0;
+    int64_t i = 0;
+    while (n - i >= LN_LANES) {
+        T a[LN_LANES] = {0};
+        const int64_t end = n - i > LN_FOLD ? i + LN_FOLD : n - (n - i) % LN_LANES;
+        for (; i < end; i += LN_LANES)
+            for (int l = 0; l < LN_LANES; l++) {
+                const T d = x[i + l] - m;
+                a[l] += d * d;
+            }
+        t += (double)FN(lanes_total_)(a, LN_LANES);
+    }
+    for (; i < n; i++) {
+        const double d = (double)x[i] - (double)m;
+        t += d * d;
+    }
+    return t;
+}
+
 DLK_CLONES static void FN(ln_row_)(T *DLK_RESTRICT y, const T *DLK_RESTRICT x,
                                    const T *DLK_RESTRICT g, const T *DLK_RESTRICT b, T m,
                                    T is, int64_t D)
@@ -305,26 +359,44 @@ static int FN(dlk_layer_norm_)(int64_t R, int64_t D, const T *x, const T *gamma,
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t r = 0; r < R; r++) {
         const T *xr = x + r * D;
-        const double m = FN(dlk_sum_)(xr, D) / (double)D;
-        const double is = 1.0 / sqrt(FN(plane_sqdev_)(xr, D, m) / (double)D + eps);
-        mean[r] = (T)m;
+        const T m = (T)(FN(row_sum_)(xr, D) / (double)D);
+        const double is = 1.0 / sqrt(FN(row_sqdev_)(xr, D, m) / (double)D + eps);
+        mean[r] = m;
         invstd[r] = (T)is;
-        FN(ln_row_)(y + r * D, xr, gamma, beta, (T)m, (T)is, D);
+        FN(ln_row_)(y + r * D, xr, gamma, beta, m, (T)is, D);
     }
     return DLK_OK;
 }
 
 /* One row of the backward pass: its dx, and its dy x̂ and dy added to a chunk's
- * partial dγ and dβ (in T: a chunk holds at most LN_CHUNK_ROWS rows; the row sums are
- * in double). */
+ * partial dγ and dβ (in T: a chunk holds at most LN_CHUNK_ROWS rows).  The row sums
+ * Σ dy γ and Σ dy γ x̂ run in T lanes as in the forward pass (half as many: two sums
+ * in the registers), folded into doubles every LN_FOLD values; with one double
+ * accumulator each, (4096, 768) took 1.52 ms at one thread, Intel Xeon. */
+#define LN_BWD_LANES (LN_LANES / 2)
 DLK_CLONES static void FN(ln_row_backward_)(T *DLK_RESTRICT dx, const T *DLK_RESTRICT dy,
                                             const T *DLK_RESTRICT x, const T *DLK_RESTRICT g,
                                             T m, T is, T *DLK_RESTRICT pg,
                                             T *DLK_RESTRICT pb, int64_t D)
 {
     double a = 0, c = 0;
-#pragma omp simd reduction(+:a, c)
-    for (int64_t j = 0; j < D; j++) {
+    int64_t j = 0;
+    while (D - j >= LN_BWD_LANES) {
+        T sa[LN_BWD_LANES] = {0}, sc[LN_BWD_LANES] = {0};
+        const int64_t end = D - j > LN_FOLD ? j + LN_FOLD : D - (D - j) % LN_BWD_LANES;
+        for (; j < end; j += LN_BWD_LANES)
+            for (int l = 0; l < LN_BWD_LANES; l++) {
+                const int64_t q = j + l;
+                const T xh = (x[q] - m) * is, gd = dy[q] * g[q];
+                sa[l] += gd;
+                sc[l] += gd * xh;
+                pg[q] += dy[q] * xh;
+                pb[q] += dy[q];
+            }
+        a += (double)FN(lanes_total_)(sa, LN_BWD_LANES);
+        c += (double)FN(lanes_total_)(sc, LN_BWD_LANES);
+    }
+    for (; j < D; j++) {
         const T xh = (x[j] - m) * is, gd = dy[j] * g[j];
         a += (double)gd;
         c += (double)(gd * xh);
@@ -337,8 +409,8 @@ DLK_CLONES static void FN(ln_row_backward_)(T *DLK_RESTRICT dx, const T *DLK_RES
     }
     const T am = (T)(a / (double)D), cm = (T)(c / (double)D);
 #pragma omp simd
-    for (int64_t j = 0; j < D; j++)
-        dx[j] = is * (dy[j] * g[j] - am - (x[j] - m) * is * cm);
+    for (int64_t q = 0; q < D; q++)
+        dx[q] = is * (dy[q] * g[q] - am - (x[q] - m) * is * cm);
 }
 
 static int FN(dlk_layer_norm_backward_)(int64_t R, int64_t D, const T *dy, const T *x,
