@@ -36,7 +36,6 @@ DLK_CLONES static void FN(sigmoid_range_)(const T *DLK_RESTRICT x, T *DLK_RESTRI
 
 /* GELU (DESIGN.md, contract additions): exact x Φ(x) = x/2 (1 + erf(x/√2)), its
  * derivative Φ(x) + x φ(x); and the tanh form x/2 (1 + tanh(√(2/π)(x + 0.044715 x³))). */
-#define GELU_RSQRT2 0.70710678118654752
 #define GELU_RSQRT2PI 0.39894228040143268
 #define GELU_SQRT2_PI 0.79788456080286536
 #define GELU_C 0.044715
@@ -44,8 +43,11 @@ DLK_CLONES static void FN(sigmoid_range_)(const T *DLK_RESTRICT x, T *DLK_RESTRI
 DLK_CLONES static void FN(gelu_range_)(const T *DLK_RESTRICT x, T *DLK_RESTRICT y, int64_t n)
 {
 #pragma omp simd
-    for (int64_t i = 0; i < n; i++)
-        y[i] = (T)0.5 * x[i] * ((T)1 + ERF(x[i] * (T)GELU_RSQRT2));
+    for (int64_t i = 0; i < n; i++) {
+        T g;
+        const T h = NORMTAIL(x[i], &g);         /* Φ(x) = h below 0, 1 − h above */
+        y[i] = x[i] * (x[i] < 0 ? h : (T)1 - h);
+    }
 }
 
 DLK_CLONES static void FN(gelu_bwd_range_)(const T *DLK_RESTRICT dy, const T *DLK_RESTRICT x,
@@ -53,8 +55,9 @@ DLK_CLONES static void FN(gelu_bwd_range_)(const T *DLK_RESTRICT dy, const T *DL
 {
 #pragma omp simd
     for (int64_t i = 0; i < n; i++) {
-        const T v = x[i], cdf = (T)0.5 * ((T)1 + ERF(v * (T)GELU_RSQRT2));
-        const T pdf = (T)GELU_RSQRT2PI * EXP((T)-0.5 * v * v);
+        T g;
+        const T v = x[i], h = NORMTAIL(v, &g);
+        const T cdf = v < 0 ? h : (T)1 - h, pdf = (T)GELU_RSQRT2PI * g;
         dx[i] = dy[i] * (cdf + v * pdf);
     }
 }

@@ -10,8 +10,9 @@
  *   GEMM     the product split over the threads, engine at one thread (dlk_gemm_par_*)
  *   GEMM_ONE the product on the calling thread alone (dlk_gemm_*, gemm.h)
  *   DLK_SUM  Σ in double of that type (dlk.h)
- *   EXP LOG SQRT TANH ERF FABS   the math of that type (float exp, tanh and erf:
- *            dlk_math.h); EXP_NONPOS e^x for x <= 0 (softmax's shifted terms) */
+ *   EXP LOG SQRT TANH FABS   the math of that type (float exp and tanh:
+ *            dlk_math.h); EXP_NONPOS e^x for x <= 0 (softmax's shifted terms); NORMTAIL
+ *            Φ(−|x|) and e^{−x²/2} (exact GELU) */
 #undef T
 #undef SFX
 #undef GEMM
@@ -22,8 +23,8 @@
 #undef LOG
 #undef SQRT
 #undef TANH
-#undef ERF
 #undef FABS
+#undef NORMTAIL
 #ifndef DLK_CAT
 #define DLK_CAT_(a, b) a##b
 #define DLK_CAT(a, b) DLK_CAT_(a, b)
@@ -40,8 +41,8 @@
 #define LOG log
 #define SQRT sqrt
 #define TANH tanh
-#define ERF erf
 #define FABS fabs
+#define NORMTAIL dlk_normtail
 #else
 #define T float
 #define SFX f32
@@ -53,6 +54,6 @@
 #define LOG logf
 #define SQRT sqrtf
 #define TANH dlk_tanhf
-#define ERF dlk_erff
 #define FABS fabsf
+#define NORMTAIL dlk_normtailf
 #endif
