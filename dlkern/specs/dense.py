@@ -94,6 +94,8 @@ def _with_specials(x):
     flat[:4] = [0.0, -0.0, 80.0, -80.0][:flat.size]
     if flat.size > 6:
         flat[4:7] = [np.inf, -np.inf, np.nan]
+    if flat.size > 8:                   # where float's e^x turns subnormal
+        flat[7:9] = [-87.2, -95.0]
     return x
 
 
