@@ -141,6 +141,14 @@ def test_embedding_backward_of_a_table_past_the_output_pool():
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("id_dtype", ["<i8", ">i8", "<i4", ">i4", "u1"])
+def test_embedding_reads_ids_of_any_integer_type_and_byte_order(id_dtype):
+    table = np.arange(40, dtype=np.float32).reshape(10, 4)
+    ids = np.array([[1, 2, 2], [9, 0, 5]]).astype(id_dtype)
+    np.testing.assert_array_equal(native.embedding(ids, table), table[ids])
+    np.testing.assert_array_equal(native.embedding(ids[:, ::2], table), table[ids[:, ::2]])
+
+
 def _layouts(rng, dtype, rows, cols):
     """(label, array) of one (rows, cols) matrix in the layouts a caller passes: the
     BLAS reads the first four in place, the native binding copies the last two."""

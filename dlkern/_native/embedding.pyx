@@ -5,7 +5,7 @@ cimport numpy as cnp
 import numpy as np
 
 from .. import _checks, _backend
-from .common cimport check_status, dtype_tag, contiguous, output, DLK_EINVAL
+from .common cimport check_status, dtype_tag, contiguous, output, native_float, DLK_EINVAL
 
 from .runtime cimport bind_runtime
 cnp.import_array()
@@ -23,15 +23,28 @@ cdef extern from "embedding.h" nogil:
 
 
 cdef cnp.ndarray _ids64(ids):
-    """The ids as contiguous int64 (a copy only when they are another integer type or
-    strided)."""
-    if cnp.PyArray_TYPE(<cnp.ndarray>ids) == cnp.NPY_INT64:
+    """The ids as contiguous int64 in native byte order (a copy only when they are
+    another integer type, byte-swapped or strided)."""
+    if cnp.PyArray_TYPE(<cnp.ndarray>ids) == cnp.NPY_INT64 \
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>ids):
         return contiguous(ids)
     return np.ascontiguousarray(ids, dtype=np.int64)
 
 
+cdef inline bint _int_ids(object ids) noexcept:
+    """ids is an integer ndarray: the common case, answered without a Python call."""
+    if not cnp.PyArray_Check(ids):
+        return False
+    cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>ids)
+    return (t == cnp.NPY_INT64 or t == cnp.NPY_INT32) \
+        and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>ids)
+
+
 def embedding(ids, table):
-    _checks.embedding_args("embedding", ids, table, check_range=False)
+    # the checks cost 0.3 µs of a 1.0 µs call on 6 ids: the common case skips them
+    if not (_int_ids(ids) and native_float(table)
+            and cnp.PyArray_NDIM(<cnp.ndarray>table) == 2):
+        _checks.embedding_args("embedding", ids, table, check_range=False)
     cdef cnp.ndarray ic = _ids64(ids), tc = contiguous(table)
     cdef int64_t n = ic.size, D = table.shape[1], V = table.shape[0]
     cdef cnp.ndarray out = output(ids.shape + (D,), table.dtype)
