@@ -53,7 +53,7 @@ static inline float dlk_expf_mid(float x)
 }
 
 /* e^x for x <= 0 (or NaN): the shifted exponentials of softmax and cross-entropy,
- * x_i − max.  dlk_expf's polynomial and one 2^k factor, and 0 below −87 (e^−87 =
+ * x_i − max.  dlk_expf_mid (one 2^k factor) clamped, and 0 below −87 (e^−87 =
  * 1.6e-38), where dlk_expf goes on into subnormal results: on Intel cores a subnormal
  * product takes a microcode assist, and next to the row's largest term, 1, it is below
  * float's resolution anyway.  −inf gives 0; NaN stays NaN (through r, with no select
@@ -63,15 +63,7 @@ static inline float dlk_expf_mid(float x)
 #pragma omp declare simd notinbranch
 static inline float dlk_expf_nonpos(float x)
 {
-    float xc = x < -87.0f ? -87.0f : x;
-    float k = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;
-    float r = xc - k * 0.693145752f - k * 1.42860677e-6f;
-    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666672e-1f + r * (4.16666679e-2f +
-              r * (8.33333377e-3f + r * 1.38888892e-3f)))));
-    int32_t b = ((int32_t)k + 127) << 23;
-    float s;
-    memcpy(&s, &b, sizeof s);
-    return x < -87.0f ? 0.0f : p * s;
+    return x < -87.0f ? 0.0f : dlk_expf_mid(x < -87.0f ? -87.0f : x);
 }
 
 /* tanh x: for |x| < 0.4 its odd Taylor series to x^11 (truncation below 1e-7
