@@ -41,6 +41,32 @@ static int64_t row_chunks(int64_t R, int64_t width, int64_t parts, int64_t min_r
     return nch < 1 ? 1 : nch;
 }
 
+/* Chunks of a small-plane batch-norm's rows: one when the call is too small to be
+ * split over threads at any count (a decision by the shape alone, so the bits still do
+ * not depend on the thread count): six chunks cost (200, 100)'s backward 14.8 -> 17.7
+ * µs, Intel Xeon. */
+static int64_t bn_chunks(int64_t B, int64_t row)
+{
+    return B * row < 2 * NORM_GRAIN ? 1 : row_chunks(B, row, 2, BN_MIN_ROWS);
+}
+
+/* The chunks' partial rows (pairs of rows of n doubles, 2·h and 2·h + 1 for chunk h)
+ * added into chunk 0's, in chunk order, a block of columns per iteration. */
+static void fold_partials(double *d, int64_t nch, int64_t n)
+{
+#pragma omp for schedule(static)
+    for (int64_t j0 = 0; j0 < n; j0 += 512) {
+        const int64_t w = n - j0 < 512 ? n - j0 : 512;
+        for (int64_t h = 1; h < nch; h++)
+            for (int p = 0; p < 2; p++) {
+                double *DLK_RESTRICT a = d + p * n + j0;
+                const double *DLK_RESTRICT b = d + (2 * h + p) * n + j0;
+#pragma omp simd
+                for (int64_t j = 0; j < w; j++) a[j] += b[j];
+            }
+    }
+}
+
 #define DLK_BODY "norm_impl.h"
 #include "instantiate.h"
 

@@ -4,10 +4,10 @@
  * Names made, per dtype (f32, f64), all file-local: dlk_batch_norm2d_f32,
  * dlk_batch_norm2d_backward_f32, dlk_batch_norm_inference_f32, dlk_layer_norm_f32,
  * dlk_layer_norm_backward_f32 (called by the dtype-tagged entries of norm.c);
- * bn_chunks_f32, bn_small_f32, bn_small_backward_f32, channel_sum_f32, fold_partials_f32,
- * lanes_total_f32, ln_row_f32, ln_row_backward_f32, plane_affine_f32, plane_dsums_f32,
- * plane_dx_f32, plane_sqdev_f32, row_affine_f32, row_dsums_f32, row_dx_f32,
- * row_shift_sums_f32, row_sqdev_f32, row_sum_f32. */
+ * bn_small_f32, bn_small_backward_f32, channel_sum_f32, lanes_total_f32, ln_row_f32,
+ * ln_row_backward_f32, plane_affine_f32, plane_dsums_f32, plane_dx_f32, plane_sqdev_f32,
+ * row_affine_f32, row_dsums_f32, row_dx_f32, row_shift_sums_f32, row_sqdev_f32,
+ * row_sum_f32. */
 
 /* Σ (x − m)² over one plane, in double (Σ x: dlk_sum_). */
 DLK_CLONES static double FN(plane_sqdev_)(const T *DLK_RESTRICT x, int64_t n, double m)
@@ -91,36 +91,10 @@ static double FN(channel_sum_)(const double *s, int64_t c, int64_t HW)
     return t;
 }
 
-/* Chunks of a small-plane batch-norm's rows: one when the call is too small to be
- * split over threads at any count (a decision by the shape alone, so the bits still do
- * not depend on the thread count): six chunks cost (200, 100)'s backward 14.8 -> 17.7
- * µs, Intel Xeon. */
-static int64_t FN(bn_chunks_)(int64_t B, int64_t row)
-{
-    return B * row < 2 * NORM_GRAIN ? 1 : row_chunks(B, row, 2, BN_MIN_ROWS);
-}
-
-/* The chunks' partial rows (pairs of rows of n doubles, 2·h and 2·h + 1 for chunk h)
- * added into chunk 0's, in chunk order, a block of columns per iteration. */
-static void FN(fold_partials_)(double *d, int64_t nch, int64_t n)
-{
-#pragma omp for schedule(static)
-    for (int64_t j0 = 0; j0 < n; j0 += 512) {
-        const int64_t w = n - j0 < 512 ? n - j0 : 512;
-        for (int64_t h = 1; h < nch; h++)
-            for (int p = 0; p < 2; p++) {
-                double *DLK_RESTRICT a = d + p * n + j0;
-                const double *DLK_RESTRICT b = d + (2 * h + p) * n + j0;
-#pragma omp simd
-                for (int64_t j = 0; j < w; j++) a[j] += b[j];
-            }
-    }
-}
-
 static int FN(bn_small_)(int64_t B, int64_t C, int64_t HW, const T *x, const T *gamma,
                          const T *beta, double eps, T *y, T *mean, T *invstd, int nt)
 {
-    const int64_t N = B * HW, row = C * HW, nch = FN(bn_chunks_)(B, row);
+    const int64_t N = B * HW, row = C * HW, nch = bn_chunks(B, row);
     double *d = malloc((size_t)((2 * nch + 1) * row) * sizeof(double));
     T *v = malloc((size_t)(3 * row) * sizeof(T));
     if (!d || !v) {
@@ -140,7 +114,7 @@ static int FN(bn_small_)(int64_t B, int64_t C, int64_t HW, const T *x, const T *
             for (int64_t b = B * h / nch; b < B * (h + 1) / nch; b++)
                 FN(row_shift_sums_)(s, q, x + b * row, k, row);
         }
-        FN(fold_partials_)(d, nch, row);
+        fold_partials(d, nch, row);
 #pragma omp for schedule(static)
         for (int64_t c = 0; c < C; c++) {
             const double ds = FN(channel_sum_)(d, c, HW) / (double)N;
@@ -218,7 +192,7 @@ static int FN(bn_small_backward_)(int64_t B, int64_t C, int64_t HW, const T *dy,
                                   const T *gamma, const T *mean, const T *invstd, T *dx,
                                   T *dgamma, T *dbeta, int nt)
 {
-    const int64_t N = B * HW, row = C * HW, nch = FN(bn_chunks_)(B, row);
+    const int64_t N = B * HW, row = C * HW, nch = bn_chunks(B, row);
     double *d = malloc((size_t)((2 * nch + 1) * row) * sizeof(double));
     T *v = malloc((size_t)(4 * row) * sizeof(T));
     if (!d || !v) {
@@ -238,7 +212,7 @@ static int FN(bn_small_backward_)(int64_t B, int64_t C, int64_t HW, const T *dy,
             for (int64_t b = B * h / nch; b < B * (h + 1) / nch; b++)
                 FN(row_dsums_)(sa, sb, dy + b * row, x + b * row, md, row);
         }
-        FN(fold_partials_)(d, nch, row);
+        fold_partials(d, nch, row);
 #pragma omp for schedule(static)
         for (int64_t c = 0; c < C; c++) {
             const double sdy = FN(channel_sum_)(d, c, HW);
