@@ -61,7 +61,7 @@ static void FN(forward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *h0, co
                 }
                 FN(activate_)(a + n0, b ? b + n0 : NULL, n1 - n0, relu);
             }
-#pragma omp barrier
+            DLK_TEAM_BARRIER(nt);
         }
     }
 }
@@ -118,7 +118,7 @@ static void FN(backward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *dhs, 
                     d[j] = frozen ? (T)0 : v * fp;
                 }
             }
-#pragma omp barrier
+            DLK_TEAM_BARRIER(nt);
             /* carry[:, n0:n1] = δ_t W[:, n0:n1] (frozen rows: g) */
             GEMM_ONE(0, tw, B, n1 - n0, H, (T)1, delta + s * H, ld, tw ? W + n0 * H : W + n0, H,
                      (T)0, carry + n0, H);
@@ -263,15 +263,13 @@ DLK_CLONES static void FN(lstm_cell_)(int64_t m, const T *DLK_RESTRICT a,
     }
 }
 
-/* A block of gate values to and from the stacked (i, f, g, o) layout of `gates`' rows:
- * segment k of the block is gates[k·H + n0 :][:m]. */
-static inline void FN(lstm_gate_copy_)(T *block, T *row, int64_t m, int64_t H, int64_t n0,
-                                       int to_row)
+/* A block of gate values into the stacked (i, f, g, o) layout of a row of `gates`:
+ * segment k of the block goes to row[k·H + n0 :][:m]. */
+static inline void FN(lstm_gate_copy_)(const T *block, T *row, int64_t m, int64_t H,
+                                       int64_t n0)
 {
-    for (int64_t k = 0; k < 4; k++) {
-        if (to_row) memcpy(row + k * H + n0, block + k * m, (size_t)m * sizeof(T));
-        else memcpy(block + k * m, row + k * H + n0, (size_t)m * sizeof(T));
-    }
+    for (int64_t k = 0; k < 4; k++)
+        memcpy(row + k * H + n0, block + k * m, (size_t)m * sizeof(T));
 }
 
 /* Columns a thread's step product takes at a time: B·H·LSTM_COLS ≤ 2^20 multiply-adds
@@ -314,7 +312,7 @@ static void FN(lstm_forward_steps_)(int64_t B, int64_t Tn, int64_t D, int64_t H,
                 const T *cp = s == 0 ? c0 + i * H : cs + i * ld + (s - 1) * H;
                 T *c = cs + i * ld + s * H, *h = hs + i * ld + s * H, *ai = a + i * ldd;
                 FN(lstm_activate_)(m, ai, bp + off);
-                if (gates) FN(lstm_gate_copy_)(ai, gates + (i * Tn + s) * G, m, H, n0, 1);
+                if (gates) FN(lstm_gate_copy_)(ai, gates + (i * Tn + s) * G, m, H, n0);
                 if (s >= lengths[i]) {              /* finished: h and c are frozen */
                     for (int64_t j = n0; j < n1; j++) {
                         h[j] = hp[j];
@@ -329,7 +327,7 @@ static void FN(lstm_forward_steps_)(int64_t B, int64_t Tn, int64_t D, int64_t H,
                         memcpy(next + i * K, x + (i * Tn + s + 1) * D, (size_t)D * sizeof(T));
                 }
             }
-#pragma omp barrier
+            DLK_TEAM_BARRIER(nt);
         }
     }
 }
@@ -394,10 +392,13 @@ static int FN(dlk_lstm_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, co
     return st;
 }
 
-/* One step of BPTT over m units: from the gate values a = [i | f | g | o] (overwritten
- * with δ), the cell states and dh = ∂L/∂h_t + carry_h (into dhg); carry_c becomes
- * dc ⊙ f. */
-DLK_CLONES static void FN(lstm_cell_backward_)(int64_t m, T *DLK_RESTRICT a,
+/* One step of BPTT over m units: from the gate values gi, gf, gg, go (the forward's
+ * saved gates read where they lie, or a's own segments), the cell states and dh =
+ * ∂L/∂h_t + carry_h (into dhg), the δ block [i | f | g | o] into a; carry_c becomes
+ * dc ⊙ f.  a may be the gates' own block: each j reads its four values before writing
+ * (so no restrict on those pointers; the simd pragma vouches for the loop). */
+DLK_CLONES static void FN(lstm_cell_backward_)(int64_t m, const T *gi, const T *gf,
+                                               const T *gg, const T *go, T *a,
                                                const T *DLK_RESTRICT c,
                                                const T *DLK_RESTRICT cp,
                                                const T *DLK_RESTRICT dhs,
@@ -406,7 +407,7 @@ DLK_CLONES static void FN(lstm_cell_backward_)(int64_t m, T *DLK_RESTRICT a,
 {
 #pragma omp simd
     for (int64_t j = 0; j < m; j++) {
-        const T i = a[j], f = a[m + j], g = a[2 * m + j], o = a[3 * m + j], tc = TANH(c[j]);
+        const T i = gi[j], f = gf[j], g = gg[j], o = go[j], tc = TANH(c[j]);
         const T dh = dhs[j] + ch[j];
         const T dc = cc[j] + dh * o * ((T)1 - tc * tc);
         dhg[j] = dh;
@@ -447,13 +448,16 @@ static void FN(lstm_backward_steps_)(int64_t B, int64_t Tn, int64_t D, int64_t H
                     for (int64_t j = 0; j < 4 * m; j++) a[j] = 0;
                     continue;
                 }
-                if (gates) FN(lstm_gate_copy_)(a, (T *)gates + (i * Tn + s) * G, m, H, n0, 0);
-                else FN(lstm_activate_)(m, a, bp + off);
-                FN(lstm_cell_backward_)(m, a, c + n0, cp + n0, d + n0, ch + n0, cc + n0,
-                                        hg + n0);
+                /* the gate values: the saved ones in their stacked row (no copy: it
+                 * was 9% of the backward, B32 T168 H128, one thread), or made in a */
+                const T *g = gates ? gates + (i * Tn + s) * G + n0 : a;
+                const int64_t gs = gates ? H : m;
+                if (!gates) FN(lstm_activate_)(m, a, bp + off);
+                FN(lstm_cell_backward_)(m, g, g + gs, g + 2 * gs, g + 3 * gs, a, c + n0,
+                                        cp + n0, d + n0, ch + n0, cc + n0, hg + n0);
                 for (int64_t j = 0; j < 4 * m; j++) dbacc[off + j] += (double)a[j];
             }
-#pragma omp barrier
+            DLK_TEAM_BARRIER(nt);
             /* carry_h[:, n0:n1] = δ_t W[:, n0:n1] (δ and W's rows in the same order;
              * frozen rows: dh) */
             GEMM_ONE(0, 0, B, m, G, (T)1, A + s * G, lda, UW + D + n0, D + H, (T)0,
