@@ -189,9 +189,35 @@ size_t dlk_scratch_held(void)
     return held;
 }
 
+/* the team's recent history (dlk.h, dlk_team_state): when a call last ended, when a
+ * split one did, until when the cores count as shared */
+static _Atomic int64_t team_call_end, team_split_end, team_shared_until;
+
+int dlk_team_state(int64_t now)
+{
+    if (now < atomic_load_explicit(&team_shared_until, memory_order_relaxed))
+        return DLK_TEAM_SHARED;
+    int st = 0;
+    if (now - atomic_load_explicit(&team_call_end, memory_order_relaxed) < DLK_TEAM_WARM_NS)
+        st |= DLK_TEAM_RUN;
+    if (now - atomic_load_explicit(&team_split_end, memory_order_relaxed) < DLK_TEAM_WARM_NS)
+        st |= DLK_TEAM_SPINNING;
+    return st;
+}
+
+void dlk_team_note(int64_t now, int event)
+{
+    if (event == DLK_TEAM_LATE)
+        atomic_store_explicit(&team_shared_until, now + DLK_TEAM_HOLD_NS, memory_order_relaxed);
+    atomic_store_explicit(&team_call_end, now, memory_order_relaxed);
+    if (event != DLK_TEAM_ENDED)
+        atomic_store_explicit(&team_split_end, now, memory_order_relaxed);
+}
+
 const dlk_runtime *dlk_runtime_get(void)
 {
     static const dlk_runtime table = {sizeof(dlk_runtime), dlk_has_avx512, dlk_has_avx2,
-                                      dlk_scratch_take, dlk_scratch_give};
+                                      dlk_scratch_take, dlk_scratch_give, dlk_team_state,
+                                      dlk_team_note};
     return &table;
 }

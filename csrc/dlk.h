@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <time.h>
 
 enum {
     DLK_OK = 0,
@@ -64,17 +65,6 @@ void dlk_sigint_unwatch(void);  /* puts the replaced handler back */
         }                                                                     \
     } while (0)
 
-/* Threads worth using for `work` units when one thread should get at least
- * `grain` of them; never more than the caller's `nthreads`, never less than 1. */
-static inline int dlk_threads_for(int64_t work, int64_t grain, int nthreads)
-{
-    if (nthreads < 1) nthreads = 1;
-    if (grain < 1) grain = 1;
-    int64_t useful = work / grain;
-    if (useful < 1) useful = 1;
-    return useful < nthreads ? (int)useful : nthreads;
-}
-
 /* Thread t's share [*lo, *hi) of a flat index space [0, n) split over nthr threads,
  * cut on 16-element boundaries (one 64-byte line of floats) so that no two threads
  * write the same cache line of an aligned array. */
@@ -120,9 +110,61 @@ typedef struct {
     int (*has_avx2)(void);
     void *(*scratch_take)(size_t bytes);
     void (*scratch_give)(void *p);
+    int (*team_state)(int64_t now);
+    void (*team_note)(int64_t now, int event);
 } dlk_runtime;
 const dlk_runtime *dlk_runtime_get(void);       /* dlk.c */
 int dlk_runtime_bind(const dlk_runtime *rt);    /* dlk_link.c */
+
+/* Whether OpenMP's threads are worth waking for a small piece of work.  Measured on a
+ * 2-vCPU KVM guest (Intel Xeon): libgomp's workers spin about 0.6 ms after a region
+ * (GOMP_SPINCOUNT=50000) and then sleep, and waking a sleeping one took 0.65 ms (the
+ * host wakes the idle vCPU), against 1 µs while it spins; with a busy process on the
+ * other core a worker also arrives a time slice late.  So a product of some tens of µs
+ * is split only in a run of calls (the last one ended less than DLK_TEAM_WARM_NS ago:
+ * the first split of the run wakes the team, the rest find it spinning), and not at all
+ * for DLK_TEAM_HOLD_NS after a warm team arrived late (the cores are shared).
+ * dlk_team_state(now): DLK_TEAM_RUN if a call ended within the warm window, plus
+ * DLK_TEAM_SPINNING if a split one did (its workers still spin), or DLK_TEAM_SHARED
+ * alone while the hold lasts.  dlk_team_note(now, DLK_TEAM_*): a call ended (split or
+ * not), or a split one ended with its master left waiting for a worker (more than
+ * DLK_TEAM_LATE_NS if the team was spinning, DLK_TEAM_WAKE_NS if it may have slept,
+ * and more than half the master's own time).  Process-wide (dlk.c), racy by design: a
+ * hint. */
+#define DLK_TEAM_WARM_NS 300000
+#define DLK_TEAM_LATE_NS 100000
+#define DLK_TEAM_WAKE_NS 2000000
+#define DLK_TEAM_HOLD_NS 200000000
+enum { DLK_TEAM_RUN = 1, DLK_TEAM_SPINNING = 2, DLK_TEAM_SHARED = 4 };
+enum { DLK_TEAM_ENDED, DLK_TEAM_ENDED_SPLIT, DLK_TEAM_LATE };
+int dlk_team_state(int64_t now);
+void dlk_team_note(int64_t now, int event);
+static inline int64_t dlk_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Threads worth using for `work` units when one thread should get at least
+ * `grain` of them; never more than the caller's `nthreads`, never less than 1; one
+ * while the cores look shared (dlk_team_state) unless each thread would get
+ * DLK_SHARED_GRAINS grains: a long call outlasts a time slice's wait, and a spinning
+ * BLAS thread yields its core (linear 2048×1024→1024 after NumPy products, Intel Xeon,
+ * 2 threads: 16 ms split, 33 ms on one). */
+#define DLK_SHARED_GRAINS 128
+static inline int dlk_threads_for(int64_t work, int64_t grain, int nthreads)
+{
+    if (nthreads < 1) nthreads = 1;
+    if (grain < 1) grain = 1;
+    int64_t useful = work / grain;
+    if (useful < 1) useful = 1;
+    int nt = useful < nthreads ? (int)useful : nthreads;
+    if (nt > 1 && useful < (int64_t)DLK_SHARED_GRAINS * nt &&
+        (dlk_team_state(dlk_now_ns()) & DLK_TEAM_SHARED))
+        nt = 1;
+    return nt;
+}
 
 /* Σ x[0…n) in double (dlk_sum.c).  Four vector accumulators: one would wait for its previous add
  * (a db of 1.6M elements took 20% of conv_mnist1's backward pass on one). */

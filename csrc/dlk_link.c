@@ -17,3 +17,5 @@ int dlk_has_avx512(void) { return runtime->has_avx512(); }
 int dlk_has_avx2(void) { return runtime->has_avx2(); }
 void *dlk_scratch_take(size_t bytes) { return runtime->scratch_take(bytes); }
 void dlk_scratch_give(void *p) { runtime->scratch_give(p); }
+int dlk_team_state(int64_t now) { return runtime->team_state(now); }
+void dlk_team_note(int64_t now, int event) { runtime->team_note(now, event); }

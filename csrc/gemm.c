@@ -151,8 +151,14 @@ void dlk_gemm_hold_one_thread(void)
  * this many).  Lower would be faster on a quiet machine and much slower on a shared one
  * (Intel Xeon, AVX-512, linear 768×64→64, 1 / 2 threads with a grain of 2^18: quiet
  * 59 / 33 µs forward, 130 / 92 µs backward; with one busy process on the other core
- * 56 / 89 µs and 137 / 532 µs): products this small stay on one thread. */
+ * 56 / 89 µs and 137 / 532 µs) or with the team asleep (0.65 ms to wake it, dlk.h):
+ * products this small stay on one thread, unless they come in a run of calls on a
+ * quiet machine (dlk_team_state), where PAR_GRAIN_WARM applies.  While the cores look
+ * shared (a master waited for a late worker: another process, or NumPy's own BLAS
+ * threads spinning after a product of theirs, holds the other core) dlk_threads_for
+ * keeps all but long products on one thread. */
 #define PAR_GRAIN ((int64_t)1 << 21)
+#define PAR_GRAIN_WARM ((int64_t)1 << 18)
 
 #define DEFINE_GEMM_PAR(T, SFX)                                                          \
 int dlk_gemm_par_##SFX(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, T alpha, \
@@ -160,14 +166,25 @@ int dlk_gemm_par_##SFX(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
                        int64_t ldc, int nthreads)                                        \
 {                                                                                        \
     dlk_gemm_hold_one_thread();                                                          \
-    int nt = dlk_threads_for(M * N * (K > 0 ? K : 1), PAR_GRAIN, nthreads);              \
+    const int64_t work = M * N * (K > 0 ? K : 1);                                        \
+    int nt = dlk_threads_for(work, PAR_GRAIN, nthreads);                                 \
+    /* the team's state matters (and is kept) only for products a warm team would split */ \
+    const int watched = nthreads > 1 && work >= 2 * PAR_GRAIN_WARM;                      \
+    const int64_t t0 = watched ? dlk_now_ns() : 0;                                       \
+    const int team = watched ? dlk_team_state(t0) : 0;                                   \
+    if (nt == 1 && (team & DLK_TEAM_RUN))                                                \
+        nt = dlk_threads_for(work, PAR_GRAIN_WARM, nthreads);                            \
     int along_n = N >= M;                                                                \
     int64_t len = along_n ? N : M, pieces = (len + 15) / 16;                             \
     if (nt > pieces) nt = (int)pieces;                                                   \
-    if (nt <= 1)                                                                         \
-        return dlk_gemm_##SFX(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, \
-                              ldc);                                                      \
+    if (nt <= 1) {                                                                       \
+        int st = dlk_gemm_##SFX(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, \
+                                ldc);                                                    \
+        if (watched) dlk_team_note(dlk_now_ns(), DLK_TEAM_ENDED);                        \
+        return st;                                                                       \
+    }                                                                                    \
     int status = DLK_OK;                                                                 \
+    int64_t master_done = 0;                                                             \
     _Pragma("omp parallel num_threads(nt)")                                              \
     {                                                                                    \
         int t = 0;                                                                       \
@@ -183,6 +200,14 @@ int dlk_gemm_par_##SFX(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
                                 trans_a ? A + lo : A + lo * lda, lda, B, ldb, beta,      \
                                 C + lo * ldc, ldc);                                      \
         if (st != DLK_OK) status = st;                                                   \
+        if (t == 0 && watched) master_done = dlk_now_ns();                               \
+    }                                                                                    \
+    if (watched) {                                                                       \
+        /* equal shares: a master left waiting well past its own share's time means a  \
+         * worker that came late or ran on a shared core */                              \
+        const int64_t end = dlk_now_ns(), own = master_done - t0, wait = end - master_done; \
+        const int64_t slack = (team & DLK_TEAM_SPINNING) ? DLK_TEAM_LATE_NS : DLK_TEAM_WAKE_NS; \
+        dlk_team_note(end, wait > slack && wait > own / 2 ? DLK_TEAM_LATE : DLK_TEAM_ENDED_SPLIT); \
     }                                                                                    \
     return status;                                                                       \
 }

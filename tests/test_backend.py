@@ -234,3 +234,30 @@ def test_note_ranks_on_host_recomputes_only_a_default():
             assert dlkern.get_num_threads() == max(1, _backend._cores() // 2)
     finally:
         _backend._num_threads, _backend._num_threads_from_env, _backend._ranks_here = saved
+
+
+def test_products_give_the_same_bits_however_the_team_state_splits_them():
+    """A run of calls may split a small product (the warm team's grain, csrc/gemm.c) and
+    a late worker makes every kernel run on one thread for a while (cores_shared); the
+    product's K is never cut, so the bits are those of one thread either way."""
+    import time
+    from dlkern._native import common
+    rng = np.random.default_rng(0)
+    for B, Din, Dout in ((768, 64, 64), (256, 784, 512)):
+        x = rng.standard_normal((B, Din), dtype=np.float32)
+        w = rng.standard_normal((Dout, Din), dtype=np.float32)
+        b = rng.standard_normal(Dout, dtype=np.float32)
+        dy = rng.standard_normal((B, Dout), dtype=np.float32)
+        with dlkern.threads(1):
+            want = [native.linear(x, w, b), *native.linear_backward(dy, x, w)]
+        with dlkern.threads(2):
+            runs = [[native.linear(x, w, b), *native.linear_backward(dy, x, w)]
+                    for _ in range(4)]
+            common._note_late_worker()
+            assert common.cores_shared()
+            runs.append([native.linear(x, w, b), *native.linear_backward(dy, x, w)])
+        for got in runs:
+            for g, e in zip(got, want):
+                assert np.array_equal(g, e)
+    time.sleep(0.3)                      # the hold lasts 0.2 s
+    assert not common.cores_shared()

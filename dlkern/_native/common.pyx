@@ -19,6 +19,10 @@ cdef extern from "dlk.h" nogil:
     size_t dlk_scratch_held()
     void *dlk_scratch_take(size_t bytes)
     void dlk_scratch_give(void *p)
+    int dlk_team_state(int64_t now)
+    void dlk_team_note(int64_t now, int event)
+    int64_t dlk_now_ns()
+    enum: DLK_TEAM_RUN, DLK_TEAM_SPINNING, DLK_TEAM_SHARED, DLK_TEAM_LATE
 
 # The runtime's table (csrc/dlk.h) for the other extensions (runtime.pxd binds it).
 RUNTIME = PyCapsule_New(<void *>dlk_runtime_get(), b"dlkern._native.common.RUNTIME", NULL)
@@ -121,3 +125,15 @@ def scratch_held():
     """Bytes of scratch memory the process keeps for the next kernel call (one cache
     for every family: csrc/dlk.c)."""
     return dlk_scratch_held()
+
+
+def cores_shared():
+    """True while dlkern runs every kernel on one thread because a split product lately
+    waited for a worker thread (another process or another library's spinning threads
+    on the other cores; csrc/dlk.h, dlk_team_state): for the next 0.2 s."""
+    return bool(dlk_team_state(dlk_now_ns()) & DLK_TEAM_SHARED)
+
+
+def _note_late_worker():
+    """What a split product does when its master waited for a late worker (for tests)."""
+    dlk_team_note(dlk_now_ns(), DLK_TEAM_LATE)
