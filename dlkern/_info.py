@@ -15,6 +15,7 @@ def info_dict():
         out["native"] = "built"
         out["openmp"] = common.openmp_enabled()
         out["openmp_wait"] = OPENMP_WAIT
+        out["cores_shared"] = common.cores_shared()
         out["isa"] = common.isa_name()
         out["avx512_loops"] = common.avx512_loops()
         out["avx2_loops"] = common.avx2_loops()
