@@ -214,10 +214,19 @@ void dlk_team_note(int64_t now, int event)
         atomic_store_explicit(&team_split_end, now, memory_order_relaxed);
 }
 
+int dlk_team_threads(int nt, int64_t useful)
+{
+#ifdef _OPENMP
+    if (nt <= 1 || omp_in_parallel()) return nt;
+#endif
+    if (useful >= (int64_t)DLK_SHARED_GRAINS * nt) return nt;
+    return (dlk_team_state(dlk_now_ns()) & DLK_TEAM_SHARED) ? 1 : nt;
+}
+
 const dlk_runtime *dlk_runtime_get(void)
 {
     static const dlk_runtime table = {sizeof(dlk_runtime), dlk_has_avx512, dlk_has_avx2,
                                       dlk_scratch_take, dlk_scratch_give, dlk_team_state,
-                                      dlk_team_note};
+                                      dlk_team_note, dlk_team_threads};
     return &table;
 }

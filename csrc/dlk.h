@@ -55,16 +55,6 @@ void dlk_sigint_unwatch(void);  /* puts the replaced handler back */
 #define DLK_THREAD_NUM(t) ((t) = 0)
 #endif
 
-/* A barrier of a team of nt threads, skipped in a team of one: libgomp's barrier ends
- * in a futex wake system call even when no thread waits (B32 T168 H128 LSTM backward,
- * one thread, Intel Xeon: one call per step, 7% of the time in py-spy's samples). */
-#define DLK_TEAM_BARRIER(nt)                                                  \
-    do {                                                                      \
-        if ((nt) > 1) {                                                       \
-            _Pragma("omp barrier")                                            \
-        }                                                                     \
-    } while (0)
-
 /* Thread t's share [*lo, *hi) of a flat index space [0, n) split over nthr threads,
  * cut on 16-element boundaries (one 64-byte line of floats) so that no two threads
  * write the same cache line of an aligned array. */
@@ -112,6 +102,7 @@ typedef struct {
     void (*scratch_give)(void *p);
     int (*team_state)(int64_t now);
     void (*team_note)(int64_t now, int event);
+    int (*team_threads)(int nt, int64_t useful);
 } dlk_runtime;
 const dlk_runtime *dlk_runtime_get(void);       /* dlk.c */
 int dlk_runtime_bind(const dlk_runtime *rt);    /* dlk_link.c */
@@ -127,18 +118,22 @@ int dlk_runtime_bind(const dlk_runtime *rt);    /* dlk_link.c */
  * dlk_team_state(now): DLK_TEAM_RUN if a call ended within the warm window, plus
  * DLK_TEAM_SPINNING if a split one did (its workers still spin), or DLK_TEAM_SHARED
  * alone while the hold lasts.  dlk_team_note(now, DLK_TEAM_*): a call ended (split or
- * not), or a split one ended with its master left waiting for a worker (more than
- * DLK_TEAM_LATE_NS if the team was spinning, DLK_TEAM_WAKE_NS if it may have slept,
- * and more than half the master's own time).  Process-wide (dlk.c), racy by design: a
+ * not), or a split one ended with its master left waiting for a worker (a spinning
+ * team's, more than DLK_TEAM_LATE_NS and longer than the master's own share took).  Process-wide (dlk.c), racy by design: a
  * hint. */
 #define DLK_TEAM_WARM_NS 300000
 #define DLK_TEAM_LATE_NS 100000
-#define DLK_TEAM_WAKE_NS 2000000
 #define DLK_TEAM_HOLD_NS 200000000
 enum { DLK_TEAM_RUN = 1, DLK_TEAM_SPINNING = 2, DLK_TEAM_SHARED = 4 };
 enum { DLK_TEAM_ENDED, DLK_TEAM_ENDED_SPLIT, DLK_TEAM_LATE };
 int dlk_team_state(int64_t now);
 void dlk_team_note(int64_t now, int event);
+/* nt threads for `useful` grains of work, or one while the cores look shared unless
+ * each thread would get DLK_SHARED_GRAINS grains (a long call outlasts a time slice's
+ * wait, and a spinning BLAS thread yields its core: linear 2048×1024→1024 after NumPy
+ * products, Intel Xeon, 2 threads: 16 ms split, 33 ms on one). */
+int dlk_team_threads(int nt, int64_t useful);
+#define DLK_SHARED_GRAINS 128
 static inline int64_t dlk_now_ns(void)
 {
     struct timespec ts;
@@ -147,12 +142,8 @@ static inline int64_t dlk_now_ns(void)
 }
 
 /* Threads worth using for `work` units when one thread should get at least
- * `grain` of them; never more than the caller's `nthreads`, never less than 1; one
- * while the cores look shared (dlk_team_state) unless each thread would get
- * DLK_SHARED_GRAINS grains: a long call outlasts a time slice's wait, and a spinning
- * BLAS thread yields its core (linear 2048×1024→1024 after NumPy products, Intel Xeon,
- * 2 threads: 16 ms split, 33 ms on one). */
-#define DLK_SHARED_GRAINS 128
+ * `grain` of them; never more than the caller's `nthreads`, never less than 1; and
+ * dlk_team_threads' say whenever that is more than one. */
 static inline int dlk_threads_for(int64_t work, int64_t grain, int nthreads)
 {
     if (nthreads < 1) nthreads = 1;
@@ -160,10 +151,47 @@ static inline int dlk_threads_for(int64_t work, int64_t grain, int nthreads)
     int64_t useful = work / grain;
     if (useful < 1) useful = 1;
     int nt = useful < nthreads ? (int)useful : nthreads;
-    if (nt > 1 && useful < (int64_t)DLK_SHARED_GRAINS * nt &&
-        (dlk_team_state(dlk_now_ns()) & DLK_TEAM_SHARED))
-        nt = 1;
-    return nt;
+    return nt > 1 ? dlk_team_threads(nt, useful) : nt;
+}
+
+/* The barrier between the steps of a recurrence, for a team of nt threads.  Skipped in
+ * a team of one: libgomp's barrier ends in a futex wake system call even when no
+ * thread waits (B32 T168 H128 LSTM backward, one thread, Intel Xeon: 168 calls per
+ * call, 23.1 → 22.2 ms).  Each thread sums its waits there and its work between them
+ * (from the first barrier on: a team woken from sleep arrives late at the first
+ * anyway); dlk_step_watch_end notes the cores as shared when a thread waited longer
+ * than it worked, and more than DLK_TEAM_LATE_NS.  A single long wait does not count:
+ * the host takes a vCPU away for a few hundred µs now and then, and two threads still
+ * beat one then (B64 T50 H256 RNN forward, quiet Intel Xeon: held to one thread after
+ * 481 of 656 calls when one wait counted). */
+typedef struct {
+    int64_t mark, work, wait;
+} dlk_step_watch;
+
+static inline dlk_step_watch dlk_step_watch_start(void)
+{
+    dlk_step_watch w = {0, 0, 0};
+    return w;
+}
+
+static inline void dlk_step_barrier(int nt, dlk_step_watch *w)
+{
+    if (nt <= 1) return;
+    const int64_t before = dlk_now_ns();
+#pragma omp barrier
+    const int64_t after = dlk_now_ns();
+    if (w->mark) {
+        w->work += before - w->mark;
+        w->wait += after - before;
+    }
+    w->mark = after;
+}
+
+static inline void dlk_step_watch_end(const dlk_step_watch *w)
+{
+    if (w->mark)   /* a team of more than one: its workers spin from here */
+        dlk_team_note(dlk_now_ns(), w->wait > DLK_TEAM_LATE_NS && w->wait > w->work
+                                        ? DLK_TEAM_LATE : DLK_TEAM_ENDED_SPLIT);
 }
 
 /* Σ x[0…n) in double (dlk_sum.c).  Four vector accumulators: one would wait for its previous add

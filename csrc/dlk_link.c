@@ -19,3 +19,4 @@ void *dlk_scratch_take(size_t bytes) { return runtime->scratch_take(bytes); }
 void dlk_scratch_give(void *p) { runtime->scratch_give(p); }
 int dlk_team_state(int64_t now) { return runtime->team_state(now); }
 void dlk_team_note(int64_t now, int event) { runtime->team_note(now, event); }
+int dlk_team_threads(int nt, int64_t useful) { return runtime->team_threads(nt, useful); }

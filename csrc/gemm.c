@@ -167,11 +167,12 @@ int dlk_gemm_par_##SFX(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
 {                                                                                        \
     dlk_gemm_hold_one_thread();                                                          \
     const int64_t work = M * N * (K > 0 ? K : 1);                                        \
-    int nt = dlk_threads_for(work, PAR_GRAIN, nthreads);                                 \
-    /* the team's state matters (and is kept) only for products a warm team would split */ \
+    /* the team's state matters (and is kept) only for products a warm team would split; \
+     * read before dlk_threads_for, which notes a split beginning */                     \
     const int watched = nthreads > 1 && work >= 2 * PAR_GRAIN_WARM;                      \
     const int64_t t0 = watched ? dlk_now_ns() : 0;                                       \
     const int team = watched ? dlk_team_state(t0) : 0;                                   \
+    int nt = dlk_threads_for(work, PAR_GRAIN, nthreads);                                 \
     if (nt == 1 && (team & DLK_TEAM_RUN))                                                \
         nt = dlk_threads_for(work, PAR_GRAIN_WARM, nthreads);                            \
     int along_n = N >= M;                                                                \
@@ -203,11 +204,12 @@ int dlk_gemm_par_##SFX(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
         if (t == 0 && watched) master_done = dlk_now_ns();                               \
     }                                                                                    \
     if (watched) {                                                                       \
-        /* equal shares: a master left waiting well past its own share's time means a  \
-         * worker that came late or ran on a shared core */                              \
+        /* equal shares: a master left waiting longer than its own share took means a  \
+         * worker that came late or ran on a shared core; judged only when the team was \
+         * spinning (waking a sleeping one takes milliseconds here, shared or not) */    \
         const int64_t end = dlk_now_ns(), own = master_done - t0, wait = end - master_done; \
-        const int64_t slack = (team & DLK_TEAM_SPINNING) ? DLK_TEAM_LATE_NS : DLK_TEAM_WAKE_NS; \
-        dlk_team_note(end, wait > slack && wait > own / 2 ? DLK_TEAM_LATE : DLK_TEAM_ENDED_SPLIT); \
+        dlk_team_note(end, (team & DLK_TEAM_SPINNING) && wait > DLK_TEAM_LATE_NS && wait > own \
+                               ? DLK_TEAM_LATE : DLK_TEAM_ENDED_SPLIT);                  \
     }                                                                                    \
     return status;                                                                       \
 }

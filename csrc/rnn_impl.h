@@ -5,7 +5,7 @@
  * dlk_lstm_forward_f32, dlk_lstm_backward_f32 (called by the dtype-tagged entries of
  * rnn.c); activate_f32, backward_steps_f32, forward_steps_f32, lstm_backward_steps_f32,
  * lstm_cell_f32, lstm_cell_backward_f32, lstm_forward_steps_f32, lstm_perm_f32,
- * lstm_rows_f32, lstm_threads_f32, sigmoid_f32; column_sums_f32
+ * lstm_rows_f32, lstm_threads_f32, sigmoid_f32, step_threads_f32; column_sums_f32
  * (colsum_impl.h). */
 #include "colsum_impl.h"
 
@@ -15,6 +15,15 @@
     int64_t n1 = ((H) + 15) / 16 * ((t) + 1) / (nt) * 16;                     \
     if (n1 > (H)) n1 = (H);                                                   \
     if (n0 > (H)) n0 = (H)
+
+/* Threads for a recurrence whose step is `work` multiply-adds: a barrier every step,
+ * so none but one while the cores look shared, however long the call (a time slice's
+ * wait at each of T barriers). */
+static int FN(step_threads_)(int64_t work, int nthreads)
+{
+    const int nt = dlk_threads_for(work, RNN_GRAIN, nthreads);
+    return nt > 1 && (dlk_team_state(dlk_now_ns()) & DLK_TEAM_SHARED) ? 1 : nt;
+}
 
 /* a = f(a + b) over one slice of a state row; vector code via the clones */
 DLK_CLONES static void FN(activate_)(T *DLK_RESTRICT a, const T *DLK_RESTRICT b, int64_t n,
@@ -44,6 +53,7 @@ static void FN(forward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *h0, co
     {
         int t = 0;
         DLK_THREAD_NUM(t);
+        dlk_step_watch watch = dlk_step_watch_start();
         COLUMNS(H, t, nt, n0, n1);
         for (int64_t s = s0; s < s1 && n1 > n0; s++) {
             const T *prev = s == 0 ? h0 : hs + (s - 1) * H;
@@ -61,8 +71,9 @@ static void FN(forward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *h0, co
                 }
                 FN(activate_)(a + n0, b ? b + n0 : NULL, n1 - n0, relu);
             }
-            DLK_TEAM_BARRIER(nt);
+            dlk_step_barrier(nt, &watch);
         }
+        dlk_step_watch_end(&watch);
     }
 }
 
@@ -81,7 +92,7 @@ static int FN(dlk_rnn_forward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, con
                       hs + r0 * H, H, nthreads);
         if (st != DLK_OK) return st;
     }
-    int nt = dlk_threads_for(B * H * H, RNN_GRAIN, nthreads);
+    int nt = FN(step_threads_)(B * H * H, nthreads);
     if (nt > (H + 15) / 16) nt = (int)((H + 15) / 16);
     /* the whole sequence in one region, or STOP_STEPS at a time when it may be stopped */
     const int64_t chunk = stop ? STOP_STEPS : Tn;
@@ -104,6 +115,7 @@ static void FN(backward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *dhs, 
     {
         int t = 0;
         DLK_THREAD_NUM(t);
+        dlk_step_watch watch = dlk_step_watch_start();
         COLUMNS(H, t, nt, n0, n1);
         for (int64_t s = s1 - 1; s >= s0 && n1 > n0; s--) {
             /* g = ∂L/∂h_t + carry; δ_t = g ⊙ f′(a_t), f′ from h_t; frozen steps pass g on */
@@ -118,7 +130,7 @@ static void FN(backward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *dhs, 
                     d[j] = frozen ? (T)0 : v * fp;
                 }
             }
-            DLK_TEAM_BARRIER(nt);
+            dlk_step_barrier(nt, &watch);
             /* carry[:, n0:n1] = δ_t W[:, n0:n1] (frozen rows: g) */
             GEMM_ONE(0, tw, B, n1 - n0, H, (T)1, delta + s * H, ld, tw ? W + n0 * H : W + n0, H,
                      (T)0, carry + n0, H);
@@ -129,6 +141,7 @@ static void FN(backward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *dhs, 
              * carry and g, and writes δ of another step than the one the other
              * threads' products may still be reading */
         }
+        dlk_step_watch_end(&watch);
     }
 }
 
@@ -145,7 +158,7 @@ static int FN(dlk_rnn_backward_)(int64_t B, int64_t Tn, int64_t D, int64_t H, co
     if (!delta) return DLK_ENOMEM;
     T *hprev = delta + BT * H, *g = hprev + BT * H, *carry = g + B * H;
     memset(carry, 0, (size_t)(B * H) * sizeof(T));
-    int nt = dlk_threads_for(B * H * H, RNN_GRAIN, nthreads);
+    int nt = FN(step_threads_)(B * H * H, nthreads);
     if (nt > (H + 15) / 16) nt = (int)((H + 15) / 16);
     const int64_t chunk = stop ? STOP_STEPS : Tn;
     for (int64_t s1 = Tn; s1 > 0; s1 -= chunk) {
@@ -294,6 +307,7 @@ static void FN(lstm_forward_steps_)(int64_t B, int64_t Tn, int64_t D, int64_t H,
     {
         int t = 0;
         DLK_THREAD_NUM(t);
+        dlk_step_watch watch = dlk_step_watch_start();
         COLUMNS(H, t, nt, n0, n1);
         const int64_t m = n1 - n0, off = 4 * n0;
         const int64_t cols = B * K * LSTM_COLS <= ((int64_t)1 << 20) ? LSTM_COLS : 4 * m;
@@ -327,15 +341,16 @@ static void FN(lstm_forward_steps_)(int64_t B, int64_t Tn, int64_t D, int64_t H,
                         memcpy(next + i * K, x + (i * Tn + s + 1) * D, (size_t)D * sizeof(T));
                 }
             }
-            DLK_TEAM_BARRIER(nt);
+            dlk_step_barrier(nt, &watch);
         }
+        dlk_step_watch_end(&watch);
     }
 }
 
 /* Threads of the recursion (the layout of A depends on it). */
 static int FN(lstm_threads_)(int64_t B, int64_t H, int nthreads)
 {
-    int nt = dlk_threads_for(B * 4 * H * H, RNN_GRAIN, nthreads);
+    int nt = FN(step_threads_)(B * 4 * H * H, nthreads);
     return nt > (H + 15) / 16 ? (int)((H + 15) / 16) : nt;
 }
 
@@ -435,6 +450,7 @@ static void FN(lstm_backward_steps_)(int64_t B, int64_t Tn, int64_t D, int64_t H
     {
         int t = 0;
         DLK_THREAD_NUM(t);
+        dlk_step_watch watch = dlk_step_watch_start();
         COLUMNS(H, t, nt, n0, n1);
         const int64_t m = n1 - n0, off = 4 * n0;
         for (int64_t s = s1 - 1; s >= s0 && m > 0; s--) {
@@ -457,7 +473,7 @@ static void FN(lstm_backward_steps_)(int64_t B, int64_t Tn, int64_t D, int64_t H
                                         cp + n0, d + n0, ch + n0, cc + n0, hg + n0);
                 for (int64_t j = 0; j < 4 * m; j++) dbacc[off + j] += (double)a[j];
             }
-            DLK_TEAM_BARRIER(nt);
+            dlk_step_barrier(nt, &watch);
             /* carry_h[:, n0:n1] = δ_t W[:, n0:n1] (δ and W's rows in the same order;
              * frozen rows: dh) */
             GEMM_ONE(0, 0, B, m, G, (T)1, A + s * G, lda, UW + D + n0, D + H, (T)0,
@@ -467,6 +483,7 @@ static void FN(lstm_backward_steps_)(int64_t B, int64_t Tn, int64_t D, int64_t H
                     for (int64_t j = n0; j < n1; j++) carry_h[i * H + j] = dhg[i * H + j];
             /* no barrier: as in backward_steps_ */
         }
+        dlk_step_watch_end(&watch);
     }
 }
 

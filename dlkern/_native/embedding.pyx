@@ -58,9 +58,31 @@ def embedding(ids, table):
     return out
 
 
+cdef bint _rows_of(object dout, object ids) noexcept:
+    """dout (an ndarray) has shape ids.shape + (D,)."""
+    cdef cnp.ndarray g = <cnp.ndarray>dout, i = <cnp.ndarray>ids
+    cdef int k, nd = cnp.PyArray_NDIM(i)
+    if cnp.PyArray_NDIM(g) != nd + 1:
+        return False
+    for k in range(nd):
+        if cnp.PyArray_DIM(g, k) != cnp.PyArray_DIM(i, k):
+            return False
+    return True
+
+
+cdef object _MAX_ELEMENTS = _checks.MAX_ELEMENTS
+
+
 def embedding_backward(dout, ids, num_embeddings):
-    cdef int64_t V = _checks.embedding_backward_args("embedding_backward", dout, ids,
-                                                     num_embeddings, check_range=False)
+    cdef int64_t V
+    # as in embedding: the common arguments skip the Python checks
+    if type(num_embeddings) is int and 1 <= num_embeddings <= _MAX_ELEMENTS \
+            and _int_ids(ids) and native_float(dout) and _rows_of(dout, ids) \
+            and num_embeddings * dout.shape[dout.ndim - 1] <= _MAX_ELEMENTS:
+        V = num_embeddings
+    else:
+        V = _checks.embedding_backward_args("embedding_backward", dout, ids,
+                                            num_embeddings, check_range=False)
     cdef cnp.ndarray ic = _ids64(ids), gc = contiguous(dout)
     cdef int64_t n = ic.size, D = dout.shape[dout.ndim - 1]
     # A table the output pool would not keep (over DLK_SCRATCH_KEEP) comes zeroed from
