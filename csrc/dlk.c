@@ -2,9 +2,13 @@
  * facts that dlkern.info() reports (dlk.h).  Linked into dlkern._native.common alone;
  * the other extensions reach the same state through dlk_runtime_get()'s table
  * (dlk_link.c), so a process has one scratch cache and one probe. */
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dlk.h"
 
@@ -189,29 +193,81 @@ size_t dlk_scratch_held(void)
     return held;
 }
 
-/* the team's recent history (dlk.h, dlk_team_state): when a call last ended, when a
- * split one did, until when the cores count as shared */
-static _Atomic int64_t team_call_end, team_split_end, team_shared_until;
+/* the team's recent history (dlk.h, dlk_team_state): when a watched call last ended,
+ * until when the cores count as shared */
+static _Atomic int64_t team_call_end, team_shared_until;
 
 int dlk_team_state(int64_t now)
 {
     if (now < atomic_load_explicit(&team_shared_until, memory_order_relaxed))
         return DLK_TEAM_SHARED;
-    int st = 0;
-    if (now - atomic_load_explicit(&team_call_end, memory_order_relaxed) < DLK_TEAM_WARM_NS)
-        st |= DLK_TEAM_RUN;
-    if (now - atomic_load_explicit(&team_split_end, memory_order_relaxed) < DLK_TEAM_WARM_NS)
-        st |= DLK_TEAM_SPINNING;
-    return st;
+    return now - atomic_load_explicit(&team_call_end, memory_order_relaxed) < DLK_TEAM_WARM_NS
+               ? DLK_TEAM_RUN : 0;
 }
 
 void dlk_team_note(int64_t now, int event)
 {
-    if (event == DLK_TEAM_LATE)
+    if (event == DLK_TEAM_CROWDED)
         atomic_store_explicit(&team_shared_until, now + DLK_TEAM_HOLD_NS, memory_order_relaxed);
-    atomic_store_explicit(&team_call_end, now, memory_order_relaxed);
-    if (event != DLK_TEAM_ENDED)
-        atomic_store_explicit(&team_split_end, now, memory_order_relaxed);
+    else
+        atomic_store_explicit(&team_call_end, now, memory_order_relaxed);
+}
+
+/* Σ over the process's threads of the ns each ran (*run) and was runnable but waited
+ * for a core (*wait), from /proc/self/task/<tid>/schedstat; 0 where there is none. */
+static int sched_times(int64_t *run, int64_t *wait)
+{
+    DIR *dir = opendir("/proc/self/task");
+    if (!dir) return 0;
+    int seen = 0;
+    *run = *wait = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        char path[300], buf[96];
+        snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", e->d_name);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0) continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0) continue;
+        buf[n] = 0;
+        long long r, w;   /* "<ns on a cpu> <ns waiting on a runqueue> <timeslices>" */
+        if (sscanf(buf, "%lld %lld", &r, &w) == 2) {
+            *run += r;
+            *wait += w;
+            seen = 1;
+        }
+    }
+    closedir(dir);
+    return seen;
+}
+
+static _Atomic int64_t team_sampled_at, team_sampled_run, team_sampled_wait;
+static _Atomic int team_crowded_looks;
+
+/* Every DLK_TEAM_SAMPLE_NS at most (one caller at a time): since the last look, the
+ * process's threads waited for a core more than DLK_TEAM_WAIT_SHARE of the time they
+ * ran (against their own running time, not the wall's: idle gaps between calls do not
+ * dilute it), in two looks (on a quiet machine one look in 140 crossed it) with no
+ * look below it between them. */
+static void team_sample(int64_t now)
+{
+    int64_t last = atomic_load_explicit(&team_sampled_at, memory_order_relaxed);
+    if (now - last < DLK_TEAM_SAMPLE_NS ||
+        !atomic_compare_exchange_strong(&team_sampled_at, &last, now))
+        return;
+    int64_t run, wait;
+    if (!sched_times(&run, &wait)) return;
+    const int64_t run0 = atomic_exchange(&team_sampled_run, run);
+    const int64_t wait0 = atomic_exchange(&team_sampled_wait, wait);
+    /* the first look, or the first after a pause (waking a sleeping team makes waits
+     * of its own): only a new baseline */
+    if (last == 0 || now - last > 2 * DLK_TEAM_SAMPLE_NS || run <= run0) return;
+    if ((double)(wait - wait0) <= DLK_TEAM_WAIT_SHARE * (double)(run - run0))
+        atomic_store(&team_crowded_looks, 0);
+    else if (atomic_fetch_add(&team_crowded_looks, 1) >= 1)
+        dlk_team_note(now, DLK_TEAM_CROWDED);
 }
 
 int dlk_team_threads(int nt, int64_t useful)
@@ -219,8 +275,10 @@ int dlk_team_threads(int nt, int64_t useful)
 #ifdef _OPENMP
     if (nt <= 1 || omp_in_parallel()) return nt;
 #endif
+    const int64_t now = dlk_now_ns();
+    team_sample(now);
     if (useful >= (int64_t)DLK_SHARED_GRAINS * nt) return nt;
-    return (dlk_team_state(dlk_now_ns()) & DLK_TEAM_SHARED) ? 1 : nt;
+    return (dlk_team_state(now) & DLK_TEAM_SHARED) ? 1 : nt;
 }
 
 const dlk_runtime *dlk_runtime_get(void)

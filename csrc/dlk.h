@@ -107,39 +107,47 @@ typedef struct {
 const dlk_runtime *dlk_runtime_get(void);       /* dlk.c */
 int dlk_runtime_bind(const dlk_runtime *rt);    /* dlk_link.c */
 
-/* Whether OpenMP's threads are worth waking for a small piece of work.  Measured on a
- * 2-vCPU KVM guest (Intel Xeon): libgomp's workers spin about 0.6 ms after a region
- * (GOMP_SPINCOUNT=50000) and then sleep, and waking a sleeping one took 0.65 ms (the
- * host wakes the idle vCPU), against 1 µs while it spins; with a busy process on the
- * other core a worker also arrives a time slice late.  So a product of some tens of µs
- * is split only in a run of calls (the last one ended less than DLK_TEAM_WARM_NS ago:
- * the first split of the run wakes the team, the rest find it spinning), and not at all
- * for DLK_TEAM_HOLD_NS after a warm team arrived late (the cores are shared).
- * dlk_team_state(now): DLK_TEAM_RUN if a call ended within the warm window, plus
- * DLK_TEAM_SPINNING if a split one did (its workers still spin), or DLK_TEAM_SHARED
- * alone while the hold lasts.  dlk_team_note(now, DLK_TEAM_*): a call ended (split or
- * not), or a split one ended with its master left waiting for a worker (a spinning
- * team's, more than DLK_TEAM_LATE_NS and longer than the master's own share took).  Process-wide (dlk.c), racy by design: a
- * hint. */
+/* Whether OpenMP's threads are worth waking.  Measured on a 2-vCPU KVM guest (Intel
+ * Xeon): libgomp's workers spin about 0.6 ms after a region (GOMP_SPINCOUNT=50000) and
+ * then sleep; waking a sleeping one took 0.65 ms (the host wakes the idle vCPU), against
+ * 1 µs while it spins; and with another runnable process a worker waits for a time
+ * slice.  So a product of some tens of µs is split only in a run of calls (the last one
+ * ended less than DLK_TEAM_WARM_NS ago: the first split of the run wakes the team, the
+ * rest find it spinning), and while the cores are crowded (dlk_team_threads) short
+ * calls run on one thread for DLK_TEAM_HOLD_NS.  dlk_team_state(now): DLK_TEAM_RUN if
+ * a watched call ended within the warm window, or DLK_TEAM_SHARED alone while the hold
+ * lasts.  dlk_team_note(now, DLK_TEAM_ENDED): a watched call ended;
+ * (now, DLK_TEAM_CROWDED): the cores were seen crowded.  Process-wide (dlk.c), racy by
+ * design: a hint. */
 #define DLK_TEAM_WARM_NS 300000
-#define DLK_TEAM_LATE_NS 100000
 #define DLK_TEAM_HOLD_NS 200000000
-enum { DLK_TEAM_RUN = 1, DLK_TEAM_SPINNING = 2, DLK_TEAM_SHARED = 4 };
-enum { DLK_TEAM_ENDED, DLK_TEAM_ENDED_SPLIT, DLK_TEAM_LATE };
+enum { DLK_TEAM_RUN = 1, DLK_TEAM_SHARED = 4 };
+enum { DLK_TEAM_ENDED, DLK_TEAM_CROWDED };
 int dlk_team_state(int64_t now);
 void dlk_team_note(int64_t now, int event);
-/* nt threads for `useful` grains of work, or one while the cores look shared unless
- * each thread would get DLK_SHARED_GRAINS grains (a long call outlasts a time slice's
- * wait, and a spinning BLAS thread yields its core: linear 2048×1024→1024 after NumPy
- * products, Intel Xeon, 2 threads: 16 ms split, 33 ms on one). */
-int dlk_team_threads(int nt, int64_t useful);
-#define DLK_SHARED_GRAINS 128
 static inline int64_t dlk_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+/* nt threads for `useful` grains of work, or one while the cores look shared unless
+ * each thread would get DLK_SHARED_GRAINS grains (a long call outlasts a time slice's
+ * wait, and a spinning BLAS thread yields its core: linear 2048×1024→1024 after NumPy
+ * products, Intel Xeon, 2 threads: 16 ms split, 33 ms on one).  The cores look shared
+ * for DLK_TEAM_HOLD_NS after two looks in a row found them crowded: every
+ * DLK_TEAM_SAMPLE_NS at most, before a split, it sums the time the process's threads
+ * ran and the time they were runnable but waited for a core (/proc/self/task/…/
+ * schedstat); waiting over DLK_TEAM_WAIT_SHARE of the running since the last look
+ * means more runnable threads than cores.  Measured on a 2-vCPU Intel Xeon guest,
+ * softmax 800×1004 at 2 threads in a loop: 0.08 s of waiting per second of wall time
+ * quiet, 0.80 beside one busy process, 0.67 alternating with NumPy 512³ products
+ * (NumPy's OpenBLAS workers spin after each).  The host taking a vCPU away does not
+ * count, nor does waking a sleeping team. */
+int dlk_team_threads(int nt, int64_t useful);
+#define DLK_SHARED_GRAINS 128
+#define DLK_TEAM_SAMPLE_NS 20000000
+#define DLK_TEAM_WAIT_SHARE 0.3
 
 /* Threads worth using for `work` units when one thread should get at least
  * `grain` of them; never more than the caller's `nthreads`, never less than 1; and
@@ -154,44 +162,14 @@ static inline int dlk_threads_for(int64_t work, int64_t grain, int nthreads)
     return nt > 1 ? dlk_team_threads(nt, useful) : nt;
 }
 
-/* The barrier between the steps of a recurrence, for a team of nt threads.  Skipped in
- * a team of one: libgomp's barrier ends in a futex wake system call even when no
- * thread waits (B32 T168 H128 LSTM backward, one thread, Intel Xeon: 168 calls per
- * call, 23.1 → 22.2 ms).  Each thread sums its waits there and its work between them
- * (from the first barrier on: a team woken from sleep arrives late at the first
- * anyway); dlk_step_watch_end notes the cores as shared when a thread waited longer
- * than it worked, and more than DLK_TEAM_LATE_NS.  A single long wait does not count:
- * the host takes a vCPU away for a few hundred µs now and then, and two threads still
- * beat one then (B64 T50 H256 RNN forward, quiet Intel Xeon: held to one thread after
- * 481 of 656 calls when one wait counted). */
-typedef struct {
-    int64_t mark, work, wait;
-} dlk_step_watch;
-
-static inline dlk_step_watch dlk_step_watch_start(void)
+/* The barrier between the steps of a recurrence, for a team of nt threads: skipped in a
+ * team of one, where libgomp's barrier still ends in a futex wake system call (B32 T168
+ * H128 LSTM backward, one thread, Intel Xeon: 168 per call, 23.1 → 22.2 ms). */
+static inline void dlk_step_barrier(int nt)
 {
-    dlk_step_watch w = {0, 0, 0};
-    return w;
-}
-
-static inline void dlk_step_barrier(int nt, dlk_step_watch *w)
-{
-    if (nt <= 1) return;
-    const int64_t before = dlk_now_ns();
+    if (nt > 1) {
 #pragma omp barrier
-    const int64_t after = dlk_now_ns();
-    if (w->mark) {
-        w->work += before - w->mark;
-        w->wait += after - before;
     }
-    w->mark = after;
-}
-
-static inline void dlk_step_watch_end(const dlk_step_watch *w)
-{
-    if (w->mark)   /* a team of more than one: its workers spin from here */
-        dlk_team_note(dlk_now_ns(), w->wait > DLK_TEAM_LATE_NS && w->wait > w->work
-                                        ? DLK_TEAM_LATE : DLK_TEAM_ENDED_SPLIT);
 }
 
 /* Σ x[0…n) in double (dlk_sum.c).  Four vector accumulators: one would wait for its previous add

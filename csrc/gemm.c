@@ -167,11 +167,9 @@ int dlk_gemm_par_##SFX(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
 {                                                                                        \
     dlk_gemm_hold_one_thread();                                                          \
     const int64_t work = M * N * (K > 0 ? K : 1);                                        \
-    /* the team's state matters (and is kept) only for products a warm team would split; \
-     * read before dlk_threads_for, which notes a split beginning */                     \
+    /* the team's state matters (and is kept) only for products a warm team would split */ \
     const int watched = nthreads > 1 && work >= 2 * PAR_GRAIN_WARM;                      \
-    const int64_t t0 = watched ? dlk_now_ns() : 0;                                       \
-    const int team = watched ? dlk_team_state(t0) : 0;                                   \
+    const int team = watched ? dlk_team_state(dlk_now_ns()) : 0;                         \
     int nt = dlk_threads_for(work, PAR_GRAIN, nthreads);                                 \
     if (nt == 1 && (team & DLK_TEAM_RUN))                                                \
         nt = dlk_threads_for(work, PAR_GRAIN_WARM, nthreads);                            \
@@ -185,7 +183,6 @@ int dlk_gemm_par_##SFX(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
         return st;                                                                       \
     }                                                                                    \
     int status = DLK_OK;                                                                 \
-    int64_t master_done = 0;                                                             \
     _Pragma("omp parallel num_threads(nt)")                                              \
     {                                                                                    \
         int t = 0;                                                                       \
@@ -201,16 +198,8 @@ int dlk_gemm_par_##SFX(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
                                 trans_a ? A + lo : A + lo * lda, lda, B, ldb, beta,      \
                                 C + lo * ldc, ldc);                                      \
         if (st != DLK_OK) status = st;                                                   \
-        if (t == 0 && watched) master_done = dlk_now_ns();                               \
     }                                                                                    \
-    if (watched) {                                                                       \
-        /* equal shares: a master left waiting longer than its own share took means a  \
-         * worker that came late or ran on a shared core; judged only when the team was \
-         * spinning (waking a sleeping one takes milliseconds here, shared or not) */    \
-        const int64_t end = dlk_now_ns(), own = master_done - t0, wait = end - master_done; \
-        dlk_team_note(end, (team & DLK_TEAM_SPINNING) && wait > DLK_TEAM_LATE_NS && wait > own \
-                               ? DLK_TEAM_LATE : DLK_TEAM_ENDED_SPLIT);                  \
-    }                                                                                    \
+    if (watched) dlk_team_note(dlk_now_ns(), DLK_TEAM_ENDED);                            \
     return status;                                                                       \
 }
 

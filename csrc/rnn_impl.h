@@ -53,7 +53,6 @@ static void FN(forward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *h0, co
     {
         int t = 0;
         DLK_THREAD_NUM(t);
-        dlk_step_watch watch = dlk_step_watch_start();
         COLUMNS(H, t, nt, n0, n1);
         for (int64_t s = s0; s < s1 && n1 > n0; s++) {
             const T *prev = s == 0 ? h0 : hs + (s - 1) * H;
@@ -71,9 +70,8 @@ static void FN(forward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *h0, co
                 }
                 FN(activate_)(a + n0, b ? b + n0 : NULL, n1 - n0, relu);
             }
-            dlk_step_barrier(nt, &watch);
+            dlk_step_barrier(nt);
         }
-        dlk_step_watch_end(&watch);
     }
 }
 
@@ -115,7 +113,6 @@ static void FN(backward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *dhs, 
     {
         int t = 0;
         DLK_THREAD_NUM(t);
-        dlk_step_watch watch = dlk_step_watch_start();
         COLUMNS(H, t, nt, n0, n1);
         for (int64_t s = s1 - 1; s >= s0 && n1 > n0; s--) {
             /* g = ∂L/∂h_t + carry; δ_t = g ⊙ f′(a_t), f′ from h_t; frozen steps pass g on */
@@ -130,7 +127,7 @@ static void FN(backward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *dhs, 
                     d[j] = frozen ? (T)0 : v * fp;
                 }
             }
-            dlk_step_barrier(nt, &watch);
+            dlk_step_barrier(nt);
             /* carry[:, n0:n1] = δ_t W[:, n0:n1] (frozen rows: g) */
             GEMM_ONE(0, tw, B, n1 - n0, H, (T)1, delta + s * H, ld, tw ? W + n0 * H : W + n0, H,
                      (T)0, carry + n0, H);
@@ -141,7 +138,6 @@ static void FN(backward_steps_)(int64_t B, int64_t Tn, int64_t H, const T *dhs, 
              * carry and g, and writes δ of another step than the one the other
              * threads' products may still be reading */
         }
-        dlk_step_watch_end(&watch);
     }
 }
 
@@ -307,7 +303,6 @@ static void FN(lstm_forward_steps_)(int64_t B, int64_t Tn, int64_t D, int64_t H,
     {
         int t = 0;
         DLK_THREAD_NUM(t);
-        dlk_step_watch watch = dlk_step_watch_start();
         COLUMNS(H, t, nt, n0, n1);
         const int64_t m = n1 - n0, off = 4 * n0;
         const int64_t cols = B * K * LSTM_COLS <= ((int64_t)1 << 20) ? LSTM_COLS : 4 * m;
@@ -341,9 +336,8 @@ static void FN(lstm_forward_steps_)(int64_t B, int64_t Tn, int64_t D, int64_t H,
                         memcpy(next + i * K, x + (i * Tn + s + 1) * D, (size_t)D * sizeof(T));
                 }
             }
-            dlk_step_barrier(nt, &watch);
+            dlk_step_barrier(nt);
         }
-        dlk_step_watch_end(&watch);
     }
 }
 
@@ -450,7 +444,6 @@ static void FN(lstm_backward_steps_)(int64_t B, int64_t Tn, int64_t D, int64_t H
     {
         int t = 0;
         DLK_THREAD_NUM(t);
-        dlk_step_watch watch = dlk_step_watch_start();
         COLUMNS(H, t, nt, n0, n1);
         const int64_t m = n1 - n0, off = 4 * n0;
         for (int64_t s = s1 - 1; s >= s0 && m > 0; s--) {
@@ -473,7 +466,7 @@ static void FN(lstm_backward_steps_)(int64_t B, int64_t Tn, int64_t D, int64_t H
                                         cp + n0, d + n0, ch + n0, cc + n0, hg + n0);
                 for (int64_t j = 0; j < 4 * m; j++) dbacc[off + j] += (double)a[j];
             }
-            dlk_step_barrier(nt, &watch);
+            dlk_step_barrier(nt);
             /* carry_h[:, n0:n1] = δ_t W[:, n0:n1] (δ and W's rows in the same order;
              * frozen rows: dh) */
             GEMM_ONE(0, 0, B, m, G, (T)1, A + s * G, lda, UW + D + n0, D + H, (T)0,
@@ -483,7 +476,6 @@ static void FN(lstm_backward_steps_)(int64_t B, int64_t Tn, int64_t D, int64_t H
                     for (int64_t j = n0; j < n1; j++) carry_h[i * H + j] = dhg[i * H + j];
             /* no barrier: as in backward_steps_ */
         }
-        dlk_step_watch_end(&watch);
     }
 }
 

@@ -238,7 +238,7 @@ def test_note_ranks_on_host_recomputes_only_a_default():
 
 def test_products_give_the_same_bits_however_the_team_state_splits_them():
     """A run of calls may split a small product (the warm team's grain, csrc/gemm.c) and
-    a late worker makes every kernel run on one thread for a while (cores_shared); the
+    crowded cores make short calls run on one thread for a while (cores_shared); the
     product's K is never cut, so the bits are those of one thread either way."""
     import time
     from dlkern._native import common
@@ -253,7 +253,7 @@ def test_products_give_the_same_bits_however_the_team_state_splits_them():
         with dlkern.threads(2):
             runs = [[native.linear(x, w, b), *native.linear_backward(dy, x, w)]
                     for _ in range(4)]
-            common._note_late_worker()
+            common._note_crowded()
             assert common.cores_shared()
             runs.append([native.linear(x, w, b), *native.linear_backward(dy, x, w)])
         for got in runs:

@@ -22,7 +22,7 @@ cdef extern from "dlk.h" nogil:
     int dlk_team_state(int64_t now)
     void dlk_team_note(int64_t now, int event)
     int64_t dlk_now_ns()
-    enum: DLK_TEAM_RUN, DLK_TEAM_SPINNING, DLK_TEAM_SHARED, DLK_TEAM_LATE
+    enum: DLK_TEAM_SHARED, DLK_TEAM_CROWDED
 
 # The runtime's table (csrc/dlk.h) for the other extensions (runtime.pxd binds it).
 RUNTIME = PyCapsule_New(<void *>dlk_runtime_get(), b"dlkern._native.common.RUNTIME", NULL)
@@ -128,12 +128,12 @@ def scratch_held():
 
 
 def cores_shared():
-    """True while dlkern runs every kernel on one thread because a split product lately
-    waited for a worker thread (another process or another library's spinning threads
-    on the other cores; csrc/dlk.h, dlk_team_state): for the next 0.2 s."""
+    """True while dlkern runs short calls on one thread because its threads lately
+    waited for a core (another process, or another library's spinning threads, on the
+    cores; csrc/dlk.h, dlk_team_threads): for 0.2 s after it was seen."""
     return bool(dlk_team_state(dlk_now_ns()) & DLK_TEAM_SHARED)
 
 
-def _note_late_worker():
-    """What a split product does when its master waited for a late worker (for tests)."""
-    dlk_team_note(dlk_now_ns(), DLK_TEAM_LATE)
+def _note_crowded():
+    """What dlkern does when it sees its threads wait for a core (for tests)."""
+    dlk_team_note(dlk_now_ns(), DLK_TEAM_CROWDED)
