@@ -181,7 +181,7 @@ static int FN(dlk_attention_backward_)(const dlk_attention_shape *s, const T *do
     if (!D) return DLK_ENOMEM;
     const int64_t qblocks = (Tq + BQ - 1) / BQ, kblocks = (Tk + BK - 1) / BK;
     const int64_t per_thread = 2 * BQ * BK + BK * (dk + dv);
-    int nt = nthreads < 1 ? 1 : nthreads;
+    const int nt = dlk_threads_for(BH * Tq * Tk * (dk + dv), ATTN_BWD_GRAIN, nthreads);
     T *ws = dlk_scratch_take((size_t)(nt * per_thread) * sizeof(T));
     if (!ws) { dlk_scratch_give(D); return DLK_ENOMEM; }
     int status = DLK_OK;

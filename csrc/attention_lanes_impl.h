@@ -399,7 +399,7 @@ TARGET int ISA_FN(dlk_attention_backward_, _f32)(const dlk_attention_shape *s,
     const int64_t qblocks = (Tq + QB - 1) / QB, kblocks = (Tk + KT - 1) / KT;
     const int V = Tq >= QB ? QV : (int)((Tq + NL - 1) / NL);   /* every block but the last */
     const int64_t per_thread = (2 * dk + dv + 2 * KT) * QB + KT * (dk + dv);
-    int nt = nthreads < 1 ? 1 : nthreads;
+    const int nt = dlk_threads_for(BH * Tq * Tk * (dk + dv), ATTN_BWD_GRAIN, nthreads);
     float *ws = dlk_scratch_take((size_t)(nt * per_thread) * sizeof(float));
     if (!ws) return DLK_ENOMEM;
 #define THREAD_BUFFERS                                                                     \

@@ -205,12 +205,26 @@ int dlk_team_state(int64_t now)
                ? DLK_TEAM_RUN : 0;
 }
 
+static _Atomic int64_t team_hold = DLK_TEAM_HOLD_NS;
+
+/* A crowding seen soon after a hold ran out doubles the next hold (up to
+ * DLK_TEAM_HOLD_MAX_NS): a neighbour that stays busy costs two slow looks per hold, a
+ * passing one (another process on a quiet machine, a few ms now and then) one short
+ * hold. */
 void dlk_team_note(int64_t now, int event)
 {
-    if (event == DLK_TEAM_CROWDED)
-        atomic_store_explicit(&team_shared_until, now + DLK_TEAM_HOLD_NS, memory_order_relaxed);
-    else
+    if (event != DLK_TEAM_CROWDED) {
         atomic_store_explicit(&team_call_end, now, memory_order_relaxed);
+        return;
+    }
+    const int64_t until = atomic_load_explicit(&team_shared_until, memory_order_relaxed);
+    int64_t hold = atomic_load_explicit(&team_hold, memory_order_relaxed);
+    if (now >= until) {
+        hold = until && now - until < 2 * hold ? 2 * hold : DLK_TEAM_HOLD_NS;
+        if (hold > DLK_TEAM_HOLD_MAX_NS) hold = DLK_TEAM_HOLD_MAX_NS;
+        atomic_store_explicit(&team_hold, hold, memory_order_relaxed);
+    }
+    atomic_store_explicit(&team_shared_until, now + hold, memory_order_relaxed);
 }
 
 /* Σ over the process's threads of the ns each ran (*run) and was runnable but waited

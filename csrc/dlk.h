@@ -114,13 +114,14 @@ int dlk_runtime_bind(const dlk_runtime *rt);    /* dlk_link.c */
  * slice.  So a product of some tens of µs is split only in a run of calls (the last one
  * ended less than DLK_TEAM_WARM_NS ago: the first split of the run wakes the team, the
  * rest find it spinning), and while the cores are crowded (dlk_team_threads) short
- * calls run on one thread for DLK_TEAM_HOLD_NS.  dlk_team_state(now): DLK_TEAM_RUN if
- * a watched call ended within the warm window, or DLK_TEAM_SHARED alone while the hold
- * lasts.  dlk_team_note(now, DLK_TEAM_ENDED): a watched call ended;
+ * calls run on one thread for DLK_TEAM_HOLD_NS or more (dlk_team_note).
+ * dlk_team_state(now): DLK_TEAM_RUN if a watched call ended within the warm window, or
+ * DLK_TEAM_SHARED alone while the hold lasts.  dlk_team_note(now, DLK_TEAM_ENDED): a watched call ended;
  * (now, DLK_TEAM_CROWDED): the cores were seen crowded.  Process-wide (dlk.c), racy by
  * design: a hint. */
 #define DLK_TEAM_WARM_NS 300000
 #define DLK_TEAM_HOLD_NS 200000000
+#define DLK_TEAM_HOLD_MAX_NS 3200000000
 enum { DLK_TEAM_RUN = 1, DLK_TEAM_SHARED = 4 };
 enum { DLK_TEAM_ENDED, DLK_TEAM_CROWDED };
 int dlk_team_state(int64_t now);
@@ -132,10 +133,11 @@ static inline int64_t dlk_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 /* nt threads for `useful` grains of work, or one while the cores look shared unless
- * each thread would get DLK_SHARED_GRAINS grains (a long call outlasts a time slice's
- * wait, and a spinning BLAS thread yields its core: linear 2048×1024→1024 after NumPy
- * products, Intel Xeon, 2 threads: 16 ms split, 33 ms on one).  The cores look shared
- * for DLK_TEAM_HOLD_NS after two looks in a row found them crowded: every
+ * each thread would get DLK_SHARED_GRAINS grains (some tens of ms: a spinning BLAS
+ * thread yields its core to such a call, linear 2048×1024→1024 after NumPy products,
+ * Intel Xeon, 2 threads: 16 ms split, 33 ms on one; beside a busy process 10^7-element
+ * element-wise calls still ran 1.4-2.3× slower on two threads than on one at 128).  The cores look shared
+ * for a while (dlk_team_note) after two looks in a row found them crowded: every
  * DLK_TEAM_SAMPLE_NS at most, before a split, it sums the time the process's threads
  * ran and the time they were runnable but waited for a core (/proc/self/task/…/
  * schedstat); waiting over DLK_TEAM_WAIT_SHARE of the running since the last look
@@ -145,7 +147,7 @@ static inline int64_t dlk_now_ns(void)
  * (NumPy's OpenBLAS workers spin after each).  The host taking a vCPU away does not
  * count, nor does waking a sleeping team. */
 int dlk_team_threads(int nt, int64_t useful);
-#define DLK_SHARED_GRAINS 128
+#define DLK_SHARED_GRAINS 1024
 #define DLK_TEAM_SAMPLE_NS 20000000
 #define DLK_TEAM_WAIT_SHARE 0.3
 

@@ -130,7 +130,8 @@ def scratch_held():
 def cores_shared():
     """True while dlkern runs short calls on one thread because its threads lately
     waited for a core (another process, or another library's spinning threads, on the
-    cores; csrc/dlk.h, dlk_team_threads): for 0.2 s after it was seen."""
+    cores; csrc/dlk.h, dlk_team_threads): for 0.2 s after it was seen, longer when
+    it comes back soon after (up to 3.2 s)."""
     return bool(dlk_team_state(dlk_now_ns()) & DLK_TEAM_SHARED)
 
 
