@@ -116,9 +116,9 @@ int dlk_runtime_bind(const dlk_runtime *rt);    /* dlk_link.c */
  * rest find it spinning), and while the cores are crowded (dlk_team_threads) short
  * calls run on one thread for DLK_TEAM_HOLD_NS or more (dlk_team_note).
  * dlk_team_state(now): DLK_TEAM_RUN if a watched call ended within the warm window, or
- * DLK_TEAM_SHARED alone while the hold lasts.  dlk_team_note(now, DLK_TEAM_ENDED): a watched call ended;
- * (now, DLK_TEAM_CROWDED): the cores were seen crowded.  Process-wide (dlk.c), racy by
- * design: a hint. */
+ * DLK_TEAM_SHARED alone while the hold lasts.  dlk_team_note(now, DLK_TEAM_ENDED): a
+ * watched call ended; (now, DLK_TEAM_CROWDED): the cores were seen crowded.
+ * Process-wide (dlk.c), racy by design: a hint. */
 #define DLK_TEAM_WARM_NS 300000
 #define DLK_TEAM_HOLD_NS 200000000
 #define DLK_TEAM_HOLD_MAX_NS 3200000000
@@ -136,12 +136,12 @@ static inline int64_t dlk_now_ns(void)
  * each thread would get DLK_SHARED_GRAINS grains (some tens of ms: a spinning BLAS
  * thread yields its core to such a call, linear 2048×1024→1024 after NumPy products,
  * Intel Xeon, 2 threads: 16 ms split, 33 ms on one; beside a busy process 10^7-element
- * element-wise calls still ran 1.4-2.3× slower on two threads than on one at 128).  The cores look shared
- * for a while (dlk_team_note) after two looks in a row found them crowded: every
- * DLK_TEAM_SAMPLE_NS at most, before a split, it sums the time the process's threads
- * ran and the time they were runnable but waited for a core (/proc/self/task/…/
- * schedstat); waiting over DLK_TEAM_WAIT_SHARE of the running since the last look
- * means more runnable threads than cores.  Measured on a 2-vCPU Intel Xeon guest,
+ * element-wise calls still ran 1.4-2.3× slower on two threads than on one at 128).
+ * The cores look shared for a while (dlk_team_note) after two looks in a row found
+ * them crowded: every DLK_TEAM_SAMPLE_NS at most, before a split, it sums the time the
+ * process's threads ran and the time they were runnable but waited for a core
+ * (/proc/self/task/…/schedstat, where there is one); waiting over DLK_TEAM_WAIT_SHARE
+ * of the running since the last look means more runnable threads than cores.  Measured on a 2-vCPU Intel Xeon guest,
  * softmax 800×1004 at 2 threads in a loop: 0.08 s of waiting per second of wall time
  * quiet, 0.80 beside one busy process, 0.67 alternating with NumPy 512³ products
  * (NumPy's OpenBLAS workers spin after each).  The host taking a vCPU away does not

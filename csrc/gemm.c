@@ -152,11 +152,10 @@ void dlk_gemm_hold_one_thread(void)
  * (Intel Xeon, AVX-512, linear 768×64→64, 1 / 2 threads with a grain of 2^18: quiet
  * 59 / 33 µs forward, 130 / 92 µs backward; with one busy process on the other core
  * 56 / 89 µs and 137 / 532 µs) or with the team asleep (0.65 ms to wake it, dlk.h):
- * products this small stay on one thread, unless they come in a run of calls on a
- * quiet machine (dlk_team_state), where PAR_GRAIN_WARM applies.  While the cores look
- * shared (a master waited for a late worker: another process, or NumPy's own BLAS
- * threads spinning after a product of theirs, holds the other core) dlk_threads_for
- * keeps all but long products on one thread. */
+ * products this small stay on one thread, unless they come in a run of calls
+ * (dlk_team_state), where PAR_GRAIN_WARM applies.  While the cores are crowded
+ * (another process, or NumPy's own BLAS threads spinning after a product of theirs)
+ * dlk_threads_for keeps all but long products on one thread (dlk_team_threads). */
 #define PAR_GRAIN ((int64_t)1 << 21)
 #define PAR_GRAIN_WARM ((int64_t)1 << 18)
 
