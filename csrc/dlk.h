@@ -133,10 +133,9 @@ static inline int64_t dlk_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 /* nt threads for `useful` grains of work, or one while the cores look shared unless
- * each thread would get DLK_SHARED_GRAINS grains (some tens of ms: a spinning BLAS
- * thread yields its core to such a call, linear 2048×1024→1024 after NumPy products,
- * Intel Xeon, 2 threads: 16 ms split, 33 ms on one; beside a busy process 10^7-element
- * element-wise calls still ran 1.4-2.3× slower on two threads than on one at 128).
+ * each thread would get DLK_SHARED_GRAINS grains (beside a busy process, Intel Xeon,
+ * 10^7-element element-wise calls ran 1.4-2.3× slower on two threads than on one when
+ * 128 grains a thread kept them split; products count their own way: gemm.c).
  * The cores look shared for a while (dlk_team_note) after two looks in a row found
  * them crowded: every DLK_TEAM_SAMPLE_NS at most, before a split, it sums the time the
  * process's threads ran and the time they were runnable but waited for a core
@@ -153,15 +152,22 @@ int dlk_team_threads(int nt, int64_t useful);
 
 /* Threads worth using for `work` units when one thread should get at least
  * `grain` of them; never more than the caller's `nthreads`, never less than 1; and
- * dlk_team_threads' say whenever that is more than one. */
-static inline int dlk_threads_for(int64_t work, int64_t grain, int nthreads)
+ * dlk_team_threads' say whenever that is more than one, the work counted in grains of
+ * `shared_grain` there. */
+static inline int dlk_threads_split(int64_t work, int64_t grain, int64_t shared_grain,
+                                    int nthreads)
 {
     if (nthreads < 1) nthreads = 1;
     if (grain < 1) grain = 1;
     int64_t useful = work / grain;
     if (useful < 1) useful = 1;
     int nt = useful < nthreads ? (int)useful : nthreads;
-    return nt > 1 ? dlk_team_threads(nt, useful) : nt;
+    return nt > 1 ? dlk_team_threads(nt, work / (shared_grain < 1 ? 1 : shared_grain)) : nt;
+}
+
+static inline int dlk_threads_for(int64_t work, int64_t grain, int nthreads)
+{
+    return dlk_threads_split(work, grain, grain, nthreads);
 }
 
 /* The barrier between the steps of a recurrence, for a team of nt threads: skipped in a

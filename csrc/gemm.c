@@ -158,6 +158,11 @@ void dlk_gemm_hold_one_thread(void)
  * dlk_threads_for keeps all but long products on one thread (dlk_team_threads). */
 #define PAR_GRAIN ((int64_t)1 << 21)
 #define PAR_GRAIN_WARM ((int64_t)1 << 18)
+/* While the cores are crowded a product is still split from DLK_SHARED_GRAINS of these
+ * a thread (2^29 MACs in all on two): products lose little to a busy neighbour (linear
+ * 2048×1024→1024, Intel Xeon: 1.04-1.10× its one-thread time split) and gain 2× beside
+ * NumPy's spinning BLAS threads, which yield (16 ms split, 33 ms on one). */
+#define PAR_GRAIN_SHARED ((int64_t)1 << 18)
 
 #define DEFINE_GEMM_PAR(T, SFX)                                                          \
 int dlk_gemm_par_##SFX(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, T alpha, \
@@ -169,9 +174,9 @@ int dlk_gemm_par_##SFX(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
     /* the team's state matters (and is kept) only for products a warm team would split */ \
     const int watched = nthreads > 1 && work >= 2 * PAR_GRAIN_WARM;                      \
     const int team = watched ? dlk_team_state(dlk_now_ns()) : 0;                         \
-    int nt = dlk_threads_for(work, PAR_GRAIN, nthreads);                                 \
+    int nt = dlk_threads_split(work, PAR_GRAIN, PAR_GRAIN_SHARED, nthreads);              \
     if (nt == 1 && (team & DLK_TEAM_RUN))                                                \
-        nt = dlk_threads_for(work, PAR_GRAIN_WARM, nthreads);                            \
+        nt = dlk_threads_split(work, PAR_GRAIN_WARM, PAR_GRAIN_SHARED, nthreads);         \
     int along_n = N >= M;                                                                \
     int64_t len = along_n ? N : M, pieces = (len + 15) / 16;                             \
     if (nt > pieces) nt = (int)pieces;                                                   \
